@@ -1,0 +1,198 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import NIOCore
+import NIOPosix
+import VigilProtocol
+
+/// How a session ended.
+enum SessionOutcome: Sendable, Equatable {
+    /// Shutdown was requested; the goodbye was sent (and acknowledged, unless it timed out).
+    case shutDown
+}
+
+/// Why a session failed; every case but ``refused`` is worth a reconnect.
+enum SessionError: Error, CustomStringConvertible {
+    /// The server said no to the registration, e.g. a wrong or revoked key.
+    case refused(code: ErrorCode?, message: String)
+    /// The server closed the connection or sent a fatal error.
+    case closed(reason: String)
+    case registerTimeout(Duration)
+    /// Heartbeats went unanswered: the server or the path to it is gone.
+    case serverSilent(unacknowledged: Int)
+    case badFrame(String)
+
+    var description: String {
+        switch self {
+        case .refused(let code, let message): "registration refused (\(code?.rawValue ?? "no code")): \(message)"
+        case .closed(let reason): "connection closed: \(reason)"
+        case .registerTimeout(let timeout): "no answer to CLIENT_REGISTER within \(timeout)"
+        case .serverSilent(let count): "\(count) heartbeats unacknowledged; the server is unreachable"
+        case .badFrame(let detail): "unreadable frame from server: \(detail)"
+        }
+    }
+
+    /// Refusals that no retry can cure: the operator must fix the key or the version.
+    var isPermanent: Bool {
+        guard case .refused(let code, _) = self else { return false }
+        switch code {
+        case .invalidKey, .revokedKey, .keyRequired, .hostnameBoundToKey, .invalidHostname, .unsupportedVersion: return true
+        default: return false
+        }
+    }
+}
+
+/// One connection to one server: register, heartbeat, answer acks, say goodbye on shutdown.
+///
+/// Everything that can happen (a frame, the connection closing, a heartbeat tick, a deadline,
+/// shutdown) becomes an event on one stream, and one loop handles them in order: no shared state
+/// between tasks beyond the stream itself.
+struct AgentSession {
+    private enum Event: Sendable {
+        case frame(ByteBuffer)
+        case closed((any Error)?)
+        case tick
+        case registerDeadline
+        case unregisterDeadline
+        case shutdown
+    }
+
+    let settings: AgentSettings
+    let server: ServerAddress
+    let shutdown: ShutdownSignal
+    let logger: Logger
+    let group: any EventLoopGroup
+    /// Called once the server accepted the registration.
+    let onRegistered: @Sendable (SessionParameters) -> Void
+
+    func run() async throws -> SessionOutcome {
+        let maxFrameSize = self.settings.maxFrameSize
+        let channel = try await ClientBootstrap(group: self.group)
+            .connectTimeout(self.settings.connectTimeout.timeAmount)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .connect(host: self.server.host, port: self.server.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addVigilFraming(maxFrameSize: maxFrameSize)
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            let (events, continuation) = AsyncStream<Event>.makeStream()
+            let shutdownID = self.shutdown.onRequest { continuation.yield(.shutdown) }
+            defer { self.shutdown.removeHandler(shutdownID) }
+            return try await withThrowingTaskGroup(of: Void.self) { tasks in
+                defer { tasks.cancelAll() }
+                tasks.addTask {
+                    do {
+                        for try await frame in inbound { continuation.yield(.frame(frame)) }
+                        continuation.yield(.closed(nil))
+                    } catch {
+                        continuation.yield(.closed(error))
+                    }
+                }
+                try await outbound.write(self.envelope(.clientRegister(RegisterPayload(
+                    key: self.settings.key, hostname: self.settings.hostname,
+                    capabilities: ["heartbeat"], agentVersion: self.settings.agentVersion
+                ))))
+                tasks.addTask { [registerTimeout = self.settings.registerTimeout] in
+                    try await Task.sleep(for: registerTimeout)
+                    continuation.yield(.registerDeadline)
+                }
+                return try await self.handle(events, outbound: outbound, tasks: &tasks, continuation: continuation)
+            }
+        }
+    }
+
+    private func handle(
+        _ events: AsyncStream<Event>,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        tasks: inout ThrowingTaskGroup<Void, any Error>,
+        continuation: AsyncStream<Event>.Continuation
+    ) async throws -> SessionOutcome {
+        enum Phase { case registering, registered, unregistering }
+        var phase = Phase.registering
+        var seq: UInt64 = 0
+        var lastAcked: UInt64 = 0
+        for await event in events {
+            switch event {
+            case .frame(let buffer):
+                let envelope: Envelope
+                do {
+                    guard case .envelope(let parsed) = try InboundFrame.parse(buffer) else { continue }
+                    envelope = parsed
+                } catch {
+                    throw SessionError.badFrame(error.description)
+                }
+                switch (phase, envelope.body) {
+                case (.registering, .serverResponse(let response)):
+                    guard response.success, let session = response.session else {
+                        throw SessionError.refused(code: response.code, message: response.message)
+                    }
+                    phase = .registered
+                    self.onRegistered(session)
+                    let interval = session.heartbeatInterval > 0 ? Duration.milliseconds(Int64(session.heartbeatInterval * 1000)) : self.settings.defaultHeartbeatInterval
+                    // The first heartbeat goes out at once: the server learns we are healthy without waiting an interval.
+                    continuation.yield(.tick)
+                    tasks.addTask {
+                        while true {
+                            try await Task.sleep(for: interval)
+                            continuation.yield(.tick)
+                        }
+                    }
+                case (.unregistering, .serverResponse):
+                    return .shutDown
+                case (_, .serverResponse(let response)) where response.fatal:
+                    throw SessionError.closed(reason: "\(response.code?.rawValue ?? "server"): \(response.message)")
+                case (_, .serverResponse(let response)):
+                    self.logger.warning("server reported an error", metadata: ["code": "\(response.code?.rawValue ?? "-")", "message": "\(response.message)"])
+                case (_, .heartbeatAck(let ack)):
+                    lastAcked = max(lastAcked, ack.seq)
+                default:
+                    self.logger.debug("ignoring frame", metadata: ["type": "\(envelope.type.rawValue)"])
+                }
+            case .tick:
+                guard phase == .registered else { continue }
+                let unacknowledged = Int(seq - lastAcked)
+                if unacknowledged >= self.settings.maxUnacknowledgedHeartbeats {
+                    throw SessionError.serverSilent(unacknowledged: unacknowledged)
+                }
+                seq += 1
+                try await outbound.write(self.envelope(.heartbeat(HeartbeatPayload(seq: seq))))
+                self.logger.trace("heartbeat sent", metadata: ["seq": "\(seq)"])
+            case .registerDeadline:
+                if phase == .registering { throw SessionError.registerTimeout(self.settings.registerTimeout) }
+            case .shutdown:
+                guard phase == .registered else { return .shutDown }
+                phase = .unregistering
+                try await outbound.write(self.envelope(.clientUnregister(UnregisterPayload(reason: "agent shutting down"))))
+                tasks.addTask { [timeout = self.settings.unregisterTimeout] in
+                    try await Task.sleep(for: timeout)
+                    continuation.yield(.unregisterDeadline)
+                }
+            case .unregisterDeadline:
+                self.logger.warning("server did not acknowledge the unregister in time")
+                return .shutDown
+            case .closed(let error):
+                if phase == .unregistering { return .shutDown }
+                throw SessionError.closed(reason: error.map { "\($0)" } ?? "by the server")
+            }
+        }
+        throw SessionError.closed(reason: "event stream ended")
+    }
+
+    private func envelope(_ body: Envelope.Body) -> ByteBuffer {
+        Envelope(body, senderID: self.settings.hostname, timestamp: Date().timeIntervalSince1970, messageID: UUID().uuidString.lowercased())
+            .encodedFrame()
+    }
+}
+
+extension Duration {
+    var timeAmount: TimeAmount {
+        let (seconds, attoseconds) = self.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

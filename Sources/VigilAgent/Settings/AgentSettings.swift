@@ -1,0 +1,32 @@
+/// Everything `vigil-agent` needs; each limit and time is named here with its default.
+public struct AgentSettings: Sendable {
+    /// Servers in order of preference; the agent fails over through them.
+    public var servers: [ServerAddress]
+    /// The agent key (`vk_…`); `nil` only against a server with open enrollment.
+    public var key: String?
+    /// The name reported at registration (the key's host wins on the server).
+    public var hostname: String
+    public var agentVersion: String = "vigil-agent/\(VigilAgent.version)"
+    /// TCP connect timeout per attempt.
+    public var connectTimeout: Duration = .seconds(5)
+    /// How long to wait for the register reply.
+    public var registerTimeout: Duration = .seconds(10)
+    /// Heartbeat interval used until the server sets one in its register reply.
+    public var defaultHeartbeatInterval: Duration = .seconds(30)
+    /// Heartbeats without acknowledgement before the server is considered gone and the agent reconnects.
+    public var maxUnacknowledgedHeartbeats = 3
+    /// First reconnect delay; doubles per failed round through the server list, with full jitter.
+    public var backoffInitial: Duration = .milliseconds(500)
+    /// The cap on the reconnect delay.
+    public var backoffMax: Duration = .seconds(30)
+    /// On shutdown, how long to wait for the server to acknowledge `CLIENT_UNREGISTER`.
+    public var unregisterTimeout: Duration = .seconds(2)
+    /// The largest frame accepted from the server, in bytes.
+    public var maxFrameSize = 1 << 20
+
+    public init(servers: [ServerAddress], key: String?, hostname: String) {
+        self.servers = servers
+        self.key = key
+        self.hostname = hostname
+    }
+}

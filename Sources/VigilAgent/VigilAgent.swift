@@ -1,0 +1,92 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import VigilProtocol
+
+/// The host agent: keeps one registered connection to a server of its list, heartbeating,
+/// reconnecting with backoff and failing over, until shutdown is requested.
+public struct VigilAgent: Sendable {
+    public static let version = "0.1.0"
+
+    /// Why ``run()`` returned.
+    public enum Exit: Sendable, Equatable {
+        /// Shutdown was requested and the agent left cleanly.
+        case shutDown
+        /// A server refused the registration for a reason no retry cures (wrong or revoked key,
+        /// unsupported version): the operator must act.
+        case refused(String)
+    }
+
+    public let settings: AgentSettings
+    public let shutdown: ShutdownSignal
+    private let logger: Logger
+    private let group: any EventLoopGroup
+
+    public init(settings: AgentSettings, shutdown: ShutdownSignal = ShutdownSignal(), logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.settings = settings
+        self.shutdown = shutdown
+        self.logger = logger
+        self.group = group
+    }
+
+    /// Runs until shutdown is requested or a server refuses the key.
+    ///
+    /// Reconnect policy: after a session that had registered ends, the same server is tried again
+    /// after a short jittered delay (it probably restarted). A failed attempt moves on to the next
+    /// server at once; after a whole round of failures the agent backs off exponentially.
+    public func run() async -> Exit {
+        var backoff = ReconnectBackoff(initial: self.settings.backoffInitial, maximum: self.settings.backoffMax)
+        var index = 0
+        var failedAttemptsInRound = 0
+        while !self.shutdown.isRequested {
+            let server = self.settings.servers[index % self.settings.servers.count]
+            var sessionLogger = self.logger
+            sessionLogger[metadataKey: "server"] = "\(server)"
+            let logger = sessionLogger
+            let registered = RegisteredFlag()
+            logger.debug("connecting")
+            let session = AgentSession(settings: self.settings, server: server, shutdown: self.shutdown, logger: logger, group: self.group) { parameters in
+                registered.set()
+                logger.info("registered", metadata: [
+                    "as": "\(parameters.hostname)", "server_id": "\(parameters.serverID)",
+                    "heartbeat_interval": "\(parameters.heartbeatInterval)",
+                ])
+            }
+            do {
+                switch try await session.run() {
+                case .shutDown:
+                    logger.info("unregistered; shutting down")
+                    return .shutDown
+                }
+            } catch let error as SessionError where error.isPermanent {
+                logger.error("\(error.description)")
+                return .refused(error.description)
+            } catch {
+                logger.warning("session ended", metadata: ["error": "\(error)"])
+            }
+            if registered.isSet {
+                backoff.reset()
+                failedAttemptsInRound = 0
+                await self.shutdown.sleep(for: backoff.next())
+                continue
+            }
+            index += 1
+            failedAttemptsInRound += 1
+            if failedAttemptsInRound >= self.settings.servers.count {
+                failedAttemptsInRound = 0
+                let delay = backoff.next()
+                logger.debug("every server failed; backing off", metadata: ["delay": "\(delay)"])
+                await self.shutdown.sleep(for: delay)
+            }
+        }
+        return .shutDown
+    }
+}
+
+/// Set from the session's callback when the server accepted the registration.
+private final class RegisteredFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { self.value.withLock { $0 = true } }
+    var isSet: Bool { self.value.withLock { $0 } }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import VigilAgent
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// `vigil-agent`: the host agent. Small on purpose: no HTTP server, no database.
+@main
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigil-agent",
+        abstract: "Keep this host registered with a Vigil server and send heartbeats.",
+        discussion: """
+        Every option can also come from the environment: VIGIL_SERVERS (comma-separated), \
+        VIGIL_AGENT_KEY, VIGIL_AGENT_KEY_FILE, VIGIL_HOSTNAME, VIGIL_LOG_LEVEL. Prefer a key file \
+        to --key: command lines are visible to every user of the host.
+
+        SIGTERM or SIGINT: unregister (the host becomes STOPPED, not DOWN) and exit 0.
+
+        Exit codes: 0 clean shutdown; 64 bad usage; 77 the server refused the key or version \
+        (fix the key: retrying cannot help); 1 any other failure.
+        """,
+        version: VigilAgent.version
+    )
+
+    @Option(name: .customLong("server"), help: "A server as host:port (repeat for failover, in order of preference).")
+    var servers: [String] = []
+
+    @Option(help: "The agent key (vk_...). Prefer --key-file.")
+    var key: String?
+
+    @Option(help: "A file holding the agent key.")
+    var keyFile: String?
+
+    @Option(help: "The host name to report (default: this machine's).")
+    var hostname: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    @Option(help: "First reconnect delay in seconds; doubles per failed round, with jitter.")
+    var backoffInitial: Double = 0.5
+
+    @Option(help: "Cap on the reconnect delay, in seconds.")
+    var backoffMax: Double = 30
+
+    @Option(help: "Seconds to wait for each TCP connect.")
+    var connectTimeout: Double = 5
+
+    mutating func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let serverTexts = self.servers.isEmpty
+            ? (environment["VIGIL_SERVERS"] ?? "127.0.0.1:5001").split(separator: ",").map { $0.trimmedOfWhitespace }
+            : self.servers
+        let servers = try serverTexts.map { text in
+            guard let address = ServerAddress(parsing: text) else { throw ValidationError("invalid --server \"\(text)\": expected host:port") }
+            return address
+        }
+        let levelText = self.logLevel ?? environment["VIGIL_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelText) else { throw ValidationError("invalid --log-level \"\(levelText)\"") }
+        for (name, value) in [("--backoff-initial", self.backoffInitial), ("--backoff-max", self.backoffMax), ("--connect-timeout", self.connectTimeout)] where !(value > 0) {
+            throw ValidationError("\(name) must be a positive number of seconds")
+        }
+
+        var settings = AgentSettings(servers: servers, key: try self.resolveKey(environment), hostname: self.hostname ?? environment["VIGIL_HOSTNAME"] ?? Self.machineHostname())
+        settings.backoffInitial = .milliseconds(Int64(self.backoffInitial * 1000))
+        settings.backoffMax = .milliseconds(Int64(self.backoffMax * 1000))
+        settings.connectTimeout = .milliseconds(Int64(self.connectTimeout * 1000))
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "vigil-agent")
+        let agent = VigilAgent(settings: settings, logger: logger)
+        let signals = Self.installSignalHandlers { agent.shutdown.request() }
+        defer { signals.forEach { $0.cancel() } }
+
+        switch await agent.run() {
+        case .shutDown:
+            return
+        case .refused:
+            throw ExitCode(77)
+        }
+    }
+
+    private func resolveKey(_ environment: [String: String]) throws -> String? {
+        if let key = self.key ?? environment["VIGIL_AGENT_KEY"] { return key }
+        guard let path = self.keyFile ?? environment["VIGIL_AGENT_KEY_FILE"] else { return nil }
+        guard let data = try? Data(contentsOf: URL(filePath: path)) else {
+            throw ValidationError("cannot read key file \(path)")
+        }
+        return String(decoding: data, as: UTF8.self).trimmedOfWhitespace
+    }
+
+    static func machineHostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Routes SIGTERM and SIGINT to `handler` instead of killing the process.
+    static func installSignalHandlers(_ handler: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs and newlines (FoundationEssentials has no `trimmingCharacters`).
+    var trimmedOfWhitespace: String {
+        String(self.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import VigilServer
+import VigilStore
+
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Create, list and revoke agent keys (works on the data directory; the server may be running).",
+        discussion: "Exit codes: 0 success; 1 no such key; 64 bad usage.",
+        subcommands: [Create.self, List.self, Revoke.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a key for a host. The key is printed once, on standard output, and stored only as a digest."
+        )
+        @OptionGroup var options: ServerOptions
+        @Option(help: "The host the key proves. The key decides the host identity.")
+        var host: String
+
+        func run() async throws {
+            guard AgentAuthenticator.isValidHostname(self.host) else {
+                throw ValidationError("--host must be 1-253 characters of letters, digits, '.', '-' and '_'")
+            }
+            let store = try await self.options.openStore()
+            let issued = try await store.createKey(hostname: self.host)
+            FileHandle.standardError.write(Data("created key \(issued.key.id) for host \(self.host); it is shown once:\n".utf8))
+            print(issued.token)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List keys (never their secrets).")
+        @OptionGroup var options: ServerOptions
+        @Flag(help: "JSON output.")
+        var json = false
+
+        func run() async throws {
+            let keys = try await self.options.openStore().listKeys()
+            if self.json {
+                print(String(decoding: try APICoding.encoder().encode(keys), as: UTF8.self))
+                return
+            }
+            guard !keys.isEmpty else {
+                print("no keys; create one with `vigil keys create --host NAME`")
+                return
+            }
+            let format = ISO8601DateFormatter()
+            print("ID            HOST                            CREATED               STATUS")
+            for key in keys {
+                let status = key.revokedAt.map { "revoked \(format.string(from: $0))" } ?? (key.lastUsedAt.map { "active, last used \(format.string(from: $0))" } ?? "active, never used")
+                print("\(key.id)  \(key.hostname.padding(toLength: max(30, key.hostname.count), withPad: " ", startingAt: 0))  \(format.string(from: key.createdAt))  \(status)")
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a key: new connections with it are refused.")
+        @OptionGroup var options: ServerOptions
+        @Argument(help: "The key id (the part after vk_, as `vigil keys list` shows it).")
+        var id: String
+
+        func run() async throws {
+            let id = self.id.hasPrefix(AgentKeyToken.prefix) ? (AgentKeyToken(self.id)?.id ?? self.id) : self.id
+            guard let key = try await self.options.openStore().revokeKey(id: id) else {
+                FileHandle.standardError.write(Data("no key with id \(id)\n".utf8))
+                throw ExitCode(1)
+            }
+            print("revoked key \(key.id) for host \(key.hostname)")
+        }
+    }
+}
+
+extension ServerOptions {
+    func openStore() async throws -> SQLiteStore {
+        let settings = try await self.loadSettings()
+        return try SQLiteStore(directory: URL(fileURLWithPath: settings.dataDirectory))
+    }
+}

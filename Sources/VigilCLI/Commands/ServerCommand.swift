@@ -1,0 +1,30 @@
+import ArgumentParser
+import VigilServer
+
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run the Vigil server: agent listener (5001), failure detection, HTTP API (5000).",
+        discussion: """
+        Configuration comes from flags, then VIGIL_* environment variables, then the YAML file; \
+        docs/OPERATIONS.md lists every key. SIGTERM or SIGINT shuts down gracefully.
+
+        Exit codes: 0 clean shutdown; 64 bad usage or configuration; 1 any other failure.
+        """
+    )
+
+    @OptionGroup var options: ServerOptions
+
+    @Option(help: "Write the bound ports as JSON to this file once listening.")
+    var readyFile: String?
+
+    func run() async throws {
+        let settings = try await self.options.loadSettings()
+        let logger = Logging.bootstrap(level: settings.logLevel)
+        let readyFile = self.readyFile
+        let server = try await VigilServer(settings: settings, logger: logger) { ports in
+            if let readyFile { writeReadyFile(readyFile, ports: ports) }
+        }
+        try await server.run()
+    }
+}

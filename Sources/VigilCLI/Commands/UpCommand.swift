@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import VigilAgent
+import VigilServer
+import VigilStore
+
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Run a server and an agent for this host in one process, with embedded storage.",
+        discussion: """
+        The quickest way to see Vigil work. The local agent gets its own key, created on first use \
+        and kept in the data directory (local-agent.key, mode 0600); no open enrollment is needed.
+        Exit codes: 0 clean shutdown; 64 bad usage or configuration; 1 any other failure.
+        """
+    )
+
+    @OptionGroup var options: ServerOptions
+
+    @Option(help: "Write the bound ports as JSON to this file once listening.")
+    var readyFile: String?
+
+    func run() async throws {
+        let settings = try await self.options.loadSettings()
+        let logger = Logging.bootstrap(level: settings.logLevel)
+        let store = try SQLiteStore(directory: URL(fileURLWithPath: settings.dataDirectory))
+        let hostname = ProcessInfo.processInfo.hostName
+        let key = try await Self.localAgentKey(store: store, directory: settings.dataDirectory, hostname: hostname)
+
+        let (ready, readyContinuation) = AsyncStream<VigilServer.BoundPorts>.makeStream()
+        let readyFile = self.readyFile
+        let server = try await VigilServer(settings: settings, store: store, logger: logger) { ports in
+            readyContinuation.yield(ports)
+            readyContinuation.finish()
+        }
+        let agentLogger = Logger(label: "vigil-agent")
+        let agentService = LocalAgentService(settings: settings, key: key, hostname: hostname, ready: ready, logger: agentLogger) { ports in
+            if let readyFile { writeReadyFile(readyFile, ports: ports) }
+            let httpHost = settings.httpHost == "0.0.0.0" ? "127.0.0.1" : settings.httpHost
+            print("""
+            Vigil is up.
+              Health:   http://\(httpHost):\(ports.httpPort)/api/health
+              Agents:   http://\(httpHost):\(ports.httpPort)/api/agents   (this host reports as \(hostname))
+              Status:   vigil status --server http://\(httpHost):\(ports.httpPort)
+              Listener: \(settings.agentHost):\(ports.agentPort) for agents (vigil keys create --host NAME)
+              Data:     \(settings.dataDirectory)
+            Press Ctrl-C to stop.
+            """)
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: (server.services + [agentService]).map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+    }
+
+    /// The key the local agent uses: read from the data directory, or created and saved there.
+    static func localAgentKey(store: any VigilStore, directory: String, hostname: String) async throws -> String {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent("local-agent.key")
+        if let saved = try? String(contentsOf: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+           case .valid(let key) = try await store.verifyKey(saved), key.hostname == hostname {
+            return saved
+        }
+        let issued = try await store.createKey(hostname: hostname)
+        _ = FileManager.default.createFile(atPath: path.path, contents: Data((issued.token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        return issued.token
+    }
+}
+
+/// The in-process agent of `vigil up`: waits for the server's listeners, then runs until shutdown.
+private struct LocalAgentService: Service {
+    let settings: ServerSettings
+    let key: String
+    let hostname: String
+    let ready: AsyncStream<VigilServer.BoundPorts>
+    let logger: Logger
+    let onReady: @Sendable (VigilServer.BoundPorts) -> Void
+
+    func run() async throws {
+        var iterator = self.ready.makeAsyncIterator()
+        guard let ports = await iterator.next() else { return }
+        self.onReady(ports)
+        let host = ["0.0.0.0", "::"].contains(self.settings.agentHost) ? "127.0.0.1" : self.settings.agentHost
+        let agent = VigilAgent(
+            settings: AgentSettings(servers: [ServerAddress(host: host, port: ports.agentPort)], key: self.key, hostname: self.hostname),
+            logger: self.logger
+        )
+        await withGracefulShutdownHandler {
+            _ = await agent.run()
+        } onGracefulShutdown: {
+            agent.shutdown.request()
+        }
+    }
+}

@@ -1,0 +1,87 @@
+/// A JSON control message: `{"type", "sender_id", "payload", "timestamp", "message_id"}`.
+///
+/// The `type` is not stored separately: it is derived from ``body``, so a type and its payload can
+/// never disagree.
+public struct Envelope: Sendable, Equatable {
+    /// The payload, tagged by message type.
+    public enum Body: Sendable, Equatable {
+        case clientRegister(RegisterPayload)
+        case serverResponse(ServerResponsePayload)
+        case heartbeat(HeartbeatPayload)
+        case heartbeatAck(HeartbeatAckPayload)
+        case clientUnregister(UnregisterPayload)
+
+        public var type: MessageType {
+            switch self {
+            case .clientRegister: .clientRegister
+            case .serverResponse: .serverResponse
+            case .heartbeat: .heartbeat
+            case .heartbeatAck: .heartbeatAck
+            case .clientUnregister: .clientUnregister
+            }
+        }
+    }
+
+    public var body: Body
+    /// Who sent it. Servers ignore what clients put here and use the registered identity.
+    public var senderID: String?
+    /// Unix seconds when it was sent.
+    public var timestamp: Double?
+    /// A unique id (a UUID string) chosen by the sender; answers quote it as `in_reply_to`.
+    public var messageID: String?
+
+    public var type: MessageType { self.body.type }
+
+    public init(_ body: Body, senderID: String? = nil, timestamp: Double? = nil, messageID: String? = nil) {
+        self.body = body
+        self.senderID = senderID
+        self.timestamp = timestamp
+        self.messageID = messageID
+    }
+}
+
+extension Envelope: Codable {
+    enum CodingKeys: String, CodingKey {
+        case type, payload, timestamp
+        case senderID = "sender_id"
+        case messageID = "message_id"
+    }
+
+    /// Thrown while decoding when `type` names no message this build knows.
+    struct UnknownType: Error {
+        let type: String
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let rawType = try c.decode(String.self, forKey: .type)
+        guard let type = MessageType(rawValue: rawType) else {
+            throw UnknownType(type: rawType)
+        }
+        switch type {
+        case .clientRegister: self.body = .clientRegister(try c.decode(RegisterPayload.self, forKey: .payload))
+        case .serverResponse: self.body = .serverResponse(try c.decode(ServerResponsePayload.self, forKey: .payload))
+        case .heartbeat: self.body = .heartbeat(try c.decode(HeartbeatPayload.self, forKey: .payload))
+        case .heartbeatAck: self.body = .heartbeatAck(try c.decode(HeartbeatAckPayload.self, forKey: .payload))
+        case .clientUnregister: self.body = .clientUnregister(try c.decode(UnregisterPayload.self, forKey: .payload))
+        }
+        self.senderID = try c.decodeIfPresent(String.self, forKey: .senderID)
+        self.timestamp = try c.decodeIfPresent(Double.self, forKey: .timestamp)
+        self.messageID = try c.decodeIfPresent(String.self, forKey: .messageID)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(self.type, forKey: .type)
+        try c.encodeIfPresent(self.senderID, forKey: .senderID)
+        switch self.body {
+        case .clientRegister(let p): try c.encode(p, forKey: .payload)
+        case .serverResponse(let p): try c.encode(p, forKey: .payload)
+        case .heartbeat(let p): try c.encode(p, forKey: .payload)
+        case .heartbeatAck(let p): try c.encode(p, forKey: .payload)
+        case .clientUnregister(let p): try c.encode(p, forKey: .payload)
+        }
+        try c.encodeIfPresent(self.timestamp, forKey: .timestamp)
+        try c.encodeIfPresent(self.messageID, forKey: .messageID)
+    }
+}

@@ -1,0 +1,13 @@
+/// The `type` of a JSON envelope. Raw values are what travels on the wire.
+public enum MessageType: String, Sendable, CaseIterable, Codable {
+    /// Client → server, first frame of every connection: identity, key, protocol version.
+    case clientRegister = "CLIENT_REGISTER"
+    /// Server → client: the answer to a register, an unregister, or any request that failed.
+    case serverResponse = "SERVER_RESPONSE"
+    /// Client → server, every heartbeat interval.
+    case heartbeat = "HEARTBEAT"
+    /// Server → client, the answer to each heartbeat, so agents can tell a dead server from a quiet one.
+    case heartbeatAck = "HEARTBEAT_ACK"
+    /// Client → server: a clean goodbye; the host is STOPPED, not DOWN.
+    case clientUnregister = "CLIENT_UNREGISTER"
+}

@@ -1,0 +1,142 @@
+/// `CLIENT_REGISTER.payload`: who the client is and what it speaks.
+public struct RegisterPayload: Codable, Sendable, Equatable {
+    /// The agent key (`vk_<id>_<secret>`), or `nil` where the server runs with open enrollment.
+    public var key: String?
+    public var protocolVersion: Int
+    /// The name the client reports. When the key is bound to a host, the key's host wins.
+    public var hostname: String
+    /// Features the client supports, e.g. `["heartbeat"]`.
+    public var capabilities: [String]
+    /// The client software and version, e.g. `vigil-agent/0.1.0`.
+    public var agentVersion: String?
+
+    public init(key: String?, protocolVersion: Int = ProtocolVersion.current, hostname: String, capabilities: [String] = ["heartbeat"], agentVersion: String? = nil) {
+        self.key = key
+        self.protocolVersion = protocolVersion
+        self.hostname = hostname
+        self.capabilities = capabilities
+        self.agentVersion = agentVersion
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case key, hostname, capabilities
+        case protocolVersion = "protocol_version"
+        case agentVersion = "agent_version"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.key = try c.decodeIfPresent(String.self, forKey: .key)
+        self.protocolVersion = try c.decode(Int.self, forKey: .protocolVersion)
+        self.hostname = try c.decode(String.self, forKey: .hostname)
+        self.capabilities = try c.decodeIfPresent([String].self, forKey: .capabilities) ?? []
+        self.agentVersion = try c.decodeIfPresent(String.self, forKey: .agentVersion)
+    }
+}
+
+/// The parameters a server fixes for a session, sent in a successful register reply.
+public struct SessionParameters: Codable, Sendable, Equatable {
+    /// The identity the server gave this client: the host name its key is bound to.
+    public var clientID: String
+    public var hostname: String
+    public var serverID: String
+    public var protocolVersion: Int
+    /// Seconds between heartbeats the client must keep.
+    public var heartbeatInterval: Double
+    /// The largest frame payload the server accepts, in bytes.
+    public var maxFrameSize: Int
+
+    public init(clientID: String, hostname: String, serverID: String, protocolVersion: Int, heartbeatInterval: Double, maxFrameSize: Int) {
+        self.clientID = clientID
+        self.hostname = hostname
+        self.serverID = serverID
+        self.protocolVersion = protocolVersion
+        self.heartbeatInterval = heartbeatInterval
+        self.maxFrameSize = maxFrameSize
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case hostname
+        case clientID = "client_id"
+        case serverID = "server_id"
+        case protocolVersion = "protocol_version"
+        case heartbeatInterval = "heartbeat_interval"
+        case maxFrameSize = "max_frame_size"
+    }
+}
+
+/// `SERVER_RESPONSE.payload`.
+public struct ServerResponsePayload: Codable, Sendable, Equatable {
+    public var success: Bool
+    public var message: String
+    /// Why it failed; `nil` on success.
+    public var code: ErrorCode?
+    /// The `message_id` of the frame this answers, when it had one.
+    public var inReplyTo: String?
+    /// True when the server closes the connection right after this response.
+    public var fatal: Bool
+    /// Present on a successful register reply.
+    public var session: SessionParameters?
+
+    public init(success: Bool, message: String, code: ErrorCode? = nil, inReplyTo: String? = nil, fatal: Bool = false, session: SessionParameters? = nil) {
+        self.success = success
+        self.message = message
+        self.code = code
+        self.inReplyTo = inReplyTo
+        self.fatal = fatal
+        self.session = session
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case success, message, code, fatal, session
+        case inReplyTo = "in_reply_to"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.success = try c.decode(Bool.self, forKey: .success)
+        self.message = try c.decode(String.self, forKey: .message)
+        self.code = try c.decodeIfPresent(ErrorCode.self, forKey: .code)
+        self.inReplyTo = try c.decodeIfPresent(String.self, forKey: .inReplyTo)
+        self.fatal = try c.decodeIfPresent(Bool.self, forKey: .fatal) ?? false
+        self.session = try c.decodeIfPresent(SessionParameters.self, forKey: .session)
+    }
+}
+
+/// `HEARTBEAT.payload`.
+public struct HeartbeatPayload: Codable, Sendable, Equatable {
+    /// Increases by one per heartbeat on a connection, starting at 1.
+    public var seq: UInt64
+
+    public init(seq: UInt64) {
+        self.seq = seq
+    }
+}
+
+/// `HEARTBEAT_ACK.payload`.
+public struct HeartbeatAckPayload: Codable, Sendable, Equatable {
+    /// The `seq` of the heartbeat acknowledged.
+    public var seq: UInt64
+    /// The server's clock, Unix seconds, so a client can estimate skew.
+    public var serverTime: Double
+
+    public init(seq: UInt64, serverTime: Double) {
+        self.seq = seq
+        self.serverTime = serverTime
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case seq
+        case serverTime = "server_time"
+    }
+}
+
+/// `CLIENT_UNREGISTER.payload`.
+public struct UnregisterPayload: Codable, Sendable, Equatable {
+    /// Free text recorded with the STOPPED event, e.g. `SIGTERM`.
+    public var reason: String?
+
+    public init(reason: String? = nil) {
+        self.reason = reason
+    }
+}

@@ -1,0 +1,144 @@
+import Configuration
+import Foundation
+import Logging
+import SystemPackage
+
+/// A configuration value that could not be used, named by its key and source.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+extension ServerSettings {
+    /// Environment variables are the keys upper-cased with `.` as `_`, behind this prefix:
+    /// `heartbeat.interval` is `VIGIL_HEARTBEAT_INTERVAL`.
+    public static let environmentPrefix = "vigil"
+
+    /// Loads settings from, highest priority first: `overrides` (command-line flags), the environment,
+    /// then the YAML file. Anything unset keeps its default.
+    ///
+    /// - Parameters:
+    ///   - file: A YAML config file. When `nil`, `VIGIL_CONFIG` names one if set.
+    ///   - environment: The process environment.
+    ///   - overrides: Values from flags, by configuration key (e.g. `"agents.port": "0"`).
+    /// - Throws: ``ConfigurationError`` naming the key and the problem for any value that does not parse.
+    public static func load(
+        file: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        overrides: [String: String] = [:]
+    ) async throws -> ServerSettings {
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(
+                name: "flags",
+                values: Dictionary(uniqueKeysWithValues: overrides.map { (AbsoluteConfigKey(stringLiteral: $0.key), ConfigValue(.string($0.value), isSecret: false)) })
+            ),
+            EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: [Self.environmentPrefix]),
+        ]
+        if let path = file ?? environment["VIGIL_CONFIG"] {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ConfigurationError(description: "config file \(path) does not exist")
+            }
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)))
+            } catch {
+                throw ConfigurationError(description: "config file \(path) is not valid YAML: \(error)")
+            }
+        }
+        let reader = ConfigReader(providers: providers)
+        var settings = ServerSettings()
+        var parser = SettingsParser(reader: reader)
+
+        parser.string("data_dir") { settings.dataDirectory = $0 }
+        parser.string("server.id") { settings.serverID = $0 }
+        parser.parse("log.level", "one of trace, debug, info, notice, warning, error, critical", { Logger.Level(rawValue: $0.lowercased()) }) { settings.logLevel = $0 }
+
+        parser.string("agents.host") { settings.agentHost = $0 }
+        parser.int("agents.port", 0...65535) { settings.agentPort = $0 }
+        parser.int("agents.max_frame_size", 64...(64 << 20)) { settings.maxFrameSize = $0 }
+        parser.duration("agents.handshake_timeout") { settings.handshakeTimeout = $0 }
+        parser.int("agents.max_connections", 1...10_000_000) { settings.maxConnections = $0 }
+        parser.int("agents.max_protocol_errors", 0...1_000_000) { settings.maxProtocolErrors = $0 }
+        parser.bool("agents.open_enrollment") { settings.openEnrollment = $0 }
+
+        parser.string("http.host") { settings.httpHost = $0 }
+        parser.int("http.port", 0...65535) { settings.httpPort = $0 }
+
+        parser.duration("heartbeat.interval") { settings.heartbeatInterval = $0 }
+        parser.duration("liveness.reconnect_grace") { settings.reconnectGraceSetting = $0 }
+        parser.duration("liveness.restart_grace") { settings.restartGraceSetting = $0 }
+        parser.duration("liveness.silence_margin") { settings.silenceMarginSetting = $0 }
+        parser.double("liveness.max_missed_heartbeats", 1.5...100) { settings.maxMissedHeartbeats = $0 }
+        parser.double("liveness.phi_suspect", 0.1...100) { settings.phiSuspectThreshold = $0 }
+        parser.double("liveness.phi_down", 0.1...100) { settings.phiDownThreshold = $0 }
+        parser.int("liveness.recovery_heartbeats", 1...1000) { settings.recoveryHeartbeats = $0 }
+        parser.duration("liveness.idle_timeout") { settings.idleTimeoutSetting = $0 }
+        parser.duration("liveness.check_interval") { settings.checkIntervalSetting = $0 }
+        parser.duration("liveness.persist_interval") { settings.persistInterval = $0 }
+
+        if let problem = parser.problems.first {
+            throw ConfigurationError(description: parser.problems.count == 1 ? problem : parser.problems.joined(separator: "; "))
+        }
+        try settings.validate()
+        return settings
+    }
+
+    /// Checks relations between settings that no single value can.
+    public func validate() throws {
+        guard self.heartbeatInterval >= .milliseconds(100) else {
+            throw ConfigurationError(description: "heartbeat.interval must be at least 100ms (got \(self.heartbeatInterval.compactDescription))")
+        }
+        for (key, value, minimum) in [
+            ("agents.handshake_timeout", self.handshakeTimeout, Duration.milliseconds(10)),
+            ("liveness.check_interval", self.checkInterval, Duration.milliseconds(10)),
+            ("liveness.persist_interval", self.persistInterval, Duration.milliseconds(100)),
+            ("liveness.reconnect_grace", self.reconnectGrace, Duration.zero),
+            ("liveness.restart_grace", self.restartGrace, Duration.zero),
+        ] where value < minimum {
+            throw ConfigurationError(description: "\(key) must be at least \(minimum.compactDescription) (got \(value.compactDescription))")
+        }
+        guard self.phiSuspectThreshold < self.phiDownThreshold else {
+            throw ConfigurationError(description: "liveness.phi_suspect (\(self.phiSuspectThreshold)) must be below liveness.phi_down (\(self.phiDownThreshold))")
+        }
+        guard self.heartbeatInterval + self.silenceMargin < self.heartbeatInterval * self.maxMissedHeartbeats else {
+            throw ConfigurationError(description: "heartbeat.interval + liveness.silence_margin must be below liveness.max_missed_heartbeats intervals")
+        }
+        guard self.idleTimeout > self.heartbeatInterval * self.maxMissedHeartbeats else {
+            throw ConfigurationError(description: "liveness.idle_timeout must exceed liveness.max_missed_heartbeats intervals")
+        }
+    }
+}
+
+/// Reads each key as a string (the one type every provider can give) and parses it here, so a bad
+/// value is an error that names its key rather than a silent fallback to the default.
+private struct SettingsParser {
+    let reader: ConfigReader
+    var problems: [String] = []
+
+    mutating func parse<T>(_ key: String, _ expected: String, _ convert: (String) -> T?, apply: (T) -> Void) {
+        guard let text = self.reader.string(forKey: ConfigKey(stringLiteral: key)) else { return }
+        guard let value = convert(text) else {
+            self.problems.append("\(key): expected \(expected), got \"\(text)\"")
+            return
+        }
+        apply(value)
+    }
+
+    mutating func string(_ key: String, apply: (String) -> Void) {
+        self.parse(key, "a string", { $0.isEmpty ? nil : $0 }, apply: apply)
+    }
+
+    mutating func int(_ key: String, _ range: ClosedRange<Int>, apply: (Int) -> Void) {
+        self.parse(key, "an integer in \(range.lowerBound)...\(range.upperBound)", { Int($0).flatMap { range.contains($0) ? $0 : nil } }, apply: apply)
+    }
+
+    mutating func double(_ key: String, _ range: ClosedRange<Double>, apply: (Double) -> Void) {
+        self.parse(key, "a number in \(range.lowerBound)...\(range.upperBound)", { Double($0).flatMap { range.contains($0) ? $0 : nil } }, apply: apply)
+    }
+
+    mutating func bool(_ key: String, apply: (Bool) -> Void) {
+        self.parse(key, "true or false", { ["true": true, "yes": true, "1": true, "false": false, "no": false, "0": false][$0.lowercased()] }, apply: apply)
+    }
+
+    mutating func duration(_ key: String, apply: (Duration) -> Void) {
+        self.parse(key, "a duration such as 500ms, 30s, 5m", Duration.init(parsing:), apply: apply)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+
+/// Every setting of `vigil server`, with its default. docs/OPERATIONS.md lists them with their keys.
+///
+/// Defaults that depend on the heartbeat interval are resolved by the computed properties below, so
+/// changing `heartbeat.interval` alone scales the whole failure detector.
+public struct ServerSettings: Sendable, Equatable {
+    // MARK: Process
+    /// Where the database and other state live. Default: `/var/lib/vigil` for root, else `~/.local/share/vigil`.
+    public var dataDirectory: String = ServerSettings.defaultDataDirectory
+    /// Overrides the server id stored in the database (useful in clusters).
+    public var serverID: String?
+    public var logLevel: Logger.Level = .info
+
+    // MARK: Agent listener (TCP, framed)
+    /// Bind address for agents. Loopback unless asked otherwise: agents on other hosts need `0.0.0.0`.
+    public var agentHost = "127.0.0.1"
+    public var agentPort = 5001
+    /// The largest frame payload accepted, in bytes.
+    public var maxFrameSize = 1 << 20
+    /// Time from accept to a valid `CLIENT_REGISTER`; the deadline is total, so a slow trickle cannot extend it.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// Connections beyond this are answered `server_full` and closed.
+    public var maxConnections = 100_000
+    /// Protocol errors tolerated on one registered connection before it is closed.
+    public var maxProtocolErrors = 10
+    /// Accept agents without a key, identified by the hostname they send. For local use only.
+    public var openEnrollment = false
+
+    // MARK: HTTP
+    public var httpHost = "127.0.0.1"
+    public var httpPort = 5000
+
+    // MARK: Heartbeats and failure detection
+    /// The interval agents are told to keep.
+    public var heartbeatInterval: Duration = .seconds(30)
+    /// After a connection drops without unregister, how long a reconnect is awaited before DOWN. Default: 1 interval.
+    public var reconnectGraceSetting: Duration?
+    /// After a server start, how long previously connected agents have to come back. Default: max(3 intervals, 10 s).
+    public var restartGraceSetting: Duration?
+    /// Silence is never DOWN before interval + margin. Default: half an interval.
+    public var silenceMarginSetting: Duration?
+    /// Silence is always DOWN after this many intervals.
+    public var maxMissedHeartbeats = 3.0
+    /// Phi above which a silent host becomes SUSPECT.
+    public var phiSuspectThreshold = 3.0
+    /// Phi above which a silent host becomes DOWN (within the floor and ceiling above).
+    public var phiDownThreshold = 8.0
+    /// Heartbeats after RECOVERED before the host counts as HEALTHY again.
+    public var recoveryHeartbeats = 2
+    /// A registered connection silent this long is closed (the host is long DOWN by then). Default: 10 intervals.
+    public var idleTimeoutSetting: Duration?
+    /// How often the detector looks at every host. Default: interval / 10, between 50 ms and 1 s.
+    public var checkIntervalSetting: Duration?
+    /// How often last-seen times are written to the store.
+    public var persistInterval: Duration = .seconds(10)
+
+    public init() {}
+
+    public var reconnectGrace: Duration { self.reconnectGraceSetting ?? self.heartbeatInterval }
+    public var restartGrace: Duration { self.restartGraceSetting ?? max(self.heartbeatInterval * 3, .seconds(10)) }
+    public var silenceMargin: Duration { self.silenceMarginSetting ?? self.heartbeatInterval / 2 }
+    public var idleTimeout: Duration { self.idleTimeoutSetting ?? self.heartbeatInterval * 10 }
+    public var checkInterval: Duration {
+        self.checkIntervalSetting ?? min(max(self.heartbeatInterval / 10, .milliseconds(50)), .seconds(1))
+    }
+
+    /// The default data directory for the current user.
+    public static var defaultDataDirectory: String {
+        if getuid() == 0 { return "/var/lib/vigil" }
+        let environment = ProcessInfo.processInfo.environment
+        if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/vigil" }
+        return (environment["HOME"] ?? ".") + "/.local/share/vigil"
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+
+/// An API error, rendered as `{"error": "...", "detail": "..."}` with its status code.
+public struct APIError: HTTPResponseError {
+    public var status: HTTPResponse.Status
+    public var error: String
+    public var detail: String
+
+    public init(_ status: HTTPResponse.Status, _ error: String, _ detail: String) {
+        self.status = status
+        self.error = error
+        self.detail = detail
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try JSONResponse.make(["error": self.error, "detail": self.detail], status: self.status)
+    }
+}
+
+/// The API's JSON conventions, shared by the server and its clients (`vigil status`):
+/// ISO 8601 dates with milliseconds (detection times are sub-second), sorted keys.
+public enum APICoding {
+    private static let dateStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Self.dateStyle))
+        }
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            if let date = (try? Self.dateStyle.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) { return date }
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
+        }
+        return decoder
+    }
+}
+
+/// JSON bodies with the API's conventions.
+enum JSONResponse {
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try APICoding.encoder().encode(value)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}

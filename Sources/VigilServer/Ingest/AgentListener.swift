@@ -1,0 +1,64 @@
+import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+import ServiceLifecycle
+import VigilProtocol
+
+/// The TCP listener agents connect to (port 5001 by default).
+///
+/// Pipeline per connection: framing (length-field codec with the configured maximum) → idle
+/// detection → ``AgentSessionHandler``. On graceful shutdown it stops accepting, tells the tracker
+/// that the coming disconnections are its own doing, and closes every connection.
+public final class AgentListener: Service {
+    private let environment: SessionEnvironment
+    private let group: any EventLoopGroup
+    private let serverChannel: any Channel
+    private let quiesce: ServerQuiescingHelper
+    /// Completed when, after shutdown began, the listener and every connection are closed.
+    private let fullyClosed: EventLoopPromise<Void>
+
+    /// Binds the listening socket. Binding happens here, not in `run`, so the caller knows the
+    /// port (e.g. after binding port 0) before anything runs.
+    public init(environment: SessionEnvironment, group: any EventLoopGroup) async throws {
+        self.environment = environment
+        self.group = group
+        let quiesce = ServerQuiescingHelper(group: group)
+        self.quiesce = quiesce
+        self.fullyClosed = group.next().makePromise(of: Void.self)
+        let settings = environment.settings
+        self.serverChannel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addVigilFraming(maxFrameSize: settings.maxFrameSize)
+                    try sync.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout.timeAmount))
+                    try sync.addHandler(AgentSessionHandler(environment: environment))
+                }
+            }
+            .bind(host: settings.agentHost, port: settings.agentPort)
+            .get()
+    }
+
+    /// The bound address (its port is the real one when port 0 was asked for).
+    public var localAddress: SocketAddress? { self.serverChannel.localAddress }
+
+    public func run() async throws {
+        self.environment.logger.info("listening for agents", metadata: ["address": "\(self.localAddress.map(AgentSessionHandler.describe) ?? "?")"])
+        await withGracefulShutdownHandler {
+            try? await self.fullyClosed.futureResult.get()
+        } onGracefulShutdown: {
+            self.environment.tracker.beginShutdown()
+            self.quiesce.initiateShutdown(promise: self.fullyClosed)
+        }
+    }
+}

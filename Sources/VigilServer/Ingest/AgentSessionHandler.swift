@@ -1,0 +1,283 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOExtras
+import VigilProtocol
+
+/// Asks a session to answer with an error and close; sent through the pipeline from any thread.
+struct CloseSessionRequest: Sendable {
+    var code: ErrorCode
+    var message: String
+}
+
+/// One agent connection: the protocol's state machine, on the connection's event loop.
+///
+/// Order of a session: `CLIENT_REGISTER` (within `agents.handshake_timeout` of accept) → success
+/// reply → heartbeats, each acknowledged → `CLIENT_UNREGISTER` or close. Before registration any
+/// fault is fatal (answer, then close); after it, a fault in one frame costs only that frame, up to
+/// `agents.max_protocol_errors`.
+final class AgentSessionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum Phase {
+        case awaitingRegister
+        /// The key is being checked off the loop; frames that arrive meanwhile wait in order.
+        case authenticating(queued: [ByteBuffer])
+        case registered(hostname: String)
+        case closing
+    }
+
+    private let environment: SessionEnvironment
+    private var logger: Logger
+    private var phase = Phase.awaitingRegister
+    private var connectionID: UInt64?
+    private var handshakeTimer: Scheduled<Void>?
+    private var protocolErrors = 0
+    /// Set once a fatal answer is on its way: nothing more is read or answered.
+    private var isClosing = false
+    private var closeCause = "closed by peer"
+
+    init(environment: SessionEnvironment) {
+        self.environment = environment
+        self.logger = environment.logger
+    }
+
+    // MARK: Lifecycle
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.logger[metadataKey: "peer"] = "\(context.remoteAddress.map(Self.describe) ?? "?")"
+        guard let id = self.environment.admitConnection() else {
+            self.fail(context, .serverFull, "server is at its limit of \(self.environment.settings.maxConnections) connections; retry later", inReplyTo: nil)
+            return
+        }
+        self.connectionID = id
+        self.logger[metadataKey: "connection"] = "\(id)"
+        self.logger.debug("connection accepted")
+        let timeout = self.environment.settings.handshakeTimeout
+        self.handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout.timeAmount) {
+            switch self.phase {
+            case .awaitingRegister, .authenticating: break
+            case .registered, .closing: return
+            }
+            self.fail(context, .handshakeTimeout, "no valid CLIENT_REGISTER within \(timeout.compactDescription) of connecting", inReplyTo: nil)
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.handshakeTimer?.cancel()
+        if self.connectionID != nil {
+            self.environment.releaseConnection()
+        }
+        if case .registered(let hostname) = self.phase, let id = self.connectionID {
+            self.environment.tracker.connectionLost(hostname: hostname, connectionID: id, cause: self.closeCause, now: .now(), wallNow: Date())
+        }
+        self.logger.debug("connection closed", metadata: ["cause": "\(self.closeCause)"])
+        self.phase = .closing
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let request as CloseSessionRequest:
+            self.fail(context, request.code, request.message, inReplyTo: nil)
+        case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
+            if case .registered = self.phase {
+                self.fail(context, .idleTimeout, "no frame for \(self.environment.settings.idleTimeout.compactDescription); closing", inReplyTo: nil)
+            }
+        case is ChannelShouldQuiesceEvent:
+            // The server is shutting down: leave without an answer; agents reconnect to it or another.
+            self.closeCause = "server shutting down"
+            self.isClosing = true
+            context.close(promise: nil)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case let frameError as FrameError:
+            if case .frameTooLarge = frameError {
+                self.fail(context, .frameTooLarge, frameError.description, inReplyTo: nil)
+            } else {
+                self.closeCause = frameError.description
+                self.logger.info("peer closed mid-frame", metadata: ["error": "\(frameError)"])
+                context.close(promise: nil)
+            }
+        default:
+            self.closeCause = "I/O error: \(error)"
+            self.logger.debug("connection error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Frames
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.isClosing else { return }
+        let frame = self.unwrapInboundIn(data)
+        switch self.phase {
+        case .closing:
+            return
+        case .authenticating(var queued):
+            queued.append(frame)
+            self.phase = .authenticating(queued: queued)
+        case .awaitingRegister, .registered:
+            self.handle(context, frame)
+        }
+    }
+
+    private func handle(_ context: ChannelHandlerContext, _ frame: ByteBuffer) {
+        let envelope: Envelope
+        do {
+            switch try InboundFrame.parse(frame) {
+            case .envelope(let parsed): envelope = parsed
+            }
+        } catch {
+            self.violation(context, error, inReplyTo: nil)
+            return
+        }
+        switch self.phase {
+        case .awaitingRegister:
+            guard case .clientRegister(let register) = envelope.body else {
+                self.fail(context, .notRegistered, "the first frame must be CLIENT_REGISTER, got \(envelope.type.rawValue)", inReplyTo: envelope.messageID)
+                return
+            }
+            self.beginRegistration(context, register, messageID: envelope.messageID)
+        case .registered(let hostname):
+            self.handleRegistered(context, envelope, hostname: hostname)
+        case .authenticating, .closing:
+            return
+        }
+    }
+
+    private func handleRegistered(_ context: ChannelHandlerContext, _ envelope: Envelope, hostname: String) {
+        guard let id = self.connectionID else { return }
+        switch envelope.body {
+        case .heartbeat(let heartbeat):
+            self.environment.tracker.heartbeat(hostname: hostname, connectionID: id, now: .now(), wallNow: Date())
+            self.logger.debug("heartbeat", metadata: ["host": "\(hostname)", "seq": "\(heartbeat.seq)"])
+            let ack = Envelope(.heartbeatAck(HeartbeatAckPayload(seq: heartbeat.seq, serverTime: Date().timeIntervalSince1970)), senderID: "server", timestamp: Date().timeIntervalSince1970)
+            context.writeAndFlush(self.wrapOutboundOut(ack.encodedFrame(allocator: context.channel.allocator)), promise: nil)
+        case .clientUnregister(let unregister):
+            let reason = unregister.reason.map { String(decoding: $0.utf8.prefix(ProtocolLimits.maxReasonBytes), as: UTF8.self) }
+            self.environment.tracker.unregister(hostname: hostname, connectionID: id, reason: reason, wallNow: Date())
+            self.phase = .closing
+            self.isClosing = true
+            self.closeCause = "unregistered"
+            self.respond(context, ServerResponsePayload(success: true, message: "goodbye", inReplyTo: envelope.messageID, fatal: true), thenClose: true)
+        case .clientRegister:
+            self.violation(context, ProtocolViolation(.alreadyRegistered, "this connection is already registered as \(hostname)"), inReplyTo: envelope.messageID)
+        case .serverResponse, .heartbeatAck:
+            self.violation(context, ProtocolViolation(.unexpectedType, "\(envelope.type.rawValue) is sent by servers, not clients"), inReplyTo: envelope.messageID)
+        }
+    }
+
+    // MARK: Registration
+
+    private func beginRegistration(_ context: ChannelHandlerContext, _ register: RegisterPayload, messageID: String?) {
+        if let violation = register.limitViolation {
+            self.fail(context, violation.code, violation.detail, inReplyTo: messageID)
+            return
+        }
+        guard ProtocolVersion.supported.contains(register.protocolVersion) else {
+            let supported = ProtocolVersion.supported
+            self.fail(context, .unsupportedVersion, "protocol version \(register.protocolVersion) is not supported; this server speaks \(supported.lowerBound)...\(supported.upperBound)", inReplyTo: messageID)
+            return
+        }
+        self.phase = .authenticating(queued: [])
+        let authenticator = self.environment.authenticator
+        // The key check touches the database: run it off the event loop, resume on it.
+        context.eventLoop.makeFutureWithTask {
+            try await authenticator.authenticate(register)
+        }.assumeIsolated().whenComplete { result in
+            guard !self.isClosing, case .authenticating(let queued) = self.phase else { return }  // closed meanwhile
+            switch result {
+            case .success(let hostname):
+                self.completeRegistration(context, register, hostname: hostname, messageID: messageID)
+                for frame in queued {
+                    guard case .registered = self.phase else { break }
+                    self.handle(context, frame)
+                }
+            case .failure(let error as ProtocolViolation):
+                self.fail(context, error.code, error.detail, inReplyTo: messageID)
+            case .failure(let error):
+                self.logger.error("could not check agent key", metadata: ["error": "\(error)"])
+                self.fail(context, .internalError, "the server could not check the key; retry later", inReplyTo: messageID)
+            }
+        }
+    }
+
+    private func completeRegistration(_ context: ChannelHandlerContext, _ register: RegisterPayload, hostname: String, messageID: String?) {
+        guard let id = self.connectionID else { return }
+        self.handshakeTimer?.cancel()
+        self.handshakeTimer = nil
+        self.phase = .registered(hostname: hostname)
+        self.logger[metadataKey: "host"] = "\(hostname)"
+        let channel = context.channel
+        let handle = ConnectionHandle(id: id) { code, message in
+            channel.pipeline.fireUserInboundEventTriggered(CloseSessionRequest(code: code, message: message))
+        }
+        let info = RegistrationInfo(agentVersion: register.agentVersion, protocolVersion: register.protocolVersion, capabilities: register.capabilities, address: context.remoteAddress.map(Self.describe))
+        let superseded = self.environment.tracker.register(hostname: hostname, connection: handle, info: info, now: .now(), wallNow: Date())
+        superseded?.close(.superseded, "another connection registered as \(hostname); closing this one")
+        let settings = self.environment.settings
+        let session = SessionParameters(
+            clientID: hostname, hostname: hostname, serverID: self.environment.serverID,
+            protocolVersion: register.protocolVersion, heartbeatInterval: settings.heartbeatInterval.seconds,
+            maxFrameSize: settings.maxFrameSize
+        )
+        self.logger.info("agent registered", metadata: ["reported_hostname": "\(register.hostname)", "agent_version": "\(register.agentVersion ?? "-")"])
+        self.respond(context, ServerResponsePayload(success: true, message: "registered as \(hostname)", inReplyTo: messageID, session: session), thenClose: false)
+    }
+
+    // MARK: Errors
+
+    /// A frame that could not be used. Fatal before registration; counted after it.
+    private func violation(_ context: ChannelHandlerContext, _ error: any Error, inReplyTo messageID: String?) {
+        let violation = error as? ProtocolViolation ?? ProtocolViolation(.invalidJSON, "\(error)")
+        guard case .registered = self.phase else {
+            self.fail(context, violation.code, violation.detail, inReplyTo: messageID)
+            return
+        }
+        self.protocolErrors += 1
+        if self.protocolErrors > self.environment.settings.maxProtocolErrors {
+            self.fail(context, .tooManyErrors, "more than \(self.environment.settings.maxProtocolErrors) protocol errors on this connection; last: \(violation.detail)", inReplyTo: messageID)
+            return
+        }
+        self.logger.notice("protocol error", metadata: ["code": "\(violation.code.rawValue)", "detail": "\(violation.detail)"])
+        self.respond(context, ServerResponsePayload(success: false, message: violation.detail, code: violation.code, inReplyTo: messageID), thenClose: false)
+    }
+
+    /// Answers with a fatal error and closes once the answer is written.
+    private func fail(_ context: ChannelHandlerContext, _ code: ErrorCode, _ message: String, inReplyTo messageID: String?) {
+        guard !self.isClosing else { return }
+        self.isClosing = true
+        self.handshakeTimer?.cancel()
+        self.closeCause = "\(code.rawValue): \(message)"
+        self.logger.notice("closing connection", metadata: ["code": "\(code.rawValue)", "detail": "\(message)"])
+        // A registered phase is kept until channelInactive, so the tracker hears the host was lost.
+        self.respond(context, ServerResponsePayload(success: false, message: message, code: code, inReplyTo: messageID, fatal: true), thenClose: true)
+    }
+
+    private func respond(_ context: ChannelHandlerContext, _ payload: ServerResponsePayload, thenClose: Bool) {
+        let envelope = Envelope(.serverResponse(payload), senderID: "server", timestamp: Date().timeIntervalSince1970, messageID: UUID().uuidString.lowercased())
+        let written = context.writeAndFlush(self.wrapOutboundOut(envelope.encodedFrame(allocator: context.channel.allocator)))
+        if thenClose {
+            let channel = context.channel
+            written.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    static func describe(_ address: SocketAddress) -> String {
+        switch address {
+        case .v4, .v6: "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        case .unixDomainSocket: address.pathname ?? "unix"
+        }
+    }
+}
+
+@available(*, unavailable)
+extension AgentSessionHandler: Sendable {}

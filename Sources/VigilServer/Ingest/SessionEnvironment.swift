@@ -1,0 +1,39 @@
+import Logging
+import Synchronization
+
+/// What every agent connection shares: settings, identity, the tracker and the authenticator.
+public final class SessionEnvironment: Sendable {
+    public let settings: ServerSettings
+    public let serverID: String
+    public let tracker: LivenessTracker
+    public let authenticator: AgentAuthenticator
+    public let logger: Logger
+    private let connectionCount = Atomic<Int>(0)
+    private let nextConnectionID = Atomic<UInt64>(1)
+
+    public init(settings: ServerSettings, serverID: String, tracker: LivenessTracker, authenticator: AgentAuthenticator, logger: Logger) {
+        self.settings = settings
+        self.serverID = serverID
+        self.tracker = tracker
+        self.authenticator = authenticator
+        self.logger = logger
+    }
+
+    /// Counts a new connection in. Returns its id, or `nil` when `agents.max_connections` is reached
+    /// (the connection is then not counted).
+    func admitConnection() -> UInt64? {
+        let count = self.connectionCount.wrappingAdd(1, ordering: .relaxed).newValue
+        guard count <= self.settings.maxConnections else {
+            self.connectionCount.wrappingSubtract(1, ordering: .relaxed)
+            return nil
+        }
+        return self.nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
+    }
+
+    func releaseConnection() {
+        self.connectionCount.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    /// Connections open now.
+    public var openConnections: Int { self.connectionCount.load(ordering: .relaxed) }
+}

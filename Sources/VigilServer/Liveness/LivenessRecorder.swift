@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import VigilStore
+
+/// The single writer of liveness to the store: consumes the tracker's updates in order, logs each
+/// transition at info level (DOWN at warning), and stores them in batches.
+///
+/// Being the only consumer keeps the store's view in the tracker's order without any locking here.
+/// It ends when the update stream finishes, after writing everything, so a graceful shutdown
+/// loses no event.
+public struct LivenessRecorder: Service {
+    let updates: AsyncStream<LivenessUpdate>
+    let store: any VigilStore
+    let logger: Logger
+
+    public init(updates: AsyncStream<LivenessUpdate>, store: any VigilStore, logger: Logger) {
+        self.updates = updates
+        self.store = store
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        // Deliberately not cancelled by graceful shutdown: it drains until the server finishes the stream.
+        var batch: [LivenessEvent] = []
+        for await update in self.updates {
+            switch update {
+            case .transition(let event):
+                self.log(event)
+                batch.append(event)
+                await self.flush(&batch)
+            case .registered(let hostname, let info, let at):
+                await self.flush(&batch)
+                do {
+                    try await self.store.recordRegistration(hostname: hostname, info: info, at: at)
+                } catch {
+                    self.logger.error("could not store registration", metadata: ["host": "\(hostname)", "error": "\(error)"])
+                }
+            }
+        }
+        await self.flush(&batch)
+    }
+
+    private func flush(_ batch: inout [LivenessEvent]) async {
+        guard !batch.isEmpty else { return }
+        do {
+            try await self.store.append(events: batch)
+        } catch {
+            self.logger.error("could not store liveness events", metadata: ["error": "\(error)", "count": "\(batch.count)"])
+        }
+        batch.removeAll(keepingCapacity: true)
+    }
+
+    private func log(_ event: LivenessEvent) {
+        let metadata: Logger.Metadata = [
+            "host": "\(event.hostname)",
+            "from": "\(event.from?.rawValue ?? "-")",
+            "to": "\(event.to.rawValue)",
+            "reason": "\(event.reason)",
+        ]
+        let message: Logger.Message = event.to == .down ? "host DOWN" : event.to == .recovered ? "host RECOVERED" : "host state changed"
+        self.logger.log(level: event.to == .down ? .warning : .info, message, metadata: metadata)
+    }
+}
+
+extension VigilStore {
+    /// Stores what a host told us at registration, keeping its state untouched (events own the state).
+    func recordRegistration(hostname: String, info: RegistrationInfo, at: Date) async throws {
+        let existing = try await self.agent(hostname: hostname)
+        try await self.upsertAgent(AgentRecord(
+            hostname: hostname,
+            state: existing?.state ?? .connected,
+            stateSince: existing?.stateSince ?? at,
+            firstSeen: existing?.firstSeen ?? at,
+            lastSeen: at,
+            agentVersion: info.agentVersion,
+            protocolVersion: info.protocolVersion,
+            capabilities: info.capabilities,
+            address: info.address
+        ))
+    }
+}

@@ -1,0 +1,284 @@
+import Foundation
+import NIOCore
+import Synchronization
+import VigilProtocol
+import VigilStore
+
+/// Owns every host's liveness state and moves it through the state machine.
+///
+/// Heartbeats arrive on many event loops at once, so the state sits behind one `Mutex` and every
+/// operation is a short, allocation-free critical section; that keeps the heartbeat path on its
+/// event loop with no hop to an actor. Transitions are published to `updates` while the lock is
+/// held, so their order is the order they happened in.
+///
+/// Times are passed in rather than read from a clock, so tests drive the tracker deterministically:
+/// `now` is monotonic (for deadlines), `wallNow` is the calendar time recorded in events.
+public final class LivenessTracker: Sendable {
+    struct Host {
+        var state: LivenessState
+        var stateSince: Date
+        var connection: ConnectionHandle?
+        var info: RegistrationInfo?
+        var detector: PhiAccrualDetector
+        /// Last heartbeat (or register) on the current connection.
+        var lastArrival: NIODeadline?
+        var lastSeen: Date?
+        var lastSeenDirty = false
+        var suspectAt: NIODeadline?
+        var downAt: NIODeadline?
+        /// Set while a reconnect is awaited (after a connection loss or a server start).
+        var graceUntil: NIODeadline?
+        var graceReason = ""
+        var steadyHeartbeats = 0
+        /// Heartbeats on the current connection. The gap between register and the first heartbeat
+        /// is not an interval of the rhythm (agents send the first at once) and is not sampled.
+        var heartbeatsOnConnection = 0
+    }
+
+    struct State {
+        var hosts: [String: Host] = [:]
+        var shuttingDown = false
+    }
+
+    private let state = Mutex(State())
+    public let policy: LivenessPolicy
+    private let updates: AsyncStream<LivenessUpdate>.Continuation
+
+    /// - Parameters:
+    ///   - policy: The detector's numbers.
+    ///   - updates: Where transitions and registrations are published, in order.
+    public init(policy: LivenessPolicy, updates: AsyncStream<LivenessUpdate>.Continuation) {
+        self.policy = policy
+        self.updates = updates
+    }
+
+    // MARK: Inputs
+
+    /// Loads what the store knew before this server started. Hosts that were alive get
+    /// `restartGrace` to reconnect before they are declared DOWN, so a server restart raises no alerts.
+    public func restore(_ records: [AgentRecord], now: NIODeadline) {
+        let grace = self.policy.restartGrace
+        self.state.withLock { state in
+            for record in records {
+                var host = Host(state: record.state, stateSince: record.stateSince, detector: self.newDetector())
+                host.lastSeen = record.lastSeen
+                if record.state.expectsHeartbeats {
+                    host.graceUntil = now + Self.amount(grace)
+                    host.graceReason = "did not reconnect within \(Self.format(grace)) of server start"
+                }
+                state.hosts[record.hostname] = host
+            }
+        }
+    }
+
+    /// A host registered on a connection. Returns the connection this one supersedes, if any,
+    /// for the caller to close (two agents with one key: the newest wins).
+    @discardableResult
+    public func register(hostname: String, connection: ConnectionHandle, info: RegistrationInfo, now: NIODeadline, wallNow: Date) -> ConnectionHandle? {
+        self.state.withLock { state in
+            let isNew = state.hosts[hostname] == nil
+            var host = state.hosts[hostname] ?? Host(state: .connected, stateSince: wallNow, detector: self.newDetector())
+            let superseded = host.connection.flatMap { $0.id == connection.id ? nil : $0 }
+            let wasAwaitingReconnect = host.graceUntil != nil
+            host.connection = connection
+            host.info = info
+            host.detector = self.newDetector()
+            host.heartbeatsOnConnection = 0
+            host.graceUntil = nil
+            self.arrived(&host, now: now, wallNow: wallNow)
+            if isNew {
+                self.publish(&host, hostname, from: nil, to: .connected, "registered for the first time", wallNow)
+            } else {
+                switch host.state {
+                case .stopped:
+                    self.move(&host, hostname, to: .connected, "registered after a clean stop", wallNow)
+                case .down:
+                    host.steadyHeartbeats = 0
+                    self.move(&host, hostname, to: .recovered, "reconnected after \(Self.format(wallNow.timeIntervalSince(host.stateSince))) down", wallNow)
+                case .suspect:
+                    self.move(&host, hostname, to: .healthy, wasAwaitingReconnect ? "reconnected within the grace period" : "registered again", wallNow)
+                case .connected, .healthy, .recovered:
+                    break  // a reconnect inside the grace, or after our own restart: nothing happened to the host
+                }
+            }
+            state.hosts[hostname] = host
+            self.updates.yield(.registered(hostname: hostname, info: info, at: wallNow))
+            return superseded
+        }
+    }
+
+    /// A heartbeat arrived on a connection.
+    public func heartbeat(hostname: String, connectionID: UInt64, now: NIODeadline, wallNow: Date) {
+        self.state.withLock { state in
+            guard var host = state.hosts[hostname], host.connection?.id == connectionID else { return }
+            let silence = host.lastArrival.map { Self.seconds(now - $0) }
+            if host.state == .down {
+                // The gap that made it DOWN is no sample of normal behaviour: start afresh.
+                host.detector = self.newDetector()
+            } else if let silence, host.heartbeatsOnConnection > 0 {
+                host.detector.record(interval: silence)
+            }
+            host.heartbeatsOnConnection += 1
+            self.arrived(&host, now: now, wallNow: wallNow)
+            switch host.state {
+            case .connected:
+                self.move(&host, hostname, to: .healthy, "first heartbeat", wallNow)
+            case .suspect:
+                self.move(&host, hostname, to: .healthy, "heartbeat resumed after \(Self.format(silence ?? 0)) of silence", wallNow)
+            case .down:
+                host.steadyHeartbeats = 0
+                self.move(&host, hostname, to: .recovered, "heartbeat resumed after \(Self.format(silence ?? 0)) of silence", wallNow)
+            case .recovered:
+                host.steadyHeartbeats += 1
+                if host.steadyHeartbeats >= self.policy.recoveryHeartbeats {
+                    self.move(&host, hostname, to: .healthy, "\(host.steadyHeartbeats) steady heartbeats since recovery", wallNow)
+                }
+            case .healthy, .stopped:
+                break
+            }
+            state.hosts[hostname] = host
+        }
+    }
+
+    /// A registered connection closed without `CLIENT_UNREGISTER`.
+    public func connectionLost(hostname: String, connectionID: UInt64, cause: String, now: NIODeadline, wallNow: Date) {
+        self.state.withLock { state in
+            guard !state.shuttingDown, var host = state.hosts[hostname], host.connection?.id == connectionID else { return }
+            host.connection = nil
+            host.suspectAt = nil
+            host.downAt = nil
+            host.lastArrival = nil
+            if host.state.expectsHeartbeats {
+                let grace = self.policy.reconnectGrace
+                host.graceUntil = now + Self.amount(grace)
+                host.graceReason = "connection lost (\(cause)) and no reconnect within \(Self.format(grace))"
+                self.move(&host, hostname, to: .suspect, "connection lost (\(cause)); awaiting reconnect for \(Self.format(grace))", wallNow)
+            }
+            state.hosts[hostname] = host
+        }
+    }
+
+    /// A host said goodbye: STOPPED, which is not an alert.
+    public func unregister(hostname: String, connectionID: UInt64, reason: String?, wallNow: Date) {
+        self.state.withLock { state in
+            guard var host = state.hosts[hostname], host.connection?.id == connectionID else { return }
+            host.connection = nil
+            host.suspectAt = nil
+            host.downAt = nil
+            host.lastArrival = nil
+            host.graceUntil = nil
+            host.lastSeen = wallNow
+            host.lastSeenDirty = true
+            self.move(&host, hostname, to: .stopped, "clean shutdown" + (reason.map { ": \($0)" } ?? ""), wallNow)
+            state.hosts[hostname] = host
+        }
+    }
+
+    /// Checks every host's deadlines. Called every `liveness.check_interval`.
+    public func sweep(now: NIODeadline, wallNow: Date) {
+        self.state.withLock { state in
+            guard !state.shuttingDown else { return }
+            for index in state.hosts.indices {
+                let hostname = state.hosts.keys[index]
+                self.check(&state.hosts.values[index], hostname, now: now, wallNow: wallNow)
+            }
+        }
+    }
+
+    /// From now on, connection losses are the server's own doing and raise nothing.
+    public func beginShutdown() {
+        self.state.withLock { $0.shuttingDown = true }
+    }
+
+    // MARK: Reads
+
+    /// Every host, sorted by name.
+    public func snapshot(now: NIODeadline = .now()) -> [AgentStatus] {
+        self.state.withLock { state in
+            state.hosts.map { hostname, host in
+                AgentStatus(
+                    hostname: hostname, state: host.state, stateSince: host.stateSince, lastSeen: host.lastSeen,
+                    connected: host.connection != nil, address: host.info?.address, agentVersion: host.info?.agentVersion,
+                    phi: host.lastArrival.map { host.detector.phi(afterSilence: Self.seconds(now - $0)) }
+                )
+            }
+        }.sorted { $0.hostname < $1.hostname }
+    }
+
+    /// Last-seen times changed since the previous call, for a batched write to the store.
+    public func takeChangedLastSeen() -> [String: Date] {
+        self.state.withLock { state in
+            var changed: [String: Date] = [:]
+            for index in state.hosts.indices where state.hosts.values[index].lastSeenDirty {
+                state.hosts.values[index].lastSeenDirty = false
+                if let seen = state.hosts.values[index].lastSeen { changed[state.hosts.keys[index]] = seen }
+            }
+            return changed
+        }
+    }
+
+    // MARK: Internals (called with the lock held)
+
+    private func check(_ host: inout Host, _ hostname: String, now: NIODeadline, wallNow: Date) {
+        if let grace = host.graceUntil, now >= grace {
+            host.graceUntil = nil
+            if host.state != .down {
+                self.move(&host, hostname, to: .down, host.graceReason, wallNow)
+            }
+            return
+        }
+        guard host.connection != nil, let last = host.lastArrival else { return }
+        if let downAt = host.downAt, now >= downAt {
+            host.downAt = nil
+            host.suspectAt = nil
+            if host.state != .down {
+                let silence = Self.seconds(now - last)
+                let phi = host.detector.phi(afterSilence: silence)
+                self.move(&host, hostname, to: .down, "no heartbeat for \(Self.format(silence)) (phi \(Self.format(phi, unit: "")), interval \(Self.format(self.policy.interval)))", wallNow)
+            }
+        } else if let suspectAt = host.suspectAt, now >= suspectAt {
+            host.suspectAt = nil
+            if host.state == .healthy || host.state == .connected || host.state == .recovered {
+                let silence = Self.seconds(now - last)
+                let phi = host.detector.phi(afterSilence: silence)
+                self.move(&host, hostname, to: .suspect, "heartbeat late: \(Self.format(silence)) since the last (phi \(Self.format(phi, unit: "")))", wallNow)
+            }
+        }
+    }
+
+    /// Records an arrival and sets the deadlines it implies.
+    private func arrived(_ host: inout Host, now: NIODeadline, wallNow: Date) {
+        host.lastArrival = now
+        host.lastSeen = wallNow
+        host.lastSeenDirty = true
+        let policy = self.policy
+        let downSilence = min(max(host.detector.silence(reachingPhi: policy.phiDown), policy.downFloor), policy.downCeiling)
+        let suspectSilence = min(max(host.detector.silence(reachingPhi: policy.phiSuspect), policy.interval), downSilence)
+        host.suspectAt = now + Self.amount(suspectSilence)
+        host.downAt = now + Self.amount(downSilence)
+    }
+
+    private func move(_ host: inout Host, _ hostname: String, to next: LivenessState, _ reason: String, _ wallNow: Date) {
+        guard host.state != next else { return }
+        self.publish(&host, hostname, from: host.state, to: next, reason, wallNow)
+    }
+
+    private func publish(_ host: inout Host, _ hostname: String, from: LivenessState?, to next: LivenessState, _ reason: String, _ wallNow: Date) {
+        host.state = next
+        host.stateSince = wallNow
+        self.updates.yield(.transition(LivenessEvent(hostname: hostname, from: from, to: next, reason: reason, at: wallNow)))
+    }
+
+    private func newDetector() -> PhiAccrualDetector {
+        PhiAccrualDetector(expectedInterval: self.policy.interval)
+    }
+
+    static func seconds(_ amount: TimeAmount) -> Double { Double(amount.nanoseconds) / 1e9 }
+    static func amount(_ seconds: Double) -> TimeAmount { .nanoseconds(Int64(seconds * 1e9)) }
+
+    static func format(_ value: Double, unit: String = " s") -> String {
+        guard value.isFinite, abs(value) < 1e12 else { return "\(value)\(unit)" }
+        let rounded = (value * 100).rounded() / 100
+        return rounded == rounded.rounded() ? "\(Int(rounded))\(unit)" : "\(rounded)\(unit)"
+    }
+}

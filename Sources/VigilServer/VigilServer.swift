@@ -1,0 +1,120 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import VigilStore
+
+/// A whole Vigil server: agent listener, failure detection, recorder and HTTP API, run as one
+/// service group with graceful shutdown.
+///
+/// Start order is recorder → monitor → listener → HTTP; shutdown runs in reverse, so connections are
+/// closed before the detector stops and the recorder writes the last event before the store closes.
+public struct VigilServer: Sendable {
+    /// The addresses actually bound (ports are real even when 0 was configured).
+    public struct BoundPorts: Sendable, Equatable {
+        public var agentPort: Int
+        public var httpPort: Int
+    }
+
+    public static let version = "0.1.0"
+
+    public let settings: ServerSettings
+    public let store: any VigilStore
+    public let tracker: LivenessTracker
+    /// What agent connections share, including the count of open connections.
+    public let sessions: SessionEnvironment
+    /// The services in start order, for callers that run them in a larger group (`vigil up`).
+    public let services: [any Service]
+    private let logger: Logger
+
+    /// Opens the store, restores liveness and binds the agent listener.
+    ///
+    /// - Parameters:
+    ///   - settings: The configuration.
+    ///   - store: The store; by default the SQLite store in `settings.dataDirectory`.
+    ///   - logger: The root logger.
+    ///   - onReady: Called once both listeners are bound, with their ports.
+    public init(
+        settings: ServerSettings,
+        store: (any VigilStore)? = nil,
+        logger: Logger,
+        onReady: @escaping @Sendable (BoundPorts) async -> Void = { _ in }
+    ) async throws {
+        self.settings = settings
+        self.logger = logger
+        let store = try store ?? SQLiteStore(directory: URL(fileURLWithPath: settings.dataDirectory))
+        self.store = store
+        let storedID = try await store.serverID()
+        let serverID = settings.serverID ?? storedID
+
+        let (updates, continuation) = AsyncStream<LivenessUpdate>.makeStream()
+        let tracker = LivenessTracker(policy: LivenessPolicy(settings: settings), updates: continuation)
+        self.tracker = tracker
+        let known = try await store.agents()
+        tracker.restore(known, now: .now())
+        logger.info("restored agents", metadata: [
+            "count": "\(known.count)",
+            "awaiting_reconnect": "\(known.filter { $0.state.expectsHeartbeats }.count)",
+            "grace": "\(settings.restartGrace.compactDescription)",
+        ])
+
+        let environment = SessionEnvironment(
+            settings: settings, serverID: serverID, tracker: tracker,
+            authenticator: AgentAuthenticator(store: store, openEnrollment: settings.openEnrollment),
+            logger: logger
+        )
+        self.sessions = environment
+        let group = MultiThreadedEventLoopGroup.singleton
+        let listener = try await AgentListener(environment: environment, group: group)
+        let agentPort = listener.localAddress?.port ?? settings.agentPort
+
+        let router = Router()
+        APIRoutes(tracker: tracker, store: store, environment: environment, startedAt: Date(), version: Self.version).register(on: router)
+        let http = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "vigil/\(Self.version)"),
+            onServerRunning: { channel in
+                let httpPort = channel.localAddress?.port ?? settings.httpPort
+                logger.info("HTTP API listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                await onReady(BoundPorts(agentPort: agentPort, httpPort: httpPort))
+            },
+            eventLoopGroupProvider: .shared(group),
+            logger: logger
+        )
+        self.services = [
+            RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger), updates: continuation),
+            LivenessMonitor(tracker: tracker, store: store, checkInterval: settings.checkInterval, persistInterval: settings.persistInterval, logger: logger),
+            listener,
+            http,
+        ]
+    }
+
+    /// Runs until SIGTERM or SIGINT (or until the calling task is cancelled), then shuts down gracefully.
+    public func run() async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: self.services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: self.logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+/// Runs the recorder and, at shutdown (when every producer has stopped), ends its input so it
+/// drains what is queued and returns.
+private struct RecorderService: Service {
+    let recorder: LivenessRecorder
+    let updates: AsyncStream<LivenessUpdate>.Continuation
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await self.recorder.run()
+        } onGracefulShutdown: {
+            self.updates.finish()
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+
+/// The real `vigil` and `vigil-agent` binaries, at a 1 s heartbeat interval.
+@Suite("Liveness end to end (real binaries)", .serialized)
+struct LivenessEndToEndTests {
+    struct Fleet {
+        let directory: URL
+        let vigil: String
+        let agentBinary: String
+        var server: Child
+        var agentPort: Int
+        var api: API
+        var children: [Child] = []
+
+        static func start() async throws -> Fleet {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-e2e-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let vigil = try Binaries.path("vigil")
+            let (server, ports) = try await Self.startServer(vigil, directory: directory, agentPort: 0)
+            return Fleet(directory: directory, vigil: vigil, agentBinary: try Binaries.path("vigil-agent"), server: server, agentPort: ports.agent, api: API(port: ports.http))
+        }
+
+        static func startServer(_ vigil: String, directory: URL, agentPort: Int) async throws -> (Child, (agent: Int, http: Int)) {
+            let ready = directory.appendingPathComponent("ready.json")
+            try? FileManager.default.removeItem(at: ready)
+            let server = try Child(vigil, [
+                "server", "--data-dir", directory.appendingPathComponent("data").path,
+                "--agent-port", "\(agentPort)", "--http-port", "0", "--heartbeat-interval", "1s",
+                "--log-level", "debug", "--ready-file", ready.path,
+            ], name: "server-\(UUID().uuidString.prefix(4))", directory: directory,
+            // The environment layer of the configuration: a short restart grace keeps the test quick.
+            environment: ["VIGIL_LIVENESS_RESTART_GRACE": "4s"])
+            let ports = try await waitFor("the server's ready file") { () -> (agent: Int, http: Int)? in
+                let data = try Data(contentsOf: ready)
+                let json = try JSONSerialization.jsonObject(with: data) as? [String: Int]
+                guard let agent = json?["agent_port"], let http = json?["http_port"] else { return nil }
+                return (agent, http)
+            }
+            return (server, ports)
+        }
+
+        func key(for host: String) throws -> String {
+            let (status, output) = try run(self.vigil, ["keys", "create", "--host", host, "--data-dir", self.directory.appendingPathComponent("data").path])
+            guard status == 0 else { throw E2EError("vigil keys create exited \(status)") }
+            return output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        mutating func agent(_ name: String, key: String) throws -> Child {
+            let child = try Child(self.agentBinary, ["--server", "127.0.0.1:\(self.agentPort)", "--key", key, "--hostname", name, "--backoff-initial", "0.2", "--log-level", "debug"], name: "agent-\(name)-\(self.children.count)", directory: self.directory)
+            self.children.append(child)
+            return child
+        }
+
+        func stop() {
+            self.children.forEach { $0.stop() }
+            self.server.stop()
+            try? FileManager.default.removeItem(at: self.directory)
+        }
+
+        /// The first event for `host` into `state` after `since`.
+        func event(_ host: String, _ state: String, after since: Date, timeout: Duration = .seconds(10)) async throws -> API.Event {
+            try await waitFor("\(host) \(state)", timeout: timeout) {
+                try await self.api.events().first { $0.hostname == host && $0.to == state && $0.at >= since }
+            }
+        }
+    }
+
+    @Test("crash, hang, clean stop and server restart, each detected as it should be")
+    func liveness() async throws {
+        var fleet = try await Fleet.start()
+        defer { fleet.stop() }
+        let keyA = try fleet.key(for: "alpha")
+        let keyB = try fleet.key(for: "bravo")
+        let alpha = try fleet.agent("alpha", key: keyA)
+        let bravo = try fleet.agent("bravo", key: keyB)
+        for host in ["alpha", "bravo"] {
+            _ = try await waitFor("\(host) HEALTHY") { try await fleet.api.state(of: host) == "HEALTHY" ? true : nil }
+        }
+        // Let a few heartbeats establish the rhythm the detector learns.
+        try await Task.sleep(for: .seconds(3))
+
+        // SIGKILL: the socket closes; DOWN after the 1 s reconnect grace, well within 2 s.
+        let killedAt = Date()
+        alpha.signal(SIGKILL)
+        let crash = try await fleet.event("alpha", "DOWN", after: killedAt).at.timeIntervalSince(killedAt)
+        print("detection: crash (SIGKILL) -> DOWN in \(String(format: "%.3f", crash)) s")
+        #expect(crash < 2.0)
+
+        // SIGSTOP: silent with the socket open; DOWN within 3 intervals, RECOVERED within 1 s of SIGCONT.
+        let stoppedAt = Date()
+        bravo.signal(SIGSTOP)
+        let hang = try await fleet.event("bravo", "DOWN", after: stoppedAt).at.timeIntervalSince(stoppedAt)
+        print("detection: hang (SIGSTOP) -> DOWN in \(String(format: "%.3f", hang)) s")
+        #expect(hang < 3.0)
+        let continuedAt = Date()
+        bravo.signal(SIGCONT)
+        let recovery = try await fleet.event("bravo", "RECOVERED", after: continuedAt).at.timeIntervalSince(continuedAt)
+        print("detection: SIGCONT -> RECOVERED in \(String(format: "%.3f", recovery)) s")
+        #expect(recovery < 1.0)
+        _ = try await waitFor("bravo HEALTHY again") { try await fleet.api.state(of: "bravo") == "HEALTHY" ? true : nil }
+
+        // SIGTERM: the agent unregisters; STOPPED, and no DOWN follows.
+        let terminatedAt = Date()
+        bravo.signal(SIGTERM)
+        #expect(try await bravo.waitForExit() == 0, "the agent exits 0 after a clean shutdown")
+        _ = try await fleet.event("bravo", "STOPPED", after: terminatedAt)
+        try await Task.sleep(for: .seconds(2.5))
+        #expect(try await fleet.api.events().filter { $0.hostname == "bravo" && $0.at >= terminatedAt }.map(\.to) == ["STOPPED"])
+
+        // Server restart: connected agents reconnect and no DOWN is raised for them.
+        let alphaAgain = try fleet.agent("alpha", key: keyA)
+        _ = try await waitFor("alpha HEALTHY after restart of the agent") { try await fleet.api.state(of: "alpha") == "HEALTHY" ? true : nil }
+        fleet.server.signal(SIGTERM)
+        #expect(try await fleet.server.waitForExit() == 0, "the server shuts down cleanly on SIGTERM")
+        let restartedAt = Date()
+        let (server, ports) = try await Fleet.startServer(fleet.vigil, directory: fleet.directory, agentPort: fleet.agentPort)
+        fleet.server = server
+        fleet.api = API(port: ports.http)
+        _ = try await waitFor("alpha to reconnect") {
+            let agents = try await fleet.api.get("/api/agents") as? [[String: Any]] ?? []
+            return agents.contains { $0["hostname"] as? String == "alpha" && $0["connected"] as? Bool == true } ? true : nil
+        }
+        // Wait past the restart grace (4 s): a host that had not come back would be DOWN by now.
+        try await Task.sleep(for: .seconds(5))
+        let afterRestart = try await fleet.api.events().filter { $0.hostname == "alpha" && $0.at >= restartedAt }
+        #expect(!afterRestart.contains { $0.to == "DOWN" || $0.to == "SUSPECT" }, "no alert for an agent that reconnected: \(afterRestart.map(\.to))")
+        #expect(try await fleet.api.state(of: "alpha") == "HEALTHY")
+        #expect(alphaAgain.pid > 0)
+    }
+
+    @Test("a wrong key is refused with the reason; a revoked key stops working for new connections")
+    func keys() async throws {
+        var fleet = try await Fleet.start()
+        defer { fleet.stop() }
+        let wrong = try fleet.agent("intruder", key: "vk_abcdefghijkl_" + String(repeating: "x", count: 43))
+        #expect(try await wrong.waitForExit() == 77)
+        #expect(wrong.output.contains("invalid_key"))
+
+        let key = try fleet.key(for: "charlie")
+        let charlie = try fleet.agent("charlie", key: key)
+        _ = try await waitFor("charlie HEALTHY") { try await fleet.api.state(of: "charlie") == "HEALTHY" ? true : nil }
+        let id = String(key.dropFirst(3).prefix(12))
+        let (status, output) = try run(fleet.vigil, ["keys", "revoke", id, "--data-dir", fleet.directory.appendingPathComponent("data").path])
+        #expect(status == 0)
+        #expect(output.contains("revoked key \(id)"))
+        charlie.signal(SIGKILL)
+        let again = try fleet.agent("charlie", key: key)
+        #expect(try await again.waitForExit() == 77)
+        #expect(again.output.contains("revoked_key"))
+
+        let (listStatus, list) = try run(fleet.vigil, ["keys", "list", "--data-dir", fleet.directory.appendingPathComponent("data").path])
+        #expect(listStatus == 0)
+        #expect(list.contains(id) && list.contains("revoked"))
+        #expect(!list.contains(key), "keys list never shows a secret")
+    }
+
+    @Test("vigil status prints the table and exits with the Nagios code")
+    func status() async throws {
+        var fleet = try await Fleet.start()
+        defer { fleet.stop() }
+        let delta = try fleet.agent("delta", key: try fleet.key(for: "delta"))
+        _ = try await waitFor("delta HEALTHY") { try await fleet.api.state(of: "delta") == "HEALTHY" ? true : nil }
+        let url = "http://127.0.0.1:\(fleet.api.port)"
+        let (ok, table) = try run(fleet.vigil, ["status", "--server", url])
+        #expect(ok == 0)
+        #expect(table.contains("delta") && table.contains("HEALTHY"))
+        delta.signal(SIGKILL)
+        _ = try await waitFor("delta DOWN") { try await fleet.api.state(of: "delta") == "DOWN" ? true : nil }
+        #expect(try run(fleet.vigil, ["status", "--server", url]).0 == 2)
+        #expect(try run(fleet.vigil, ["status", "--server", "http://127.0.0.1:1"]).0 == 3)
+    }
+}

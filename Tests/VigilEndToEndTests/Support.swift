@@ -1,0 +1,132 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// Where `swift build` put the executables: next to this test bundle.
+enum Binaries {
+    static var directory: URL {
+        if let override = ProcessInfo.processInfo.environment["VIGIL_BIN_DIR"] { return URL(fileURLWithPath: override) }
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.pathExtension != "xctest" && url.path != "/" { url.deleteLastPathComponent() }
+        return url.deletingLastPathComponent()
+    }
+
+    static func path(_ name: String) throws -> String {
+        let path = self.directory.appendingPathComponent(name).path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw E2EError("\(path) is missing: run `swift build` before `swift test` (the README's test command does)")
+        }
+        return path
+    }
+}
+
+struct E2EError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A child process with its output in files, killed when the test ends.
+final class Child: @unchecked Sendable {
+    let process = Process()
+    let name: String
+    let log: URL
+
+    init(_ executable: String, _ arguments: [String], name: String, directory: URL, environment: [String: String] = [:]) throws {
+        self.name = name
+        self.log = directory.appendingPathComponent("\(name).log")
+        FileManager.default.createFile(atPath: self.log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: self.log)
+        self.process.executableURL = URL(fileURLWithPath: executable)
+        self.process.arguments = arguments
+        self.process.standardOutput = handle
+        self.process.standardError = handle
+        self.process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        try self.process.run()
+    }
+
+    var pid: Int32 { self.process.processIdentifier }
+
+    func signal(_ number: Int32) { kill(self.pid, number) }
+
+    /// Waits for exit and returns the status, or `nil` if it is still running after `timeout`.
+    func waitForExit(timeout: Duration = .seconds(10)) async throws -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while self.process.isRunning {
+            guard ContinuousClock.now < deadline else { return nil }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return self.process.terminationStatus
+    }
+
+    var output: String { (try? String(contentsOf: self.log, encoding: .utf8)) ?? "" }
+
+    func stop() {
+        if self.process.isRunning {
+            kill(self.pid, SIGCONT)
+            kill(self.pid, SIGKILL)
+            self.process.waitUntilExit()
+        }
+    }
+}
+
+/// Runs a command to completion and returns (status, stdout).
+func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
+    let process = Process()
+    let pipe = Pipe()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Minimal JSON access over the HTTP API.
+struct API {
+    let port: Int
+
+    func get(_ path: String) async throws -> Any {
+        let url = URL(string: "http://127.0.0.1:\(self.port)\(path)")!
+        let (data, _) = try await URLSession.shared.data(from: url)
+        return try JSONSerialization.jsonObject(with: data)
+    }
+
+    struct Event {
+        var id: Int
+        var hostname: String
+        var to: String
+        var at: Date
+    }
+
+    /// Liveness events, oldest first.
+    func events() async throws -> [Event] {
+        let list = try await self.get("/api/events?limit=1000") as? [[String: Any]] ?? []
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let plain = ISO8601DateFormatter()
+        return list.compactMap { item in
+            guard let id = item["id"] as? Int, let host = item["hostname"] as? String, let to = item["to"] as? String,
+                  let atText = item["at"] as? String, let at = format.date(from: atText) ?? plain.date(from: atText) else { return nil }
+            return Event(id: id, hostname: host, to: to, at: at)
+        }.reversed()
+    }
+
+    func state(of host: String) async throws -> String? {
+        let agents = try await self.get("/api/agents") as? [[String: Any]] ?? []
+        return agents.first { $0["hostname"] as? String == host }?["state"] as? String
+    }
+}
+
+/// Polls until `condition` returns a value, failing after `timeout`.
+func waitFor<T>(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> T?) async throws -> T {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if let value = try? await condition() { return value }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw E2EError("timed out after \(timeout) waiting for \(what)")
+}

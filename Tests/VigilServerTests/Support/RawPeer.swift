@@ -1,0 +1,120 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+import VigilProtocol
+
+/// A hostile or clumsy peer: writes arbitrary bytes, reads frames by hand, and notices the close.
+final class RawPeer: Sendable {
+    private let channel: any Channel
+    private let forwarder: InboxForwarder
+
+    static func connect(port: Int) async throws -> RawPeer {
+        let forwarder = InboxForwarder()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(forwarder) }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return RawPeer(channel: channel, forwarder: forwarder)
+    }
+
+    private init(channel: any Channel, forwarder: InboxForwarder) {
+        self.channel = channel
+        self.forwarder = forwarder
+    }
+
+    var isClosed: Bool { self.forwarder.inbox.withLock { $0.closed } }
+
+    func send(bytes: [UInt8]) async throws {
+        try await self.channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
+    /// Sends one frame: the 4-byte length, then the payload.
+    func send(frame payload: [UInt8]) async throws {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(UInt32(payload.count))
+        buffer.writeBytes(payload)
+        try await self.channel.writeAndFlush(buffer)
+    }
+
+    func send(json: String) async throws {
+        try await self.send(frame: Array(json.utf8))
+    }
+
+    func send(_ envelope: Envelope) async throws {
+        try await self.send(frame: Array(envelope.encodedFrame().readableBytesView))
+    }
+
+    func register(key: String?, hostname: String = "peer", version: Int = ProtocolVersion.current) async throws {
+        try await self.send(Envelope(.clientRegister(RegisterPayload(key: key, protocolVersion: version, hostname: hostname)), messageID: "reg-1"))
+    }
+
+    /// Reads the next envelope, or `nil` if the server closed the connection first.
+    func next(timeout: Duration = .seconds(5)) async throws -> Envelope? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let step: (payload: ByteBuffer?, closed: Bool) = self.forwarder.inbox.withLock { inbox in
+                if let length = inbox.bytes.getInteger(at: inbox.bytes.readerIndex, as: UInt32.self),
+                   inbox.bytes.readableBytes >= 4 + Int(length) {
+                    inbox.bytes.moveReaderIndex(forwardBy: 4)
+                    return (inbox.bytes.readSlice(length: Int(length)), false)
+                }
+                return (nil, inbox.closed)
+            }
+            if let payload = step.payload {
+                guard case .envelope(let envelope) = try InboundFrame.parse(payload) else { return nil }
+                return envelope
+            }
+            if step.closed { return nil }
+            guard ContinuousClock.now < deadline else { throw TimeoutError(description: "no frame within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Reads the next `SERVER_RESPONSE`, skipping acks.
+    func response(timeout: Duration = .seconds(5)) async throws -> ServerResponsePayload? {
+        while let envelope = try await self.next(timeout: timeout) {
+            if case .serverResponse(let response) = envelope.body { return response }
+        }
+        return nil
+    }
+
+    /// Reads the next `HEARTBEAT_ACK`.
+    func ack(timeout: Duration = .seconds(5)) async throws -> HeartbeatAckPayload? {
+        while let envelope = try await self.next(timeout: timeout) {
+            if case .heartbeatAck(let ack) = envelope.body { return ack }
+        }
+        return nil
+    }
+
+    /// True once the server has closed the connection (within `timeout`); frames before it are skipped.
+    func waitForClose(timeout: Duration = .seconds(5)) async throws -> Bool {
+        while try await self.next(timeout: timeout) != nil {}
+        return true
+    }
+
+    func close() async {
+        try? await self.channel.close()
+    }
+}
+
+struct Inbox {
+    var bytes = ByteBuffer()
+    var closed = false
+}
+
+/// Feeds a peer's inbox from the channel.
+final class InboxForwarder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let inbox = Mutex(Inbox())
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = self.unwrapInboundIn(data)
+        self.inbox.withLock { $0.bytes.writeBuffer(&buffer) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.inbox.withLock { $0.closed = true }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import VigilProtocol
+import VigilStore
+@testable import VigilServer
+
+/// Collects log records so tests can assert that a fault was logged.
+final class LogCapture: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    func append(_ line: String) { self.lines.withLock { $0.append(line) } }
+    var all: [String] { self.lines.withLock { $0 } }
+
+    func contains(_ fragment: String) -> Bool { self.all.contains { $0.contains(fragment) } }
+
+    var logger: Logger {
+        Logger(label: "test") { _ in CapturingHandler(capture: self) }
+    }
+
+    struct CapturingHandler: LogHandler {
+        let capture: LogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .debug
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { self.metadata[key] }
+            set { self.metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let merged = self.metadata.merging(event.metadata ?? [:]) { $1 }
+            let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            self.capture.append("\(event.level) \(event.message) \(rendered)")
+        }
+    }
+}
+
+/// A real server (SQLite store in a temporary directory, ports chosen by the kernel) in this process.
+final class TestServer: Sendable {
+    let directory: URL
+    let store: SQLiteStore
+    let agentPort: Int
+    let httpPort: Int
+    let logs: LogCapture
+    let server: VigilServer
+    private let task: Task<Void, any Error>
+
+    static func start(_ configure: @Sendable (inout ServerSettings) -> Void = { _ in }) async throws -> TestServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-test-\(UUID().uuidString)")
+        var settings = ServerSettings()
+        settings.dataDirectory = directory.path
+        settings.agentPort = 0
+        settings.httpPort = 0
+        settings.heartbeatInterval = .seconds(1)
+        configure(&settings)
+        let store = try SQLiteStore(directory: directory)
+        let logs = LogCapture()
+        let (ready, continuation) = AsyncStream<VigilServer.BoundPorts>.makeStream()
+        let server = try await VigilServer(settings: settings, store: store, logger: logs.logger) { ports in
+            continuation.yield(ports)
+            continuation.finish()
+        }
+        let task = Task { try await server.run() }
+        var iterator = ready.makeAsyncIterator()
+        guard let ports = await iterator.next() else { throw CancellationError() }
+        return TestServer(directory: directory, store: store, ports: ports, logs: logs, server: server, task: task)
+    }
+
+    private init(directory: URL, store: SQLiteStore, ports: VigilServer.BoundPorts, logs: LogCapture, server: VigilServer, task: Task<Void, any Error>) {
+        self.directory = directory
+        self.store = store
+        self.agentPort = ports.agentPort
+        self.httpPort = ports.httpPort
+        self.logs = logs
+        self.server = server
+        self.task = task
+    }
+
+    func stop() async {
+        self.task.cancel()
+        _ = await self.task.result
+        try? FileManager.default.removeItem(at: self.directory)
+    }
+
+    /// Creates a key and returns its token.
+    func key(for host: String) async throws -> String {
+        try await self.store.createKey(hostname: host).token
+    }
+
+    /// Waits until the tracker shows `host` in `state`.
+    func waitFor(_ host: String, _ state: LivenessState, timeout: Duration = .seconds(5)) async throws {
+        try await eventually(timeout: timeout, "\(host) to be \(state)") {
+            self.server.tracker.snapshot().contains { $0.hostname == host && $0.state == state }
+        }
+    }
+}
+
+struct TimeoutError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Polls `condition` every 20 ms until it holds, failing after `timeout`.
+func eventually(timeout: Duration, _ what: String, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw TimeoutError(description: "timed out after \(timeout) waiting for \(what)")
+}
