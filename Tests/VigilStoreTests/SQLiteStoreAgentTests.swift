@@ -20,7 +20,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("append assigns increasing ids starting at 1 and keeps the other fields")
     func appendAssignsIDs() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let input = [
                 LivenessEvent(hostname: "web-01", from: nil, to: .connected, reason: "registered", at: date(1000.5)),
                 LivenessEvent(hostname: "web-01", from: .connected, to: .healthy, reason: "first heartbeat", at: date(1001.25)),
@@ -43,7 +43,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("append of nothing returns nothing and stores nothing")
     func appendEmpty() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             #expect(try await store.append(events: []) == [])
             #expect(try await store.events(hostname: nil, limit: 10, before: nil) == [])
             #expect(try await store.agents() == [])
@@ -52,7 +52,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("append creates the agent row for a new host and moves its state with each event")
     func appendUpdatesAgentState() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             try await store.append(events: [
                 LivenessEvent(hostname: "web-01", from: nil, to: .connected, reason: "registered", at: date(2000.5)),
             ])
@@ -80,7 +80,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("append moves the state of an upserted agent without touching its other fields")
     func appendKeepsOtherAgentFields() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let original = self.record("web-01", state: .healthy)
             try await store.upsertAgent(original)
             try await store.append(events: [
@@ -109,7 +109,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("events are newest first, across hosts when no host is given")
     func eventsAllNewestFirst() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             try await self.seedEvents(store)
             let all = try await store.events(hostname: nil, limit: 100, before: nil)
             #expect(all.map(\.id) == [8, 7, 6, 5, 4, 3, 2, 1])
@@ -123,7 +123,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("events filter by host")
     func eventsFilterByHost() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             try await self.seedEvents(store)
             let web = try await store.events(hostname: "web-01", limit: 100, before: nil)
             #expect(web.map(\.id) == [8, 6, 5, 3, 1])
@@ -136,7 +136,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("events honour the limit")
     func eventsLimit() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             try await self.seedEvents(store)
             #expect(try await store.events(hostname: nil, limit: 3, before: nil).map(\.id) == [8, 7, 6])
             #expect(try await store.events(hostname: "db-01", limit: 1, before: nil).map(\.id) == [7])
@@ -144,24 +144,30 @@ struct SQLiteStoreAgentTests {
         }
     }
 
+    /// The ids of each page when walking a host's history backwards with `before`.
+    private func pageIDs(_ store: SQLiteStore, hostname: String?, pageSize: Int) async throws -> [[Int64]] {
+        var pages: [[Int64]] = []
+        var before: Int64? = nil
+        while pages.count <= 10 {
+            let page = try await store.events(hostname: hostname, limit: pageSize, before: before)
+            if page.isEmpty { break }
+            pages.append(page.compactMap(\.id))
+            before = page.last?.id
+        }
+        return pages
+    }
+
     @Test("events paginate with before (exclusive)")
     func eventsPaginate() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             try await self.seedEvents(store)
             #expect(try await store.events(hostname: nil, limit: 100, before: 5).map(\.id) == [4, 3, 2, 1])
             #expect(try await store.events(hostname: nil, limit: 100, before: 1) == [])
 
             // Walk web-01's history two at a time.
-            var pages: [[Int64]] = []
-            var before: Int64? = nil
-            while true {
-                let page = try await store.events(hostname: "web-01", limit: 2, before: before)
-                if page.isEmpty { break }
-                pages.append(page.compactMap(\.id))
-                before = page.last?.id
-                if pages.count > 10 { break }
-            }
+            let pages = try await self.pageIDs(store, hostname: "web-01", pageSize: 2)
             #expect(pages == [[8, 6], [5, 3], [1]])
+            #expect(try await self.pageIDs(store, hostname: nil, pageSize: 3) == [[8, 7, 6], [5, 4, 3], [2, 1]])
 
             // before and host combined.
             #expect(try await store.events(hostname: "db-01", limit: 100, before: 7).map(\.id) == [4, 2])
@@ -172,7 +178,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("updateLastSeen sets last_seen of known hosts only")
     func updateLastSeen() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             try await store.upsertAgent(self.record("web-01", lastSeen: nil))
             try await store.append(events: [LivenessEvent(hostname: "db-01", from: nil, to: .connected, reason: "r", at: date(10))])
             #expect(try await store.agent(hostname: "web-01")?.lastSeen == nil)
@@ -201,7 +207,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("upsertAgent round trip with every field, including the capabilities array")
     func upsertRoundTrip() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let record = self.record("web-01", capabilities: ["heartbeat", "files", "exec \"quoted\", ünïcode"])
             try await store.upsertAgent(record)
             let read = try #require(try await store.agent(hostname: "web-01"))
@@ -214,7 +220,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("upsertAgent round trip with every optional field nil and no capabilities")
     func upsertRoundTripNils() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let record = self.record("bare", state: .stopped, lastSeen: nil, agentVersion: nil, protocolVersion: nil, capabilities: [], address: nil)
             try await store.upsertAgent(record)
             #expect(try await store.agent(hostname: "bare") == record)
@@ -223,7 +229,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("upsertAgent on an existing host replaces everything except first_seen")
     func upsertReplaces() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             try await store.upsertAgent(self.record("web-01"))
             let changed = self.record(
                 "web-01", state: .recovered, stateSince: 1_700_000_700.5, firstSeen: 1_700_000_600,
@@ -240,7 +246,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("agents are listed by hostname", arguments: [["c", "a", "b"], ["b", "c", "a"]])
     func agentsOrdered(order: [String]) async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             for name in order {
                 try await store.upsertAgent(self.record(name))
             }
@@ -250,7 +256,7 @@ struct SQLiteStoreAgentTests {
 
     @Test("every liveness state survives the round trip", arguments: LivenessState.allCases)
     func statesRoundTrip(state: LivenessState) async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             try await store.upsertAgent(self.record("h", state: state))
             #expect(try await store.agent(hostname: "h")?.state == state)
             let stored = try await store.append(events: [LivenessEvent(hostname: "h", from: state, to: state, reason: "same", at: date(1))])

@@ -5,9 +5,6 @@ import Testing
 
 @Suite("SQLiteStore: agent keys")
 struct SQLiteStoreKeyTests {
-    /// `vk_` + 12 lowercase letters/digits + `_` + 43 base64url characters.
-    private static let tokenShape = /vk_([a-z0-9]{12})_([A-Za-z0-9_\-]{43})/
-
     /// The same token with one secret character changed (still well-formed).
     private func withAlteredSecret(_ token: String) throws -> String {
         let parsed = try #require(AgentKeyToken(token))
@@ -18,13 +15,15 @@ struct SQLiteStoreKeyTests {
 
     @Test("createKey returns a vk_<12>_<43> token whose id is the key's id")
     func createKeyTokenShape() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let before = Date()
             let issued = try await store.createKey(hostname: "web-01")
             let after = Date()
-            let match = try #require(issued.token.wholeMatch(of: Self.tokenShape))
+            // `vk_` + 12 lowercase letters/digits + `_` + 43 base64url characters.
+            let tokenShape = /vk_([a-z0-9]{12})_([A-Za-z0-9_\-]{43})/
+            let match = try #require(issued.token.wholeMatch(of: tokenShape))
             #expect(String(match.output.1) == issued.key.id)
-            #expect(issued.token.count == 3 + 12 + 1 + 43)
+            #expect(issued.token.count == 59)  // 3 + 12 + 1 + 43
             #expect(issued.key.hostname == "web-01")
             #expect(issued.key.revokedAt == nil)
             #expect(issued.key.lastUsedAt == nil)
@@ -38,7 +37,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("two keys get different ids and secrets")
     func keysAreDistinct() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let a = try await store.createKey(hostname: "h")
             let b = try await store.createKey(hostname: "h")
             #expect(a.key.id != b.key.id)
@@ -48,7 +47,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("verifyKey accepts a fresh token as valid with the right hostname, and records its use")
     func verifyValid() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             _ = try await store.createKey(hostname: "db-01")
             let result = try await store.verifyKey(issued.token)
@@ -69,7 +68,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("the right id with a wrong secret is unknown")
     func verifyWrongSecret() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             let wrong = try self.withAlteredSecret(issued.token)
             #expect(wrong != issued.token)
@@ -82,7 +81,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("a well-formed token with an unknown id is unknown")
     func verifyUnknownID() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             let parsed = try #require(AgentKeyToken(issued.token))
             let otherID = parsed.id == "aaaaaaaaaaaa" ? "bbbbbbbbbbbb" : "aaaaaaaaaaaa"
@@ -105,7 +104,7 @@ struct SQLiteStoreKeyTests {
         "vk_abcdefghijkl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAé",
     ])
     func verifyMalformed(text: String) async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             _ = try await store.createKey(hostname: "web-01")
             #expect(try await store.verifyKey(text) == .malformed)
         }
@@ -113,7 +112,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("a well-formed secret may contain '_' and '-'")
     func secretWithUnderscoreAndDash() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             // Shape only: parsed, so verification gets as far as the lookup.
             let token = "vk_abcdefghijkl_" + String(repeating: "_-", count: 21) + "A"
             #expect(AgentKeyToken(token)?.secret.count == 43)
@@ -123,7 +122,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("after revokeKey the token verifies as revoked, with the revocation time")
     func verifyRevoked() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             let before = Date().addingTimeInterval(-1)
             let revoked = try #require(try await store.revokeKey(id: issued.key.id))
@@ -148,7 +147,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("revoking twice keeps the first revocation time")
     func revokeTwice() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             let first = try #require(try await store.revokeKey(id: issued.key.id))
             try await Task.sleep(for: .milliseconds(20))
@@ -160,7 +159,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("revokeKey of an unknown id returns nil and changes nothing")
     func revokeUnknown() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             #expect(try await store.revokeKey(id: "zzzzzzzzzzzz") == nil)
             #expect(try await store.revokeKey(id: "") == nil)
@@ -171,7 +170,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("revoking one key leaves the others valid")
     func revokeOnlyOne() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let a = try await store.createKey(hostname: "web-01")
             let b = try await store.createKey(hostname: "web-01")
             _ = try await store.revokeKey(id: a.key.id)
@@ -182,7 +181,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("listKeys lists every key newest first, revoked ones included")
     func listKeys() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             #expect(try await store.listKeys().isEmpty)
             let a = try await store.createKey(hostname: "alpha")
             try await Task.sleep(for: .milliseconds(5))
@@ -202,7 +201,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("listKeys never contains the token or the secret")
     func listKeysHasNoSecret() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             let secret = try #require(AgentKeyToken(issued.token)).secret
             let keys = try await store.listKeys()
@@ -220,7 +219,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("hasActiveKey: true while an unrevoked key exists for the host, false after revoking all")
     func hasActiveKey() async throws {
-        try await withStore { store, _ in
+        try await withStore { (store, _) async throws in
             #expect(try await store.hasActiveKey(hostname: "web-01") == false)
             let a = try await store.createKey(hostname: "web-01")
             let b = try await store.createKey(hostname: "web-01")
@@ -236,7 +235,7 @@ struct SQLiteStoreKeyTests {
 
     @Test("the stored secret_digest is the SHA-256 of the secret, and no row or file holds the secret")
     func secretNotStored() async throws {
-        try await withStore { store, directory in
+        try await withStore { (store, directory) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             let token = try #require(AgentKeyToken(issued.token))
             _ = try await store.verifyKey(issued.token)

@@ -3,6 +3,7 @@ import NIOCore
 import NIOExtras
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import VigilProtocol
 
 /// The TCP listener agents connect to (port 5001 by default).
@@ -17,6 +18,7 @@ public final class AgentListener: Service {
     private let quiesce: ServerQuiescingHelper
     /// Completed when, after shutdown began, the listener and every connection are closed.
     private let fullyClosed: EventLoopPromise<Void>
+    private let shutdownStarted = Atomic(false)
 
     /// Binds the listening socket. Binding happens here, not in `run`, so the caller knows the
     /// port (e.g. after binding port 0) before anything runs.
@@ -54,9 +56,11 @@ public final class AgentListener: Service {
 
     public func run() async throws {
         self.environment.logger.info("listening for agents", metadata: ["address": "\(self.localAddress.map(AgentSessionHandler.describe) ?? "?")"])
-        await withGracefulShutdownHandler {
+        // A future's `get()` ignores cancellation, so cancellation must close the listener too.
+        await withTaskCancellationOrGracefulShutdownHandler {
             try? await self.fullyClosed.futureResult.get()
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
+            guard self.shutdownStarted.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
             self.environment.tracker.beginShutdown()
             self.quiesce.initiateShutdown(promise: self.fullyClosed)
         }
