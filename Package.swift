@@ -94,7 +94,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilStoreTests",
-            dependencies: ["VigilStore"]
+            dependencies: ["VigilStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "VigilServerTests",

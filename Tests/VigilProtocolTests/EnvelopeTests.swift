@@ -334,7 +334,7 @@ struct InboundFrameViolationTests {
     func binaryKind01() {
         let v = violation([0x01, 0x02, 0x03])
         #expect(v?.code == .unknownBinaryKind)
-        #expect(v?.detail == "frame starts with byte 0x1, which is neither '{' (JSON envelope) nor a binary frame kind this server knows")
+        #expect(v?.detail == "frame starts with byte 0x01, which is neither '{' (JSON envelope) nor a binary frame kind this server knows")
     }
 
     @Test("first byte 0xFF is unknownBinaryKind, naming the byte")
@@ -443,13 +443,23 @@ struct InboundFrameViolationTests {
     ])
     func integerOutOfRange(json: String) {
         let v = violation(json)
-        // Today: `invalid_json: not valid JSON: The given data was not valid JSON.`, because Foundation's
-        // JSONDecoder reports an unrepresentable number as corrupt data at the top level, with no coding path.
-        #expect(v?.code == .invalidField || v?.code == .invalidJSON, "\(String(describing: v))")
-        withKnownIssue("JSONDecoder loses the field path of a number that does not fit the field's integer type") {
-            #expect(v?.code == .invalidField, "\(String(describing: v))")
-            #expect(v?.detail.contains("payload.") == true)
+        // Foundation's JSONDecoder reports an unrepresentable number with no coding path, so the
+        // server cannot name the field; it does say the JSON is fine and a number is the problem.
+        #expect(v?.code == .invalidField, "\(String(describing: v))")
+        #expect(v?.detail == "a number does not fit its field (not an integer, or out of range)")
+    }
+
+    @Test("a SERVER_RESPONSE with an error code this build does not know still decodes")
+    func unknownErrorCode() throws {
+        var buffer = ByteBuffer()
+        buffer.writeString(#"{"type":"SERVER_RESPONSE","payload":{"success":false,"message":"later","code":"from_the_future","fatal":true}}"#)
+        guard case .envelope(let envelope) = try InboundFrame.parse(buffer), case .serverResponse(let response) = envelope.body else {
+            Issue.record("expected a SERVER_RESPONSE")
+            return
         }
+        #expect(response.code == nil)
+        #expect(response.message == "later")
+        #expect(response.fatal)
     }
 
     @Test("seq as a string is invalidField naming payload.seq")

@@ -96,7 +96,8 @@ public struct ServerResponsePayload: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.success = try c.decode(Bool.self, forKey: .success)
         self.message = try c.decode(String.self, forKey: .message)
-        self.code = try c.decodeIfPresent(ErrorCode.self, forKey: .code)
+        // A code this build does not know (from a newer server) must not make the whole answer unreadable.
+        self.code = (try? c.decodeIfPresent(String.self, forKey: .code)).flatMap { $0.flatMap(ErrorCode.init(rawValue:)) }
         self.inReplyTo = try c.decodeIfPresent(String.self, forKey: .inReplyTo)
         self.fatal = try c.decodeIfPresent(Bool.self, forKey: .fatal) ?? false
         self.session = try c.decodeIfPresent(SessionParameters.self, forKey: .session)
