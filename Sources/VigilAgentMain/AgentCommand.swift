@@ -26,8 +26,8 @@ struct AgentCommand: AsyncParsableCommand {
 
         SIGTERM or SIGINT: unregister (the host becomes STOPPED, not DOWN) and exit 0.
 
-        Exit codes: 0 clean shutdown; 64 bad usage; 77 the server refused the key or version \
-        (fix the key: retrying cannot help); 1 any other failure.
+        Exit codes: 0 clean shutdown; 64 bad usage; 77 the server refused the key or version, \
+        or another agent registered with the same key (retrying cannot help); 1 any other failure.
         """,
         version: VigilAgent.version
     )
@@ -66,7 +66,7 @@ struct AgentCommand: AsyncParsableCommand {
             return address
         }
         let levelText = self.logLevel ?? environment["VIGIL_LOG_LEVEL"] ?? "info"
-        guard let level = Logger.Level(rawValue: levelText) else { throw ValidationError("invalid --log-level \"\(levelText)\"") }
+        guard let level = Logger.Level(rawValue: levelText.lowercased()) else { throw ValidationError("invalid --log-level \"\(levelText)\"") }
         for (name, value) in [("--backoff-initial", self.backoffInitial), ("--backoff-max", self.backoffMax), ("--connect-timeout", self.connectTimeout)] where !(value > 0) {
             throw ValidationError("\(name) must be a positive number of seconds")
         }
@@ -95,8 +95,18 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     private func resolveKey(_ environment: [String: String]) throws -> String? {
-        if let key = self.key ?? environment["VIGIL_AGENT_KEY"] { return key }
-        guard let path = self.keyFile ?? environment["VIGIL_AGENT_KEY_FILE"] else { return nil }
+        // Flags first, then the environment; within each, the key before the key file.
+        if let key = self.key { return key }
+        let path: String
+        if let file = self.keyFile {
+            path = file
+        } else if let key = environment["VIGIL_AGENT_KEY"] {
+            return key
+        } else if let file = environment["VIGIL_AGENT_KEY_FILE"] {
+            path = file
+        } else {
+            return nil
+        }
         guard let data = try? Data(contentsOf: URL(filePath: path)) else {
             throw ValidationError("cannot read key file \(path)")
         }

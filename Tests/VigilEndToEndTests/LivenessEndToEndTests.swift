@@ -140,11 +140,18 @@ struct LivenessEndToEndTests {
         let key = try fleet.key(for: "charlie")
         let charlie = try fleet.agent("charlie", key: key)
         _ = try await waitFor("charlie HEALTHY") { try await fleet.api.state(of: "charlie") == "HEALTHY" ? true : nil }
+        // A second agent with the same key supersedes the first, which leaves (77) instead of
+        // reconnecting and knocking the second off in turn.
+        let twin = try fleet.agent("charlie", key: key)
+        #expect(try await charlie.waitForExit() == 77)
+        #expect(charlie.output.contains("superseded"))
+        #expect(twin.pid > 0)
+
         let id = String(key.dropFirst(3).prefix(12))
         let (status, output) = try run(fleet.vigil, ["keys", "revoke", id, "--data-dir", fleet.directory.appendingPathComponent("data").path])
         #expect(status == 0)
         #expect(output.contains("revoked key \(id)"))
-        charlie.signal(SIGKILL)
+        twin.signal(SIGKILL)
         let again = try fleet.agent("charlie", key: key)
         #expect(try await again.waitForExit() == 77)
         #expect(again.output.contains("revoked_key"))

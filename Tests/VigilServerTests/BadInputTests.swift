@@ -67,7 +67,7 @@ struct BadInputTests {
     @Test("a payload that is neither JSON nor a known binary kind")
     func unknownBinaryKind() async throws {
         try await self.withServer { server in
-            try await self.expectFatal(server, sending: { try await $0.send(frame: [0x07, 1, 2, 3]) }, code: .unknownBinaryKind, detail: "0x7")
+            try await self.expectFatal(server, sending: { try await $0.send(frame: [0x07, 1, 2, 3]) }, code: .unknownBinaryKind, detail: "0x07")
         }
     }
 

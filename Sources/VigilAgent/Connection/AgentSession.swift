@@ -35,8 +35,11 @@ enum SessionError: Error, CustomStringConvertible {
         }
     }
 
-    /// Refusals that no retry can cure: the operator must fix the key or the version.
+    /// Refusals that no retry can cure: the operator must fix the key or the version. `superseded`
+    /// means another agent registered with the same key: reconnecting would knock it off in turn,
+    /// forever, so this agent leaves instead.
     var isPermanent: Bool {
+        if case .closed(let reason) = self, reason.hasPrefix(ErrorCode.superseded.rawValue) { return true }
         guard case .refused(let code, _) = self else { return false }
         switch code {
         case .invalidKey, .revokedKey, .keyRequired, .hostnameBoundToKey, .invalidHostname, .unsupportedVersion: return true

@@ -31,10 +31,14 @@ struct StatusCommand: AsyncParsableCommand {
         let data: Data
         do {
             let (body, response) = try await URLSession.shared.data(from: url)
-            guard let http = response as? HTTPURLResponse, http.statusCode == 200 else {
-                throw ValidationError("unexpected answer from \(url)")
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            guard status == 200 else {
+                FileHandle.standardError.write(Data("vigil status: \(url) answered HTTP \(status)\n".utf8))
+                throw ExitCode(3)
             }
             data = body
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             FileHandle.standardError.write(Data("vigil status: cannot reach \(url): \(error.localizedDescription)\n".utf8))
             throw ExitCode(3)

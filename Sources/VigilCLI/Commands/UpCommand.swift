@@ -60,12 +60,21 @@ struct UpCommand: AsyncParsableCommand {
     /// The key the local agent uses: read from the data directory, or created and saved there.
     static func localAgentKey(store: any VigilStore, directory: String, hostname: String) async throws -> String {
         let path = URL(fileURLWithPath: directory).appendingPathComponent("local-agent.key")
-        if let saved = try? String(contentsOf: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-           case .valid(let key) = try await store.verifyKey(saved), key.hostname == hostname {
-            return saved
+        let saved = try? String(contentsOf: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        if let saved {
+            switch try await store.verifyKey(saved) {
+            case .valid(let key) where key.hostname == hostname:
+                return saved
+            case .valid(let key):
+                _ = try await store.revokeKey(id: key.id)  // the host was renamed: the old name's key goes
+            case .revoked, .unknown, .malformed:
+                break
+            }
         }
         let issued = try await store.createKey(hostname: hostname)
-        _ = FileManager.default.createFile(atPath: path.path, contents: Data((issued.token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: path.path, contents: Data((issued.token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("cannot write \(path.path)")
+        }
         return issued.token
     }
 }

@@ -162,7 +162,7 @@ final class AgentSessionHandler: ChannelInboundHandler {
             let ack = Envelope(.heartbeatAck(HeartbeatAckPayload(seq: heartbeat.seq, serverTime: Date().timeIntervalSince1970)), senderID: "server", timestamp: Date().timeIntervalSince1970)
             context.writeAndFlush(self.wrapOutboundOut(ack.encodedFrame(allocator: context.channel.allocator)), promise: nil)
         case .clientUnregister(let unregister):
-            let reason = unregister.reason.map { String(decoding: $0.utf8.prefix(ProtocolLimits.maxReasonBytes), as: UTF8.self) }
+            let reason = unregister.reason.map { Self.truncated($0, toBytes: ProtocolLimits.maxReasonBytes) }
             self.environment.tracker.unregister(hostname: hostname, connectionID: id, reason: reason, wallNow: Date())
             self.phase = .closing
             self.isClosing = true
@@ -188,6 +188,9 @@ final class AgentSessionHandler: ChannelInboundHandler {
             return
         }
         self.phase = .authenticating(queued: [])
+        // Stop reading until the key is checked, so an unauthenticated peer cannot queue frames
+        // beyond what the current read already delivered.
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         let authenticator = self.environment.authenticator
         // The key check touches the database: run it off the event loop, resume on it.
         context.eventLoop.makeFutureWithTask {
@@ -197,6 +200,7 @@ final class AgentSessionHandler: ChannelInboundHandler {
             switch result {
             case .success(let hostname):
                 self.completeRegistration(context, register, hostname: hostname, messageID: messageID)
+                context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
                 for frame in queued {
                     guard case .registered = self.phase else { break }
                     self.handle(context, frame)
@@ -269,6 +273,16 @@ final class AgentSessionHandler: ChannelInboundHandler {
             let channel = context.channel
             written.whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// At most `limit` UTF-8 bytes, cut between characters.
+    static func truncated(_ text: String, toBytes limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        var bytes = 0
+        return String(text.prefix { character in
+            bytes += character.utf8.count
+            return bytes <= limit
+        })
     }
 
     static func describe(_ address: SocketAddress) -> String {

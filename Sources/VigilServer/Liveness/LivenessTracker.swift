@@ -62,6 +62,7 @@ public final class LivenessTracker: Sendable {
             for record in records {
                 var host = Host(state: record.state, stateSince: record.stateSince, detector: self.newDetector())
                 host.lastSeen = record.lastSeen
+                host.info = RegistrationInfo(agentVersion: record.agentVersion, protocolVersion: record.protocolVersion ?? ProtocolVersion.current, capabilities: record.capabilities, address: record.address)
                 if record.state.expectsHeartbeats {
                     host.graceUntil = now + Self.amount(grace)
                     host.graceReason = "did not reconnect within \(Self.format(grace)) of server start"
@@ -144,10 +145,7 @@ public final class LivenessTracker: Sendable {
     public func connectionLost(hostname: String, connectionID: UInt64, cause: String, now: NIODeadline, wallNow: Date) {
         self.state.withLock { state in
             guard !state.shuttingDown, var host = state.hosts[hostname], host.connection?.id == connectionID else { return }
-            host.connection = nil
-            host.suspectAt = nil
-            host.downAt = nil
-            host.lastArrival = nil
+            Self.detachConnection(&host)
             if host.state.expectsHeartbeats {
                 let grace = self.policy.reconnectGrace
                 host.graceUntil = now + Self.amount(grace)
@@ -162,10 +160,7 @@ public final class LivenessTracker: Sendable {
     public func unregister(hostname: String, connectionID: UInt64, reason: String?, wallNow: Date) {
         self.state.withLock { state in
             guard var host = state.hosts[hostname], host.connection?.id == connectionID else { return }
-            host.connection = nil
-            host.suspectAt = nil
-            host.downAt = nil
-            host.lastArrival = nil
+            Self.detachConnection(&host)
             host.graceUntil = nil
             host.lastSeen = wallNow
             host.lastSeenDirty = true
@@ -244,6 +239,14 @@ public final class LivenessTracker: Sendable {
                 self.move(&host, hostname, to: .suspect, "heartbeat late: \(Self.format(silence)) since the last (phi \(Self.format(phi, unit: "")))", wallNow)
             }
         }
+    }
+
+    /// Forgets the current connection and the silence deadlines that belonged to it.
+    private static func detachConnection(_ host: inout Host) {
+        host.connection = nil
+        host.suspectAt = nil
+        host.downAt = nil
+        host.lastArrival = nil
     }
 
     /// Records an arrival and sets the deadlines it implies.

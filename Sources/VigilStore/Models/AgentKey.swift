@@ -16,6 +16,13 @@ public struct AgentKey: Sendable, Equatable, Codable {
 
     public var isRevoked: Bool { self.revokedAt != nil }
 
+    enum CodingKeys: String, CodingKey {
+        case id, hostname
+        case createdAt = "created_at"
+        case revokedAt = "revoked_at"
+        case lastUsedAt = "last_used_at"
+    }
+
     public init(id: String, hostname: String, createdAt: Date, revokedAt: Date? = nil, lastUsedAt: Date? = nil) {
         self.id = id
         self.hostname = hostname
