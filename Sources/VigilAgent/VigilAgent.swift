@@ -23,7 +23,9 @@ public struct VigilAgent: Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
 
+    /// - Precondition: `settings.servers` is not empty.
     public init(settings: AgentSettings, shutdown: ShutdownSignal = ShutdownSignal(), logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        precondition(!settings.servers.isEmpty, "an agent needs at least one server")
         self.settings = settings
         self.shutdown = shutdown
         self.logger = logger
@@ -45,6 +47,7 @@ public struct VigilAgent: Sendable {
             sessionLogger[metadataKey: "server"] = "\(server)"
             let logger = sessionLogger
             let registered = RegisteredFlag()
+            let started = ContinuousClock.now
             logger.debug("connecting")
             let session = AgentSession(settings: self.settings, server: server, shutdown: self.shutdown, logger: logger, group: self.group) { parameters in
                 registered.set()
@@ -56,7 +59,7 @@ public struct VigilAgent: Sendable {
             do {
                 switch try await session.run() {
                 case .shutDown:
-                    logger.info("unregistered; shutting down")
+                    logger.info(registered.isSet ? "unregistered; shutting down" : "shutting down")
                     return .shutDown
                 }
             } catch let error as SessionError where error.isPermanent {
@@ -66,7 +69,9 @@ public struct VigilAgent: Sendable {
                 logger.warning("session ended", metadata: ["error": "\(error)"])
             }
             if registered.isSet {
-                backoff.reset()
+                // The server knew us: try it again first. Only a session that lasted starts the
+                // backoff afresh, so a server that accepts and drops us at once is not hammered.
+                if ContinuousClock.now - started >= self.settings.backoffResetAfter { backoff.reset() }
                 failedAttemptsInRound = 0
                 await self.shutdown.sleep(for: backoff.next())
                 continue

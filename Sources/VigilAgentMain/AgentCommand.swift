@@ -61,7 +61,8 @@ struct AgentCommand: AsyncParsableCommand {
         let serverTexts = self.servers.isEmpty
             ? (environment["VIGIL_SERVERS"] ?? "127.0.0.1:5001").split(separator: ",").map { $0.trimmedOfWhitespace }
             : self.servers
-        let servers = try serverTexts.map { text in
+        guard !serverTexts.filter({ !$0.isEmpty }).isEmpty else { throw ValidationError("no server given: use --server host:port or VIGIL_SERVERS") }
+        let servers = try serverTexts.filter { !$0.isEmpty }.map { text in
             guard let address = ServerAddress(parsing: text) else { throw ValidationError("invalid --server \"\(text)\": expected host:port") }
             return address
         }

@@ -118,6 +118,8 @@ struct AgentSession {
     ) async throws -> SessionOutcome {
         enum Phase { case registering, registered, unregistering }
         var phase = Phase.registering
+        /// Shutdown asked for while the register reply was outstanding: unregister once it arrives.
+        var shutdownWhileRegistering = false
         var seq: UInt64 = 0
         var lastAcked: UInt64 = 0
         for await event in events {
@@ -137,7 +139,12 @@ struct AgentSession {
                     }
                     phase = .registered
                     self.onRegistered(session)
-                    let interval = session.heartbeatInterval > 0 ? Duration.milliseconds(Int64(session.heartbeatInterval * 1000)) : self.settings.defaultHeartbeatInterval
+                    if shutdownWhileRegistering {
+                        // Registered after all: say goodbye, or the server would see a lost host.
+                        continuation.yield(.shutdown)
+                        continue
+                    }
+                    let interval = self.heartbeatInterval(session.heartbeatInterval)
                     // The first heartbeat goes out at once: the server learns we are healthy without waiting an interval.
                     continuation.yield(.tick)
                     tasks.addTask {
@@ -152,14 +159,14 @@ struct AgentSession {
                     throw SessionError.closed(reason: "\(response.code?.rawValue ?? "server"): \(response.message)")
                 case (_, .serverResponse(let response)):
                     self.logger.warning("server reported an error", metadata: ["code": "\(response.code?.rawValue ?? "-")", "message": "\(response.message)"])
-                case (_, .heartbeatAck(let ack)):
+                case (_, .heartbeatAck(let ack)) where ack.seq <= seq:
                     lastAcked = max(lastAcked, ack.seq)
                 default:
                     self.logger.debug("ignoring frame", metadata: ["type": "\(envelope.type.rawValue)"])
                 }
             case .tick:
                 guard phase == .registered else { continue }
-                let unacknowledged = Int(seq - lastAcked)
+                let unacknowledged = Int(clamping: seq - lastAcked)
                 if unacknowledged >= self.settings.maxUnacknowledgedHeartbeats {
                     throw SessionError.serverSilent(unacknowledged: unacknowledged)
                 }
@@ -169,7 +176,17 @@ struct AgentSession {
             case .registerDeadline:
                 if phase == .registering { throw SessionError.registerTimeout(self.settings.registerTimeout) }
             case .shutdown:
-                guard phase == .registered else { return .shutDown }
+                if phase == .registering {
+                    // The server may register us any moment: wait for its answer (bounded), then leave cleanly.
+                    guard !shutdownWhileRegistering else { continue }
+                    shutdownWhileRegistering = true
+                    tasks.addTask { [timeout = self.settings.unregisterTimeout] in
+                        try await Task.sleep(for: timeout)
+                        continuation.yield(.unregisterDeadline)
+                    }
+                    continue
+                }
+                guard phase == .registered else { continue }
                 phase = .unregistering
                 try await outbound.write(self.envelope(.clientUnregister(UnregisterPayload(reason: "agent shutting down"))))
                 tasks.addTask { [timeout = self.settings.unregisterTimeout] in
@@ -187,6 +204,14 @@ struct AgentSession {
         throw SessionError.closed(reason: "event stream ended")
     }
 
+    /// The server's interval, clamped to the settings' range; a nonsense value cannot stall or spin the agent.
+    private func heartbeatInterval(_ seconds: Double) -> Duration {
+        guard seconds.isFinite, seconds > 0 else { return self.settings.defaultHeartbeatInterval }
+        let range = self.settings.heartbeatIntervalRange
+        let bounded = min(max(seconds, range.lowerBound.seconds), range.upperBound.seconds)
+        return .milliseconds(Int64(bounded * 1000))
+    }
+
     private func envelope(_ body: Envelope.Body) -> ByteBuffer {
         Envelope(body, senderID: self.settings.hostname, timestamp: Date().timeIntervalSince1970, messageID: UUID().uuidString.lowercased())
             .encodedFrame()
@@ -194,6 +219,11 @@ struct AgentSession {
 }
 
 extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = self.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
     var timeAmount: TimeAmount {
         let (seconds, attoseconds) = self.components
         return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)

@@ -23,10 +23,22 @@ public struct AgentSettings: Sendable {
     public var unregisterTimeout: Duration = .seconds(2)
     /// The largest frame accepted from the server, in bytes.
     public var maxFrameSize = 1 << 20
+    /// A session must last this long for the reconnect backoff to start again from
+    /// `backoffInitial`; a server that accepts and drops the agent at once gets growing delays.
+    public var backoffResetAfter: Duration = .seconds(10)
+    /// The heartbeat interval a server may set is clamped to this range.
+    public var heartbeatIntervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
 
     public init(servers: [ServerAddress], key: String?, hostname: String) {
         self.servers = servers
         self.key = key
         self.hostname = hostname
+    }
+}
+
+extension AgentSettings: CustomStringConvertible {
+    /// Everything but the key, so interpolating the settings into a log line cannot leak it.
+    public var description: String {
+        "AgentSettings(servers: \(self.servers), key: \(self.key == nil ? "none" : "<hidden>"), hostname: \(self.hostname.debugDescription))"
     }
 }

@@ -34,6 +34,14 @@ public struct RegisterPayload: Codable, Sendable, Equatable {
     }
 }
 
+extension RegisterPayload: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Everything but the key, so interpolating a payload into a log line cannot leak it.
+    public var description: String {
+        "RegisterPayload(key: \(self.key == nil ? "none" : "<hidden>"), protocol_version: \(self.protocolVersion), hostname: \(self.hostname.debugDescription), capabilities: \(self.capabilities), agent_version: \(self.agentVersion.debugDescription))"
+    }
+    public var debugDescription: String { self.description }
+}
+
 /// The parameters a server fixes for a session, sent in a successful register reply.
 public struct SessionParameters: Codable, Sendable, Equatable {
     /// The identity the server gave this client: the host name its key is bound to.

@@ -11,6 +11,10 @@ public enum ProtocolLimits {
     public static let maxCapabilityBytes = 64
     /// `CLIENT_UNREGISTER.payload.reason`, in UTF-8 bytes; longer reasons are cut, not refused.
     public static let maxReasonBytes = 256
+    /// A `message_id` longer than this is not quoted back as `in_reply_to`.
+    public static let maxMessageIDBytes = 128
+    /// An unknown `type` is quoted in the error up to this many characters.
+    public static let maxQuotedTypeCharacters = 64
 }
 
 extension RegisterPayload {

@@ -45,7 +45,7 @@ extension Envelope {
         do {
             return try JSONDecoder().decode(Envelope.self, from: data)
         } catch let error as Envelope.UnknownType {
-            throw ProtocolViolation(.unknownType, "unknown message type \"\(error.type)\"")
+            throw ProtocolViolation(.unknownType, "unknown message type \(String(error.type.prefix(ProtocolLimits.maxQuotedTypeCharacters)).debugDescription)")
         } catch let error as DecodingError {
             if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, context.underlyingError == nil,
                (try? JSONDecoder().decode(AnyJSON.self, from: data)) != nil {

@@ -58,6 +58,7 @@ extension ServerSettings {
         parser.int("agents.max_connections", 1...10_000_000) { settings.maxConnections = $0 }
         parser.int("agents.max_protocol_errors", 0...1_000_000) { settings.maxProtocolErrors = $0 }
         parser.bool("agents.open_enrollment") { settings.openEnrollment = $0 }
+        parser.duration("agents.close_timeout") { settings.closeTimeout = $0 }
 
         parser.string("http.host") { settings.httpHost = $0 }
         parser.int("http.port", 0...65535) { settings.httpPort = $0 }

@@ -25,6 +25,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxConnections = 100_000
     /// Protocol errors tolerated on one registered connection before it is closed.
     public var maxProtocolErrors = 10
+    /// After a fatal answer, how long its write may take before the connection is closed anyway
+    /// (a peer that does not read must not hold the connection open).
+    public var closeTimeout: Duration = .seconds(5)
     /// Accept agents without a key, identified by the hostname they send. For local use only.
     public var openEnrollment = false
 

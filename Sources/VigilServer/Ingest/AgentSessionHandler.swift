@@ -78,6 +78,15 @@ final class AgentSessionHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    /// A peer that sends but does not read would make its acknowledgements pile up in memory:
+    /// while the socket cannot take more, stop reading from it.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .registered = self.phase, !self.isClosing {
+            context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let request as CloseSessionRequest:
@@ -139,21 +148,22 @@ final class AgentSessionHandler: ChannelInboundHandler {
             self.violation(context, error, inReplyTo: nil)
             return
         }
+        let messageID = envelope.messageID.flatMap { $0.utf8.count <= ProtocolLimits.maxMessageIDBytes ? $0 : nil }
         switch self.phase {
         case .awaitingRegister:
             guard case .clientRegister(let register) = envelope.body else {
-                self.fail(context, .notRegistered, "the first frame must be CLIENT_REGISTER, got \(envelope.type.rawValue)", inReplyTo: envelope.messageID)
+                self.fail(context, .notRegistered, "the first frame must be CLIENT_REGISTER, got \(envelope.type.rawValue)", inReplyTo: messageID)
                 return
             }
-            self.beginRegistration(context, register, messageID: envelope.messageID)
+            self.beginRegistration(context, register, messageID: messageID)
         case .registered(let hostname):
-            self.handleRegistered(context, envelope, hostname: hostname)
+            self.handleRegistered(context, envelope, hostname: hostname, messageID: messageID)
         case .authenticating, .closing:
             return
         }
     }
 
-    private func handleRegistered(_ context: ChannelHandlerContext, _ envelope: Envelope, hostname: String) {
+    private func handleRegistered(_ context: ChannelHandlerContext, _ envelope: Envelope, hostname: String, messageID: String?) {
         guard let id = self.connectionID else { return }
         switch envelope.body {
         case .heartbeat(let heartbeat):
@@ -167,11 +177,11 @@ final class AgentSessionHandler: ChannelInboundHandler {
             self.phase = .closing
             self.isClosing = true
             self.closeCause = "unregistered"
-            self.respond(context, ServerResponsePayload(success: true, message: "goodbye", inReplyTo: envelope.messageID, fatal: true), thenClose: true)
+            self.respond(context, ServerResponsePayload(success: true, message: "goodbye", inReplyTo: messageID, fatal: true), thenClose: true)
         case .clientRegister:
-            self.violation(context, ProtocolViolation(.alreadyRegistered, "this connection is already registered as \(hostname)"), inReplyTo: envelope.messageID)
+            self.violation(context, ProtocolViolation(.alreadyRegistered, "this connection is already registered as \(hostname)"), inReplyTo: messageID)
         case .serverResponse, .heartbeatAck:
-            self.violation(context, ProtocolViolation(.unexpectedType, "\(envelope.type.rawValue) is sent by servers, not clients"), inReplyTo: envelope.messageID)
+            self.violation(context, ProtocolViolation(.unexpectedType, "\(envelope.type.rawValue) is sent by servers, not clients"), inReplyTo: messageID)
         }
     }
 
@@ -200,10 +210,13 @@ final class AgentSessionHandler: ChannelInboundHandler {
             switch result {
             case .success(let hostname):
                 self.completeRegistration(context, register, hostname: hostname, messageID: messageID)
-                context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+                // The queued frames first, then more reading: order is kept without relying on when NIO reads.
                 for frame in queued {
-                    guard case .registered = self.phase else { break }
+                    guard case .registered = self.phase, !self.isClosing else { break }
                     self.handle(context, frame)
+                }
+                if !self.isClosing {
+                    context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
                 }
             case .failure(let error as ProtocolViolation):
                 self.fail(context, error.code, error.detail, inReplyTo: messageID)
@@ -233,7 +246,7 @@ final class AgentSessionHandler: ChannelInboundHandler {
             protocolVersion: register.protocolVersion, heartbeatInterval: settings.heartbeatInterval.seconds,
             maxFrameSize: settings.maxFrameSize
         )
-        self.logger.info("agent registered", metadata: ["reported_hostname": "\(register.hostname)", "agent_version": "\(register.agentVersion ?? "-")"])
+        self.logger.info("agent registered", metadata: ["reported_hostname": "\(register.hostname.debugDescription)", "agent_version": "\(register.agentVersion ?? "-")"])
         self.respond(context, ServerResponsePayload(success: true, message: "registered as \(hostname)", inReplyTo: messageID, session: session), thenClose: false)
     }
 
@@ -272,6 +285,10 @@ final class AgentSessionHandler: ChannelInboundHandler {
         if thenClose {
             let channel = context.channel
             written.whenComplete { _ in channel.close(promise: nil) }
+            // A peer that does not read could stall the write for ever: close regardless after the timeout.
+            context.eventLoop.scheduleTask(in: self.environment.settings.closeTimeout.timeAmount) {
+                channel.close(promise: nil)
+            }
         }
     }
 

@@ -4,7 +4,8 @@ import ServiceLifecycle
 import VigilStore
 
 /// The single writer of liveness to the store: consumes the tracker's updates in order, logs each
-/// transition at info level (DOWN at warning), and stores them in batches.
+/// transition at info level (DOWN at warning), and stores each as it comes (state changes are rare;
+/// batching is for the load work, where registrations arrive by the thousand).
 ///
 /// Being the only consumer keeps the store's view in the tracker's order without any locking here.
 /// It ends when the update stream finishes, after writing everything, so a graceful shutdown
