@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VigilProtocol
 import VigilStore
@@ -223,4 +224,42 @@ struct BadInputTests {
             try await eventually(timeout: .seconds(2), "the slots to be released") { server.server.sessions.openConnections == 0 }
         }
     }
+
+    @Test("a peer that sends but never reads is paused, and cut off after the close timeout")
+    func nonReadingPeer() async throws {
+        try await self.withServer({
+            $0.heartbeatInterval = .milliseconds(200)
+            $0.idleTimeoutSetting = .seconds(1)
+            $0.closeTimeout = .milliseconds(300)
+        }) { server in
+            let peer = try await RawPeer.connect(port: server.agentPort)
+            try await peer.register(key: try await server.key(for: "hoarder"))
+            #expect(try await peer.response()?.success == true)
+            try await peer.pauseReading()
+            // 40 MB of heartbeats: their acknowledgements are far more than the socket buffers hold.
+            let heartbeat = Array(Envelope(.heartbeat(HeartbeatPayload(seq: 1))).encodedFrame().readableBytesView)
+            var one: [UInt8] = [0, 0, UInt8(heartbeat.count >> 8), UInt8(heartbeat.count & 0xFF)] + heartbeat
+            var chunk: [UInt8] = []
+            for _ in 0..<10_000 { chunk += one }
+            one = []
+            let drained = DrainCounter()
+            for _ in 0..<100 { peer.write(bytes: chunk).whenComplete { _ in drained.increment() } }
+            // Backpressure: the server stops reading this peer, so our writes cannot all drain.
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(drained.count < 100, "the server kept reading a peer that does not read")
+            // Nothing is read, so the idle timeout fires; its answer cannot be written; the close timeout ends it.
+            try await eventually(timeout: .seconds(5), "the connection to be closed") {
+                server.server.sessions.openConnections == 0
+            }
+            try await server.waitFor("hoarder", .down, timeout: .seconds(3))  // lost, and not back within the 200 ms grace
+            await peer.close()
+        }
+    }
+}
+
+/// Counts completed writes from any thread.
+private final class DrainCounter: Sendable {
+    private let value = Mutex(0)
+    func increment() { self.value.withLock { $0 += 1 } }
+    var count: Int { self.value.withLock { $0 } }
 }

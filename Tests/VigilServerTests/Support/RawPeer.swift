@@ -94,6 +94,16 @@ final class RawPeer: Sendable {
         return true
     }
 
+    /// Stops reading from the socket: the server's writes back up as a non-reading client's would.
+    func pauseReading() async throws {
+        try await self.channel.setOption(ChannelOptions.autoRead, value: false)
+    }
+
+    /// Writes without waiting for the bytes to leave; the future completes when they have.
+    func write(bytes: [UInt8]) -> EventLoopFuture<Void> {
+        self.channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
     func close() async {
         try? await self.channel.close()
     }
