@@ -68,8 +68,9 @@ struct AgentCommand: AsyncParsableCommand {
         }
         let levelText = self.logLevel ?? environment["VIGIL_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else { throw ValidationError("invalid --log-level \"\(levelText)\"") }
-        for (name, value) in [("--backoff-initial", self.backoffInitial), ("--backoff-max", self.backoffMax), ("--connect-timeout", self.connectTimeout)] where !(value > 0) {
-            throw ValidationError("\(name) must be a positive number of seconds")
+        for (name, value) in [("--backoff-initial", self.backoffInitial), ("--backoff-max", self.backoffMax), ("--connect-timeout", self.connectTimeout)]
+            where !(value >= 0.001 && value <= 86_400) {
+            throw ValidationError("\(name) must be between 0.001 and 86400 seconds")
         }
 
         var settings = AgentSettings(servers: servers, key: try self.resolveKey(environment), hostname: self.hostname ?? environment["VIGIL_HOSTNAME"] ?? Self.machineHostname())

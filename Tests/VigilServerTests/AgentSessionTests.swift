@@ -67,7 +67,12 @@ struct AgentSessionTests {
                 if case .clientUnregister(let goodbye)? = received.last?.envelope.body {
                     #expect(goodbye.reason?.isEmpty == false, "the unregister carries a reason")
                 }
-                let goodbyeSent = try #require(server.sent(on: 0).last { $0.type == .serverResponse }?.at)
+                // The register reply and the (200 ms late) goodbye: wait for the latter to be sent
+                // even if run() returned early, so an early return is caught rather than hidden.
+                let goodbyeSent = try await waitFor("the server's answer to CLIENT_UNREGISTER") {
+                    let responses = server.sent(on: 0).filter { $0.type == .serverResponse }
+                    return responses.count >= 2 ? responses[1].at : nil
+                }
                 #expect(exitedAt >= goodbyeSent, "run() returned before the server answered the unregister")
                 #expect(exitedAt - shutdownAt < .seconds(4), "run() returned on the 5 s unregisterTimeout, not on the answer")
                 #expect(server.connectionCount == 1)

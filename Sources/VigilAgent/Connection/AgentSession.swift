@@ -59,6 +59,8 @@ struct AgentSession {
         case closed((any Error)?)
         case tick
         case registerDeadline
+        /// Shutdown came while the register reply was outstanding, and the reply did not come in time.
+        case lateRegisterReplyDeadline
         case unregisterDeadline
         case shutdown
     }
@@ -182,7 +184,7 @@ struct AgentSession {
                     shutdownWhileRegistering = true
                     tasks.addTask { [timeout = self.settings.unregisterTimeout] in
                         try await Task.sleep(for: timeout)
-                        continuation.yield(.unregisterDeadline)
+                        continuation.yield(.lateRegisterReplyDeadline)
                     }
                     continue
                 }
@@ -193,6 +195,9 @@ struct AgentSession {
                     try await Task.sleep(for: timeout)
                     continuation.yield(.unregisterDeadline)
                 }
+            case .lateRegisterReplyDeadline:
+                // Once registered, the unregister has its own deadline; this one only ends the wait for the reply.
+                if phase == .registering { return .shutDown }
             case .unregisterDeadline:
                 self.logger.warning("server did not acknowledge the unregister in time")
                 return .shutDown
