@@ -5,6 +5,8 @@ import PackageDescription
 ///
 /// Module layering (each depends only on those above it):
 /// - `VigilProtocol`: frames, the JSON envelope, binary frame kinds, codecs. No I/O policy.
+/// - `VigilMetrics`: the metrics document (what `POST /api/metrics` and the agent's METRICS frames carry).
+/// - `VigilCollectors`: one collector per file reading /proc, /sys and statfs, and their registry.
 /// - `VigilAgent`: the host agent's connection, heartbeats and reconnect logic (no HTTP, no database).
 /// - `VigilStore`: the backend-neutral storage protocol and its embedded SQLite implementation.
 /// - `VigilServer`: the agent listener, liveness (failure detection), configuration and the HTTP API.
@@ -37,6 +39,8 @@ let package = Package(
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
             ]
         ),
+        .target(name: "VigilMetrics"),
+        .target(name: "VigilCollectors", dependencies: ["VigilMetrics"]),
         .target(
             name: "VigilAgent",
             dependencies: [
@@ -91,6 +95,11 @@ let package = Package(
         .testTarget(
             name: "VigilProtocolTests",
             dependencies: ["VigilProtocol", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "VigilCollectorsTests",
+            dependencies: ["VigilCollectors", "VigilMetrics"],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "VigilStoreTests",
