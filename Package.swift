@@ -88,6 +88,8 @@ let package = Package(
             name: "VigilAgentMain",
             dependencies: [
                 "VigilAgent",
+                "VigilCollectors",
+                "VigilMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

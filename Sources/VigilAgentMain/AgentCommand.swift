@@ -7,6 +7,8 @@ import Foundation
 #endif
 import Logging
 import VigilAgent
+import VigilCollectors
+import VigilMetrics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -56,8 +58,18 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for each TCP connect.")
     var connectTimeout: Double = 5
 
+    @Flag(help: "Take one metrics sample (two readings 1 s apart, for rates), print it as JSON and exit.")
+    var printMetrics = false
+
+    @Option(help: "Collectors to leave out, comma-separated (cpu, load, memory, filesystem, diskio, network, system, processes).")
+    var disableCollectors: String?
+
     mutating func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        if self.printMetrics {
+            try await self.printOneSample(environment)
+            return
+        }
         let serverTexts = self.servers.isEmpty
             ? (environment["VIGIL_SERVERS"] ?? "127.0.0.1:5001").split(separator: ",").map { $0.trimmedOfWhitespace }
             : self.servers
@@ -94,6 +106,27 @@ struct AgentCommand: AsyncParsableCommand {
         case .refused:
             throw ExitCode(77)
         }
+    }
+
+    /// `--print-metrics`: what this agent would report, for a person to check against `free`, `df`, `top`.
+    private func printOneSample(_ environment: [String: String]) async throws {
+        let disabled = Set((self.disableCollectors ?? "").split(separator: ",").map { $0.trimmedOfWhitespace })
+        if let unknown = disabled.first(where: { !CollectorRegistry.allNames.contains($0) }) {
+            throw ValidationError("unknown collector \"\(unknown)\"; known: \(CollectorRegistry.allNames.joined(separator: ", "))")
+        }
+        var registry = CollectorRegistry.standard(disabled: disabled)
+        _ = registry.sample(hostname: nil)
+        try await Task.sleep(for: .seconds(1))
+        let hostname = self.hostname ?? environment["VIGIL_HOSTNAME"] ?? Self.machineHostname()
+        let (document, failures) = registry.sample(hostname: hostname)
+        for (name, failure) in failures.sorted(by: { $0.key < $1.key }) {
+            var standardError = StandardError()
+            print("vigil-agent: collector \(name) failed: \(failure)", to: &standardError)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        print(String(decoding: try encoder.encode(document), as: UTF8.self))
     }
 
     private func resolveKey(_ environment: [String: String]) throws -> String? {
@@ -137,5 +170,13 @@ extension StringProtocol {
     /// Without leading and trailing spaces, tabs and newlines (FoundationEssentials has no `trimmingCharacters`).
     var trimmedOfWhitespace: String {
         String(self.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}
+
+/// Standard error as a `TextOutputStream`, for `print(…, to:)` without full Foundation.
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        var text = string
+        text.withUTF8 { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
     }
 }

@@ -20,6 +20,21 @@ public struct CollectorRegistry: Sendable {
         self.collectors = collectors
     }
 
+    /// The standard collectors reading the real system (or a copy of it under `root`).
+    ///
+    /// - Parameters:
+    ///   - root: Where `proc/`, `sys/` and `etc/` are found; `/` on a real host, a fixture directory in tests.
+    ///   - disabled: Names of collectors to leave out.
+    ///   - topProcesses: How many processes to report by CPU and by memory.
+    public static func standard(root: SystemRoot = SystemRoot(), disabled: Set<String> = [], topProcesses: Int = 10) -> CollectorRegistry {
+        let all: [any Collector] = [
+            CPUCollector(root: root), LoadCollector(root: root), MemoryCollector(root: root),
+            FilesystemCollector(root: root), DiskIOCollector(root: root), NetworkCollector(root: root),
+            SystemCollector(root: root), ProcessCollector(root: root, top: topProcesses),
+        ]
+        return CollectorRegistry(collectors: all.filter { !disabled.contains($0.name) })
+    }
+
     /// One sample.
     /// - Returns: The document and the failures, by collector name.
     public mutating func sample(hostname: String?, at timestamp: Date = Date(), now: ContinuousClock.Instant = .now) -> (MetricsDocument, [String: CollectorError]) {
