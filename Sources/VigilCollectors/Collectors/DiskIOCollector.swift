@@ -51,13 +51,13 @@ public struct DiskIOCollector: Collector {
         let before = interval == nil ? nil : previous
 
         var devices: [String: MetricsDocument.DiskCounters] = [:]
-        var deltas: [String: Delta] = [:]
+        var deltas: [String: CounterDelta] = [:]
         for (name, raw) in current {
             var counters = raw.counters
             // A device that appeared since the last sample has no rate yet.
             if let interval, let old = before?[name] {
-                let delta = Delta(old: old, new: raw)
-                delta.apply(to: &counters, over: interval)
+                let delta = CounterDelta(old: Self.rateCounters(old), new: Self.rateCounters(raw))
+                Self.applyRates(delta, to: &counters, over: interval)
                 deltas[name] = delta
             }
             devices[name] = counters
@@ -67,7 +67,7 @@ public struct DiskIOCollector: Collector {
         // The total's rate is the sum of its devices' changes, and only when the same disks are
         // there as before: a disk that came or went would make the sum jump.
         if let interval, let before, Set(before.keys) == Set(current.keys) {
-            Delta.sum(current.keys.map { deltas[$0] ?? Delta() }).apply(to: &total, over: interval)
+            Self.applyRates(CounterDelta.sum(current.keys.map { deltas[$0] ?? .unknown(4) }, count: 4), to: &total, over: interval)
         }
 
         document.io = document.io ?? .init()
@@ -136,54 +136,15 @@ public struct DiskIOCollector: Collector {
         }
     }
 
-    /// Increases between two samples, per counter; `nil` where the counter went backwards
-    /// (device reset, wrap) or is unknown.
-    struct Delta {
-        var readCount: UInt64?
-        var writeCount: UInt64?
-        var readBytes: UInt64?
-        var writeBytes: UInt64?
-
-        init(readCount: UInt64? = nil, writeCount: UInt64? = nil, readBytes: UInt64? = nil, writeBytes: UInt64? = nil) {
-            self.readCount = readCount
-            self.writeCount = writeCount
-            self.readBytes = readBytes
-            self.writeBytes = writeBytes
-        }
-
-        init(old: Raw, new: Raw) {
-            self.readCount = increase(old.readCount, new.readCount)
-            self.writeCount = increase(old.writeCount, new.writeCount)
-            self.readBytes = increase(old.readBytes, new.readBytes)
-            self.writeBytes = increase(old.writeBytes, new.writeBytes)
-        }
-
-        /// The sum per counter, `nil` for a counter any part lacks.
-        static func sum(_ parts: [Delta]) -> Delta {
-            parts.reduce(Delta(readCount: 0, writeCount: 0, readBytes: 0, writeBytes: 0)) { sum, part in
-                Delta(
-                    readCount: add(sum.readCount, part.readCount), writeCount: add(sum.writeCount, part.writeCount),
-                    readBytes: add(sum.readBytes, part.readBytes), writeBytes: add(sum.writeBytes, part.writeBytes)
-                )
-            }
-        }
-
-        func apply(to counters: inout MetricsDocument.DiskCounters, over seconds: Double) {
-            counters.readCountPerSecond = self.readCount.map { Double($0) / seconds }
-            counters.writeCountPerSecond = self.writeCount.map { Double($0) / seconds }
-            counters.readBytesPerSecond = self.readBytes.map { Double($0) / seconds }
-            counters.writeBytesPerSecond = self.writeBytes.map { Double($0) / seconds }
-        }
+    /// The counters whose rates are reported, in ``CounterDelta`` order.
+    static func rateCounters(_ raw: Raw) -> [UInt64] {
+        [raw.readCount, raw.writeCount, raw.readBytes, raw.writeBytes]
     }
-}
 
-/// `new − old`, or `nil` when the counter went backwards.
-private func increase(_ old: UInt64, _ new: UInt64) -> UInt64? {
-    new >= old ? new - old : nil
-}
-
-/// Both, summed (wrapping), or `nil` if either is missing.
-private func add(_ lhs: UInt64?, _ rhs: UInt64?) -> UInt64? {
-    guard let lhs, let rhs else { return nil }
-    return lhs &+ rhs
+    static func applyRates(_ delta: CounterDelta, to counters: inout MetricsDocument.DiskCounters, over seconds: Double) {
+        counters.readCountPerSecond = delta.perSecond(0, over: seconds)
+        counters.writeCountPerSecond = delta.perSecond(1, over: seconds)
+        counters.readBytesPerSecond = delta.perSecond(2, over: seconds)
+        counters.writeBytesPerSecond = delta.perSecond(3, over: seconds)
+    }
 }

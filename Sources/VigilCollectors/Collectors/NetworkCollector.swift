@@ -40,13 +40,13 @@ public struct NetworkCollector: Collector {
         let before = interval == nil ? nil : previous
 
         var interfaces: [String: MetricsDocument.NetworkCounters] = [:]
-        var deltas: [String: Delta] = [:]
+        var deltas: [String: CounterDelta] = [:]
         for (name, raw) in current {
             var counters = raw.counters
             // An interface that appeared since the last sample has no rate yet.
             if let interval, let old = before?[name] {
-                let delta = Delta(old: old, new: raw)
-                delta.apply(to: &counters, over: interval)
+                let delta = CounterDelta(old: Self.rateCounters(old), new: Self.rateCounters(raw))
+                Self.applyRates(delta, to: &counters, over: interval)
                 deltas[name] = delta
             }
             interfaces[name] = counters
@@ -56,7 +56,7 @@ public struct NetworkCollector: Collector {
         // The total's rate is the sum of its interfaces' changes, and only when the same interfaces
         // are there as before: one that came or went would make the sum jump.
         if let interval, let before, Set(before.keys) == Set(current.keys) {
-            Delta.sum(current.keys.map { deltas[$0] ?? Delta() }).apply(to: &total, over: interval)
+            Self.applyRates(CounterDelta.sum(current.keys.map { deltas[$0] ?? .unknown(4) }, count: 4), to: &total, over: interval)
         }
 
         document.io = document.io ?? .init()
@@ -112,54 +112,15 @@ public struct NetworkCollector: Collector {
         }
     }
 
-    /// Increases between two samples, per counter; `nil` where the counter went backwards
-    /// (interface re-created, a driver's 32-bit counter wrapped) or is unknown.
-    struct Delta {
-        var bytesSent: UInt64?
-        var bytesRecv: UInt64?
-        var packetsSent: UInt64?
-        var packetsRecv: UInt64?
-
-        init(bytesSent: UInt64? = nil, bytesRecv: UInt64? = nil, packetsSent: UInt64? = nil, packetsRecv: UInt64? = nil) {
-            self.bytesSent = bytesSent
-            self.bytesRecv = bytesRecv
-            self.packetsSent = packetsSent
-            self.packetsRecv = packetsRecv
-        }
-
-        init(old: Raw, new: Raw) {
-            self.bytesSent = increase(old.bytesSent, new.bytesSent)
-            self.bytesRecv = increase(old.bytesRecv, new.bytesRecv)
-            self.packetsSent = increase(old.packetsSent, new.packetsSent)
-            self.packetsRecv = increase(old.packetsRecv, new.packetsRecv)
-        }
-
-        /// The sum per counter, `nil` for a counter any part lacks.
-        static func sum(_ parts: [Delta]) -> Delta {
-            parts.reduce(Delta(bytesSent: 0, bytesRecv: 0, packetsSent: 0, packetsRecv: 0)) { sum, part in
-                Delta(
-                    bytesSent: add(sum.bytesSent, part.bytesSent), bytesRecv: add(sum.bytesRecv, part.bytesRecv),
-                    packetsSent: add(sum.packetsSent, part.packetsSent), packetsRecv: add(sum.packetsRecv, part.packetsRecv)
-                )
-            }
-        }
-
-        func apply(to counters: inout MetricsDocument.NetworkCounters, over seconds: Double) {
-            counters.bytesSentPerSecond = self.bytesSent.map { Double($0) / seconds }
-            counters.bytesRecvPerSecond = self.bytesRecv.map { Double($0) / seconds }
-            counters.packetsSentPerSecond = self.packetsSent.map { Double($0) / seconds }
-            counters.packetsRecvPerSecond = self.packetsRecv.map { Double($0) / seconds }
-        }
+    /// The counters whose rates are reported, in ``CounterDelta`` order.
+    static func rateCounters(_ raw: Raw) -> [UInt64] {
+        [raw.bytesSent, raw.bytesRecv, raw.packetsSent, raw.packetsRecv]
     }
-}
 
-/// `new − old`, or `nil` when the counter went backwards.
-private func increase(_ old: UInt64, _ new: UInt64) -> UInt64? {
-    new >= old ? new - old : nil
-}
-
-/// Both, summed (wrapping), or `nil` if either is missing.
-private func add(_ lhs: UInt64?, _ rhs: UInt64?) -> UInt64? {
-    guard let lhs, let rhs else { return nil }
-    return lhs &+ rhs
+    static func applyRates(_ delta: CounterDelta, to counters: inout MetricsDocument.NetworkCounters, over seconds: Double) {
+        counters.bytesSentPerSecond = delta.perSecond(0, over: seconds)
+        counters.bytesRecvPerSecond = delta.perSecond(1, over: seconds)
+        counters.packetsSentPerSecond = delta.perSecond(2, over: seconds)
+        counters.packetsRecvPerSecond = delta.perSecond(3, over: seconds)
+    }
 }
