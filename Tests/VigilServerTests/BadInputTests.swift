@@ -46,7 +46,7 @@ struct BadInputTests {
         }
     }
 
-    @Test("a truncated frame then close is logged, and nothing else happens")
+    @Test("a truncated frame then close is logged with its byte counts")
     func truncatedFrame() async throws {
         try await self.withServer { server in
             let peer = try await RawPeer.connect(port: server.agentPort)

@@ -27,7 +27,7 @@ public struct DiskIOCollector: Collector {
     /// Where the files are read; tests switch it between samples.
     public var root: SystemRoot
     /// The previous sample's raw counters by device, for rates.
-    private var previous: [String: Raw]?
+    private var rates = RateTracker<Raw>()
 
     public init(root: SystemRoot = SystemRoot()) {
         self.root = root
@@ -44,32 +44,7 @@ public struct DiskIOCollector: Collector {
             current[name] = raw
         }
 
-        let previous = self.previous
-        self.previous = current
-        // Rates need an interval and an earlier sample; otherwise only the raw counters go out.
-        let interval = elapsed.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
-        let before = interval == nil ? nil : previous
-
-        var devices: [String: MetricsDocument.DiskCounters] = [:]
-        var deltas: [String: CounterDelta] = [:]
-        for (name, raw) in current {
-            var counters = raw.counters
-            // A device that appeared since the last sample has no rate yet.
-            if let interval, let old = before?[name] {
-                let delta = CounterDelta(old: Self.rateCounters(old), new: Self.rateCounters(raw))
-                Self.applyRates(delta, to: &counters, over: interval)
-                deltas[name] = delta
-            }
-            devices[name] = counters
-        }
-
-        var total = current.values.reduce(Raw.zero, +).counters
-        // The total's rate is the sum of its devices' changes, and only when the same disks are
-        // there as before: a disk that came or went would make the sum jump.
-        if let interval, let before, Set(before.keys) == Set(current.keys) {
-            Self.applyRates(CounterDelta.sum(current.keys.map { deltas[$0] ?? .unknown(4) }, count: 4), to: &total, over: interval)
-        }
-
+        let (devices, total) = self.rates.update(current, elapsed: elapsed)
         document.io = document.io ?? .init()
         document.io?.diskIO = MetricsDocument.DiskIO(total: total, devices: devices)
     }
@@ -135,10 +110,12 @@ public struct DiskIOCollector: Collector {
             )
         }
     }
+}
 
-    /// The counters whose rates are reported, in ``CounterDelta`` order.
-    static func rateCounters(_ raw: Raw) -> [UInt64] {
-        [raw.readCount, raw.writeCount, raw.readBytes, raw.writeBytes]
+extension DiskIOCollector.Raw: RatedCounters {
+    /// The counters that get a rate.
+    var rateCounters: [UInt64] {
+        [self.readCount, self.writeCount, self.readBytes, self.writeBytes]
     }
 
     static func applyRates(_ delta: CounterDelta, to counters: inout MetricsDocument.DiskCounters, over seconds: Double) {

@@ -18,7 +18,7 @@ public struct NetworkCollector: Collector {
     /// Where the files are read; tests switch it between samples.
     public var root: SystemRoot
     /// The previous sample's raw counters by interface, for rates.
-    private var previous: [String: Raw]?
+    private var rates = RateTracker<Raw>()
 
     public init(root: SystemRoot = SystemRoot()) {
         self.root = root
@@ -33,32 +33,7 @@ public struct NetworkCollector: Collector {
             current[name] = raw
         }
 
-        let previous = self.previous
-        self.previous = current
-        // Rates need an interval and an earlier sample; otherwise only the raw counters go out.
-        let interval = elapsed.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
-        let before = interval == nil ? nil : previous
-
-        var interfaces: [String: MetricsDocument.NetworkCounters] = [:]
-        var deltas: [String: CounterDelta] = [:]
-        for (name, raw) in current {
-            var counters = raw.counters
-            // An interface that appeared since the last sample has no rate yet.
-            if let interval, let old = before?[name] {
-                let delta = CounterDelta(old: Self.rateCounters(old), new: Self.rateCounters(raw))
-                Self.applyRates(delta, to: &counters, over: interval)
-                deltas[name] = delta
-            }
-            interfaces[name] = counters
-        }
-
-        var total = current.values.reduce(Raw.zero, +).counters
-        // The total's rate is the sum of its interfaces' changes, and only when the same interfaces
-        // are there as before: one that came or went would make the sum jump.
-        if let interval, let before, Set(before.keys) == Set(current.keys) {
-            Self.applyRates(CounterDelta.sum(current.keys.map { deltas[$0] ?? .unknown(4) }, count: 4), to: &total, over: interval)
-        }
-
+        let (interfaces, total) = self.rates.update(current, elapsed: elapsed)
         document.io = document.io ?? .init()
         document.io?.network = MetricsDocument.Network(total: total, interfaces: interfaces)
     }
@@ -111,10 +86,12 @@ public struct NetworkCollector: Collector {
             )
         }
     }
+}
 
-    /// The counters whose rates are reported, in ``CounterDelta`` order.
-    static func rateCounters(_ raw: Raw) -> [UInt64] {
-        [raw.bytesSent, raw.bytesRecv, raw.packetsSent, raw.packetsRecv]
+extension NetworkCollector.Raw: RatedCounters {
+    /// The counters that get a rate.
+    var rateCounters: [UInt64] {
+        [self.bytesSent, self.bytesRecv, self.packetsSent, self.packetsRecv]
     }
 
     static func applyRates(_ delta: CounterDelta, to counters: inout MetricsDocument.NetworkCounters, over seconds: Double) {

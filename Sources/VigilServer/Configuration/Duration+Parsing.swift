@@ -1,5 +1,5 @@
 import Foundation
-import NIOCore
+import VigilProtocol
 
 extension Duration {
     /// Parses `500ms`, `1.5s`, `2m`, `1h`, `1d`, or a bare number of seconds.
@@ -19,15 +19,6 @@ extension Duration {
         guard let value = Double(number), value >= 0, value.isFinite, value * scale <= 315_360_000 else { return nil }
         self = .nanoseconds(Int64((value * scale * 1e9).rounded()))
     }
-
-    /// The duration in seconds, as a `Double`.
-    public var seconds: Double {
-        let (s, attoseconds) = self.components
-        return Double(s) + Double(attoseconds) / 1e18
-    }
-
-    /// The same span as a NIO `TimeAmount`.
-    public var timeAmount: TimeAmount { .nanoseconds(Int64((self.seconds * 1e9).rounded())) }
 
     /// A compact human form: `250ms`, `1.5s`, `30s`.
     public var compactDescription: String {

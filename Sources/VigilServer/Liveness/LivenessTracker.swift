@@ -111,33 +111,38 @@ public final class LivenessTracker: Sendable {
     /// A heartbeat arrived on a connection.
     public func heartbeat(hostname: String, connectionID: UInt64, now: NIODeadline, wallNow: Date) {
         self.state.withLock { state in
-            guard var host = state.hosts[hostname], host.connection?.id == connectionID else { return }
-            let silence = host.lastArrival.map { Self.seconds(now - $0) }
-            if host.state == .down {
-                // The gap that made it DOWN is no sample of normal behaviour: start afresh.
-                host.detector = self.newDetector()
-            } else if let silence, host.heartbeatsOnConnection > 0 {
-                host.detector.record(interval: silence)
+            // Mutate in place: copying the host out would copy its detector's sample window (an
+            // allocation per heartbeat under the lock).
+            guard let index = state.hosts.index(forKey: hostname), state.hosts.values[index].connection?.id == connectionID else { return }
+            self.heartbeat(&state.hosts.values[index], hostname, now: now, wallNow: wallNow)
+        }
+    }
+
+    private func heartbeat(_ host: inout Host, _ hostname: String, now: NIODeadline, wallNow: Date) {
+        let silence = host.lastArrival.map { Self.seconds(now - $0) }
+        if host.state == .down {
+            // The gap that made it DOWN is no sample of normal behaviour: start afresh.
+            host.detector = self.newDetector()
+        } else if let silence, host.heartbeatsOnConnection > 0 {
+            host.detector.record(interval: silence)
+        }
+        host.heartbeatsOnConnection += 1
+        self.arrived(&host, now: now, wallNow: wallNow)
+        switch host.state {
+        case .connected:
+            self.move(&host, hostname, to: .healthy, "first heartbeat", wallNow)
+        case .suspect:
+            self.move(&host, hostname, to: .healthy, "heartbeat resumed after \(Self.format(silence ?? 0)) of silence", wallNow)
+        case .down:
+            host.steadyHeartbeats = 0
+            self.move(&host, hostname, to: .recovered, "heartbeat resumed after \(Self.format(silence ?? 0)) of silence", wallNow)
+        case .recovered:
+            host.steadyHeartbeats += 1
+            if host.steadyHeartbeats >= self.policy.recoveryHeartbeats {
+                self.move(&host, hostname, to: .healthy, "\(host.steadyHeartbeats) steady heartbeats since recovery", wallNow)
             }
-            host.heartbeatsOnConnection += 1
-            self.arrived(&host, now: now, wallNow: wallNow)
-            switch host.state {
-            case .connected:
-                self.move(&host, hostname, to: .healthy, "first heartbeat", wallNow)
-            case .suspect:
-                self.move(&host, hostname, to: .healthy, "heartbeat resumed after \(Self.format(silence ?? 0)) of silence", wallNow)
-            case .down:
-                host.steadyHeartbeats = 0
-                self.move(&host, hostname, to: .recovered, "heartbeat resumed after \(Self.format(silence ?? 0)) of silence", wallNow)
-            case .recovered:
-                host.steadyHeartbeats += 1
-                if host.steadyHeartbeats >= self.policy.recoveryHeartbeats {
-                    self.move(&host, hostname, to: .healthy, "\(host.steadyHeartbeats) steady heartbeats since recovery", wallNow)
-                }
-            case .healthy, .stopped:
-                break
-            }
-            state.hosts[hostname] = host
+        case .healthy, .stopped:
+            break
         }
     }
 
