@@ -5,7 +5,8 @@ import Synchronization
 import VigilProtocol
 
 /// The host agent: keeps one registered connection to a server of its list, heartbeating,
-/// reconnecting with backoff and failing over, until shutdown is requested.
+/// reconnecting with backoff and failing over, until shutdown is requested. With a sampler, it also
+/// samples the host's metrics every `settings.metricsInterval` and sends them as `METRICS` frames.
 public struct VigilAgent: Sendable {
     public static let version = "0.1.0"
 
@@ -22,22 +23,60 @@ public struct VigilAgent: Sendable {
     public let shutdown: ShutdownSignal
     private let logger: Logger
     private let group: any EventLoopGroup
+    /// `nil` when metrics are off (no sampler, or `metricsInterval` ≤ 0).
+    private let metrics: MetricsPipeline?
 
+    /// - Parameters:
+    ///   - sampler: Takes the metrics samples. The agent keeps this one instance for its whole
+    ///     life (its rate state survives reconnects) and calls it serially on a blocking-work
+    ///     thread pool. `nil`, or a `settings.metricsInterval` of zero: heartbeats only.
     /// - Precondition: `settings.servers` is not empty.
-    public init(settings: AgentSettings, shutdown: ShutdownSignal = ShutdownSignal(), logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(
+        settings: AgentSettings,
+        shutdown: ShutdownSignal = ShutdownSignal(),
+        logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        sampler: (any MetricsSampler)? = nil
+    ) {
         precondition(!settings.servers.isEmpty, "an agent needs at least one server")
         self.settings = settings
         self.shutdown = shutdown
         self.logger = logger
         self.group = group
+        if let sampler, settings.metricsInterval > .zero {
+            self.metrics = MetricsPipeline(sampler: sampler, interval: settings.metricsInterval, refusalLogInterval: settings.metricsRefusalLogInterval)
+        } else {
+            self.metrics = nil
+        }
     }
+
+    /// Whether this agent samples and sends metrics (and announces the `"metrics"` capability).
+    public var metricsEnabled: Bool { self.metrics != nil }
+
+    /// What became of the metrics samples so far; `nil` when metrics are off.
+    public var metricsStatistics: MetricsStatistics? { self.metrics?.statistics }
 
     /// Runs until shutdown is requested or a server refuses the key.
     ///
     /// Reconnect policy: after a session that had registered ends, the same server is tried again
     /// after a short jittered delay (it probably restarted). A failed attempt moves on to the next
     /// server at once; after a whole round of failures the agent backs off exponentially.
+    ///
+    /// Metrics are sampled by one task that runs beside the sessions for the agent's whole life, so
+    /// its schedule and the sampler's previous counters carry over from one connection to the next.
     public func run() async -> Exit {
+        guard let metrics = self.metrics else { return await self.runSessions() }
+        return await withTaskGroup(of: Void.self, returning: Exit.self) { tasks in
+            tasks.addTask { [shutdown = self.shutdown, logger = self.logger] in
+                await metrics.run(shutdown: shutdown, logger: logger)
+            }
+            let exit = await self.runSessions()
+            tasks.cancelAll()
+            return exit
+        }
+    }
+
+    private func runSessions() async -> Exit {
         var backoff = ReconnectBackoff(initial: self.settings.backoffInitial, maximum: self.settings.backoffMax)
         var index = 0
         var failedAttemptsInRound = 0
@@ -49,11 +88,12 @@ public struct VigilAgent: Sendable {
             let registered = RegisteredFlag()
             let started = ContinuousClock.now
             logger.debug("connecting")
-            let session = AgentSession(settings: self.settings, server: server, shutdown: self.shutdown, logger: logger, group: self.group) { parameters in
+            let session = AgentSession(settings: self.settings, server: server, shutdown: self.shutdown, logger: logger, group: self.group, metrics: self.metrics) { parameters in
                 registered.set()
                 logger.info("registered", metadata: [
                     "as": "\(parameters.hostname)", "server_id": "\(parameters.serverID)",
                     "heartbeat_interval": "\(parameters.heartbeatInterval)",
+                    "metrics_interval": "\(self.metrics.map { "\($0.interval)" } ?? "off")",
                 ])
             }
             do {

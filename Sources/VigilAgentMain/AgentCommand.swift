@@ -20,11 +20,12 @@ import Musl
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-agent",
-        abstract: "Keep this host registered with a Vigil server and send heartbeats.",
+        abstract: "Keep this host registered with a Vigil server; send heartbeats and metrics.",
         discussion: """
-        Every option can also come from the environment: VIGIL_SERVERS (comma-separated), \
-        VIGIL_AGENT_KEY, VIGIL_AGENT_KEY_FILE, VIGIL_HOSTNAME, VIGIL_LOG_LEVEL. Prefer a key file \
-        to --key: command lines are visible to every user of the host.
+        These options can also come from the environment (the flag wins): VIGIL_SERVERS \
+        (comma-separated), VIGIL_AGENT_KEY, VIGIL_AGENT_KEY_FILE, VIGIL_HOSTNAME, VIGIL_LOG_LEVEL, \
+        VIGIL_METRICS_INTERVAL. Prefer a key file to --key: command lines are visible to every user \
+        of the host.
 
         SIGTERM or SIGINT: unregister (the host becomes STOPPED, not DOWN) and exit 0.
 
@@ -58,10 +59,18 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for each TCP connect.")
     var connectTimeout: Double = 5
 
+    // .unconditional: `--metrics-interval -1` reaches the validation below (a clear message) instead of
+    // being taken for an option.
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Seconds between metrics samples sent to the server (default 5; at least 0.1). 0 disables metrics: heartbeats only.",
+        valueName: "seconds"
+    ))
+    var metricsInterval: String?
+
     @Flag(help: "Take one metrics sample (two readings 1 s apart, for rates), print it as JSON and exit.")
     var printMetrics = false
 
-    @Option(help: "Collectors to leave out, comma-separated (cpu, load, memory, filesystem, diskio, network, system, processes).")
+    @Option(help: "Collectors to leave out of the metrics, comma-separated (cpu, load, memory, filesystem, diskio, network, system, processes).")
     var disableCollectors: String?
 
     mutating func run() async throws {
@@ -85,10 +94,15 @@ struct AgentCommand: AsyncParsableCommand {
             throw ValidationError("\(name) must be between 0.001 and 86400 seconds")
         }
 
+        let disabled = try self.disabledCollectors()
+
         var settings = AgentSettings(servers: servers, key: try self.resolveKey(environment), hostname: self.hostname ?? environment["VIGIL_HOSTNAME"] ?? Self.machineHostname())
         settings.backoffInitial = .milliseconds(Int64(self.backoffInitial * 1000))
         settings.backoffMax = .milliseconds(Int64(self.backoffMax * 1000))
         settings.connectTimeout = .milliseconds(Int64(self.connectTimeout * 1000))
+        if let metricsInterval = try self.resolveMetricsInterval(environment) {
+            settings.metricsInterval = metricsInterval
+        }
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -96,7 +110,11 @@ struct AgentCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "vigil-agent")
-        let agent = VigilAgent(settings: settings, logger: logger)
+        // One registry for the agent's life: its previous counters survive reconnects, so rates stay right.
+        let sampler = settings.metricsInterval > .zero
+            ? RegistrySampler(registry: .standard(disabled: disabled), hostname: settings.hostname, logger: logger)
+            : nil
+        let agent = VigilAgent(settings: settings, logger: logger, sampler: sampler)
         let signals = Self.installSignalHandlers { agent.shutdown.request() }
         defer { signals.forEach { $0.cancel() } }
 
@@ -110,11 +128,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     /// `--print-metrics`: what this agent would report, for a person to check against `free`, `df`, `top`.
     private func printOneSample(_ environment: [String: String]) async throws {
-        let disabled = Set((self.disableCollectors ?? "").split(separator: ",").map { $0.trimmedOfWhitespace })
-        if let unknown = disabled.first(where: { !CollectorRegistry.allNames.contains($0) }) {
-            throw ValidationError("unknown collector \"\(unknown)\"; known: \(CollectorRegistry.allNames.joined(separator: ", "))")
-        }
-        var registry = CollectorRegistry.standard(disabled: disabled)
+        var registry = CollectorRegistry.standard(disabled: try self.disabledCollectors())
         _ = registry.sample(hostname: nil)
         try await Task.sleep(for: .seconds(1))
         let hostname = self.hostname ?? environment["VIGIL_HOSTNAME"] ?? Self.machineHostname()
@@ -127,6 +141,39 @@ struct AgentCommand: AsyncParsableCommand {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         print(String(decoding: try encoder.encode(document), as: UTF8.self))
+    }
+
+    /// `--disable-collectors`, checked against the collectors this build has.
+    private func disabledCollectors() throws -> Set<String> {
+        let disabled = Set((self.disableCollectors ?? "").split(separator: ",").map { $0.trimmedOfWhitespace }.filter { !$0.isEmpty })
+        if let unknown = disabled.sorted().first(where: { !CollectorRegistry.allNames.contains($0) }) {
+            throw ValidationError("unknown collector \"\(unknown)\"; known: \(CollectorRegistry.allNames.joined(separator: ", "))")
+        }
+        return disabled
+    }
+
+    /// `--metrics-interval`, else `VIGIL_METRICS_INTERVAL`; `nil` when neither is set (the default applies).
+    /// `.zero` disables metrics.
+    private func resolveMetricsInterval(_ environment: [String: String]) throws -> Duration? {
+        let (name, text): (String, String)
+        if let flag = self.metricsInterval {
+            (name, text) = ("--metrics-interval", flag)
+        } else if let variable = environment["VIGIL_METRICS_INTERVAL"] {
+            (name, text) = ("VIGIL_METRICS_INTERVAL", variable)
+        } else {
+            return nil
+        }
+        let trimmed = text.trimmedOfWhitespace
+        guard let seconds = Double(trimmed) else {
+            throw ValidationError("\(name): expected a number of seconds (0 turns metrics off), got \"\(trimmed)\"")
+        }
+        guard seconds.isFinite else { throw ValidationError("\(name) must be a finite number of seconds, got \(trimmed)") }
+        guard seconds >= 0 else { throw ValidationError("\(name) must not be negative (0 turns metrics off), got \(trimmed)") }
+        if seconds == 0 { return .zero }
+        guard seconds >= 0.1, seconds <= 86_400 else {
+            throw ValidationError("\(name) must be 0 (metrics off) or from 0.1 to 86400 seconds; got \(trimmed)")
+        }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
     private func resolveKey(_ environment: [String: String]) throws -> String? {

@@ -26,6 +26,54 @@ public struct MetricsDocument: Codable, Sendable, Equatable {
         self.timestamp = timestamp
     }
 
+    enum CodingKeys: String, CodingKey {
+        case hostname, timestamp, cpu, memory, disk, io, system, processes
+    }
+
+    /// Decodes the document. `timestamp` is ISO 8601 (fractional seconds optional) or a number of
+    /// Unix seconds; when absent, the time of decoding stands in, so a script may leave it out.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.hostname = try c.decodeIfPresent(String.self, forKey: .hostname)
+        self.timestamp = try Self.decodeTimestamp(from: c) ?? Date()
+        self.cpu = try c.decodeIfPresent(CPU.self, forKey: .cpu)
+        self.memory = try c.decodeIfPresent(Memory.self, forKey: .memory)
+        self.disk = try c.decodeIfPresent(Disk.self, forKey: .disk)
+        self.io = try c.decodeIfPresent(IO.self, forKey: .io)
+        self.system = try c.decodeIfPresent(System.self, forKey: .system)
+        self.processes = try c.decodeIfPresent(Processes.self, forKey: .processes)
+    }
+
+    /// Encodes the document; the timestamp as ISO 8601 with milliseconds, whatever the encoder's date strategy.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(self.hostname, forKey: .hostname)
+        try c.encode(self.timestamp.formatted(Self.timestampStyle), forKey: .timestamp)
+        try c.encodeIfPresent(self.cpu, forKey: .cpu)
+        try c.encodeIfPresent(self.memory, forKey: .memory)
+        try c.encodeIfPresent(self.disk, forKey: .disk)
+        try c.encodeIfPresent(self.io, forKey: .io)
+        try c.encodeIfPresent(self.system, forKey: .system)
+        try c.encodeIfPresent(self.processes, forKey: .processes)
+    }
+
+    static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    private static func decodeTimestamp(from c: KeyedDecodingContainer<CodingKeys>) throws -> Date? {
+        guard c.contains(.timestamp), try !c.decodeNil(forKey: .timestamp) else { return nil }
+        if let seconds = try? c.decode(Double.self, forKey: .timestamp) {
+            guard seconds.isFinite, seconds >= 0 else {
+                throw DecodingError.dataCorruptedError(forKey: .timestamp, in: c, debugDescription: "Unix seconds must be a finite number >= 0")
+            }
+            return Date(timeIntervalSince1970: seconds)
+        }
+        let text = try c.decode(String.self, forKey: .timestamp)
+        if let date = (try? Self.timestampStyle.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) {
+            return date
+        }
+        throw DecodingError.dataCorruptedError(forKey: .timestamp, in: c, debugDescription: "not an ISO 8601 date-time: \(String(text.prefix(64)).debugDescription)")
+    }
+
     public struct CPU: Codable, Sendable, Equatable {
         /// Busy share of all CPUs over the interval, 0–100; `nil` on the first sample (no interval yet).
         public var cpuPercentTotal: Double?
@@ -269,13 +317,14 @@ public struct MetricsDocument: Codable, Sendable, Equatable {
         public var os: String
         public var kernel: String
         public var architecture: String
-        public var hostname: String
+        /// The kernel's host name (may differ from the identity the server knows the host by).
+        public var hostname: String?
         /// Unix seconds.
         public var bootTime: Double
         /// Seconds.
         public var uptime: Double
 
-        public init(os: String, kernel: String, architecture: String, hostname: String, bootTime: Double, uptime: Double) {
+        public init(os: String, kernel: String, architecture: String, hostname: String?, bootTime: Double, uptime: Double) {
             self.os = os
             self.kernel = kernel
             self.architecture = architecture

@@ -9,8 +9,9 @@ import VigilStore
 /// A whole Vigil server: agent listener, failure detection, recorder and HTTP API, run as one
 /// service group with graceful shutdown.
 ///
-/// Start order is recorder → monitor → listener → HTTP; shutdown runs in reverse, so connections are
-/// closed before the detector stops and the recorder writes the last event before the store closes.
+/// Start order is recorder → monitor → metrics writer → listener → HTTP; shutdown runs in reverse, so
+/// connections are closed before the detector stops, the metrics writer writes every accepted sample,
+/// and the recorder writes the last event before the store closes.
 public struct VigilServer: Sendable {
     /// The addresses actually bound (ports are real even when 0 was configured).
     public struct BoundPorts: Sendable, Equatable {
@@ -22,6 +23,10 @@ public struct VigilServer: Sendable {
 
     public let settings: ServerSettings
     public let store: any VigilStore
+    /// Metrics history.
+    public let history: any MetricsStore
+    /// Takes samples from agents and `POST /api/metrics`.
+    public let metrics: MetricsIngestor
     public let tracker: LivenessTracker
     /// What agent connections share, including the count of open connections.
     public let sessions: SessionEnvironment
@@ -33,19 +38,39 @@ public struct VigilServer: Sendable {
     ///
     /// - Parameters:
     ///   - settings: The configuration.
-    ///   - store: The store; by default the SQLite store in `settings.dataDirectory`.
+    ///   - store: The store; by default as `settings.storage` says (the SQLite store in
+    ///     `settings.dataDirectory`, or one in memory).
+    ///   - history: The metrics history; by default as `settings.storage` says.
     ///   - logger: The root logger.
     ///   - onReady: Called once both listeners are bound, with their ports.
     public init(
         settings: ServerSettings,
         store: (any VigilStore)? = nil,
+        history: (any MetricsStore)? = nil,
         logger: Logger,
         onReady: @escaping @Sendable (BoundPorts) async -> Void = { _ in }
     ) async throws {
         self.settings = settings
         self.logger = logger
-        let store = try store ?? SQLiteStore(directory: URL(fileURLWithPath: settings.dataDirectory))
+        let directory = URL(fileURLWithPath: settings.dataDirectory)
+        let store: any VigilStore = try store ?? {
+            switch settings.storage {
+            case .sqlite: try SQLiteStore(directory: directory)
+            case .memory: try SQLiteStore(inMemory: ())
+            }
+        }()
         self.store = store
+        let history: any MetricsStore = try history ?? {
+            switch settings.storage {
+            case .sqlite: try SQLiteMetricsStore(directory: directory, retention: settings.retention)
+            case .memory: MemoryMetricsStore(capacity: settings.memorySamplesPerHost)
+            }
+        }()
+        self.history = history
+        let metrics = MetricsIngestor(settings: settings, logger: logger)
+        self.metrics = metrics
+        let metricsService = MetricsService(ingestor: metrics, store: history, settings: settings, logger: logger)
+        try await metricsService.restore()
         let storedID = try await store.serverID()
         let serverID = settings.serverID ?? storedID
 
@@ -63,7 +88,7 @@ public struct VigilServer: Sendable {
         let environment = SessionEnvironment(
             settings: settings, serverID: serverID, tracker: tracker,
             authenticator: AgentAuthenticator(store: store, openEnrollment: settings.openEnrollment),
-            logger: logger
+            metrics: metrics, logger: logger
         )
         self.sessions = environment
         let group = MultiThreadedEventLoopGroup.singleton
@@ -71,7 +96,10 @@ public struct VigilServer: Sendable {
         let agentPort = listener.localAddress?.port ?? settings.agentPort
 
         let router = Router()
-        APIRoutes(tracker: tracker, store: store, environment: environment, startedAt: Date(), version: Self.version).register(on: router)
+        router.add(middleware: APIErrorMiddleware())
+        APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version).register(on: router)
+        MetricsIngestRoute(store: store, ingestor: metrics, settings: settings).register(on: router.group("api"))
+        ServerRoutes(tracker: tracker, latest: metrics.latest, history: history, store: store, settings: settings).register(on: router.group("api"))
         let http = Application(
             router: router,
             configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "vigil/\(Self.version)"),
@@ -86,6 +114,7 @@ public struct VigilServer: Sendable {
         self.services = [
             RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger), updates: continuation),
             LivenessMonitor(tracker: tracker, store: store, checkInterval: settings.checkInterval, persistInterval: settings.persistInterval, logger: logger),
+            metricsService,
             listener,
             http,
         ]

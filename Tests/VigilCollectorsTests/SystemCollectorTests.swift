@@ -71,7 +71,7 @@ struct SystemCollectorTests {
         let machine = withUnsafeBytes(of: names.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         #expect(system.kernel == release)
         #expect(system.architecture == machine)
-        #expect(!system.architecture.isEmpty && !system.hostname.isEmpty && !system.os.isEmpty)
+        #expect(!system.architecture.isEmpty && !(system.hostname ?? "").isEmpty && !system.os.isEmpty)
         #expect(system.bootTime > 0 && system.bootTime < Date().timeIntervalSince1970)
         #expect(system.uptime > 0)
     }

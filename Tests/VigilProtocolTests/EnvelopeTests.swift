@@ -297,7 +297,7 @@ struct EnvelopeWireFormatTests {
 
     @Test("MessageType raw values are the wire names")
     func messageTypeRawValues() {
-        #expect(MessageType.allCases.map(\.rawValue) == ["CLIENT_REGISTER", "SERVER_RESPONSE", "HEARTBEAT", "HEARTBEAT_ACK", "CLIENT_UNREGISTER"])
+        #expect(MessageType.allCases.map(\.rawValue) == ["CLIENT_REGISTER", "SERVER_RESPONSE", "HEARTBEAT", "HEARTBEAT_ACK", "CLIENT_UNREGISTER", "METRICS"])
     }
 
     @Test("hand-written snake_case JSON decodes to the right values")

@@ -4,11 +4,12 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
-import VigilAgent
+@testable import VigilAgent
+import VigilMetrics
 import VigilProtocol
 
 /// The agent's session logic (register, heartbeats, acks, goodbye, refusals, reconnects, failover,
-/// backoff), driven in-process against a scripted fake server that records everything it receives.
+/// backoff, metrics), driven in-process against a scripted fake server that records everything it receives.
 ///
 /// Timing: every wait is a deadline-polling loop with a generous deadline; assertions are on order
 /// and counts, except for the few timings the protocol itself states (heartbeat at once, interval,
@@ -331,6 +332,256 @@ struct AgentSessionTests {
             }
         }
     }
+
+    // MARK: 9. Metrics
+
+    @Test("after registration METRICS go out every interval on a fixed cadence, each the sampler's document; the sampler runs off the event loops, one call at a time")
+    func metricsAtInterval() async throws {
+        // Each sample blocks 60 ms, as reading /proc does: a schedule of "sleep an interval after
+        // each sample" would drift by 60 ms per sample.
+        let sampler = TestSampler(work: .milliseconds(60))
+        try await withScriptedServer(welcoming) { server in
+            try await withAgent(ports: [server.port], sampler: sampler, { $0.metricsInterval = .milliseconds(200) }) { agent in
+                let register = try await waitFor("CLIENT_REGISTER") { server.received(on: 0).first }
+                guard case .clientRegister(let payload) = register.envelope.body else {
+                    Issue.record("the first frame must be CLIENT_REGISTER, got \(register.envelope.type)")
+                    return
+                }
+                #expect(payload.capabilities == ["heartbeat", "metrics"])
+
+                let metrics = try await waitFor("six METRICS") {
+                    let metrics = server.metrics(on: 0)
+                    return metrics.count >= 6 ? metrics : nil
+                }
+                // Every sample taken while registered is sent, unchanged and in order: the received
+                // documents are a run of consecutive samples.
+                let produced = sampler.produced
+                let first = try #require(produced.firstIndex(of: metrics[0].document), "the first METRICS is not a document the sampler produced")
+                #expect(Array(produced[first..<min(first + 6, produced.count)]) == metrics.prefix(6).map(\.document))
+                let replySent = try #require(server.sent(on: 0).first { $0.type == .serverResponse }?.at)
+                #expect(metrics.allSatisfy { $0.at >= replySent }, "a METRICS frame came before the register reply")
+                // About every 200 ms (wide margins for a loaded machine).
+                let meanGap = (metrics[5].at - metrics[1].at) / 4
+                #expect(meanGap >= .milliseconds(150) && meanGap <= .milliseconds(600), "mean METRICS gap \(meanGap)")
+
+                // No drift: call k starts at first call + k × 200 ms plus one wake-up's latency
+                // (not k of them, and not k × 60 ms of sampling work).
+                let calls = try await waitFor("seven samples") {
+                    let calls = sampler.callTimes
+                    return calls.count >= 7 ? calls : nil
+                }
+                let span = calls[6] - calls[0]
+                #expect(span >= .milliseconds(1150) && span < .milliseconds(1390), "six intervals took \(span); expected 1.2 s plus one wake-up")
+                #expect(!sampler.calledOnEventLoop, "the sampler ran on a NIO event loop")
+                #expect(sampler.maxConcurrentCalls == 1, "the sampler was called concurrently")
+
+                agent.shutdown.request()
+                #expect(try await agent.exit(within: .seconds(10)).exit == .shutDown)
+                #expect(server.received(on: 0).last?.envelope.type == .clientUnregister, "nothing may follow the goodbye")
+                let statistics = try #require(agent.agent.metricsStatistics)
+                #expect(statistics.sampled == sampler.callTimes.count)
+                #expect(statistics.sent >= server.metrics(on: 0).count)
+            }
+        }
+    }
+
+    @Test("no METRICS before the register reply: samples taken while registering are dropped, counted and logged at debug level")
+    func noMetricsBeforeRegistration() async throws {
+        let sampler = TestSampler()
+        try await withScriptedServer({ connection, envelope in
+            switch envelope.body {
+            // The reply comes 500 ms late: about five samples fall in the wait.
+            case .clientRegister: connection.send(.serverResponse(.registered(interval: 0.2)), after: .milliseconds(500))
+            case .heartbeat(let heartbeat): connection.send(.heartbeatAck(.ack(heartbeat.seq)))
+            case .clientUnregister: connection.send(.serverResponse(.goodbye))
+            default: break
+            }
+        }) { server in
+            try await withAgent(ports: [server.port], sampler: sampler, { $0.metricsInterval = .milliseconds(100) }) { agent in
+                _ = try await waitFor("two METRICS") { server.metrics(on: 0).count >= 2 ? true : nil }
+                let replySent = try #require(server.sent(on: 0).first { $0.type == .serverResponse }?.at)
+                let beforeReply = server.received(on: 0).filter { $0.at < replySent }.map(\.envelope.type)
+                #expect(beforeReply == [.clientRegister], "frames before the register reply: \(beforeReply)")
+                let statistics = try #require(agent.agent.metricsStatistics)
+                #expect(statistics.droppedNotRegistered >= 3, "\(statistics)")
+                #expect(agent.logs.contains("debug metrics sample dropped: not registered"), "logs: \(agent.logs.all)")
+                agent.shutdown.request()
+                #expect(try await agent.exit(within: .seconds(10)).exit == .shutDown)
+            }
+        }
+    }
+
+    @Test(
+        "metrics off (an interval of zero, or no sampler): no METRICS, no \"metrics\" capability, the sampler never called",
+        arguments: [true, false]
+    )
+    func metricsDisabled(withSampler: Bool) async throws {
+        let sampler = TestSampler()
+        try await withScriptedServer(welcoming) { server in
+            try await withAgent(
+                ports: [server.port], sampler: withSampler ? sampler : nil,
+                // With a sampler the interval is zero; without one it is short, to show the sampler is what counts.
+                { $0.metricsInterval = withSampler ? .zero : .milliseconds(100) }
+            ) { agent in
+                #expect(!agent.agent.metricsEnabled)
+                #expect(agent.agent.metricsStatistics == nil)
+                // Four heartbeats (0.6 s at 0.2 s): at least five sampling periods of 100 ms would have passed.
+                _ = try await waitFor("four heartbeats") { server.heartbeats(on: 0).count >= 4 ? true : nil }
+                guard case .clientRegister(let payload)? = server.received(on: 0).first?.envelope.body else {
+                    Issue.record("the first frame must be CLIENT_REGISTER")
+                    return
+                }
+                #expect(payload.capabilities == ["heartbeat"])
+                #expect(server.metrics(on: 0).isEmpty)
+                #expect(sampler.callTimes.isEmpty, "the sampler was called \(sampler.callTimes.count) times")
+                agent.shutdown.request()
+                #expect(try await agent.exit(within: .seconds(10)).exit == .shutDown)
+            }
+        }
+    }
+
+    @Test("a non-fatal rate_limited refusal of METRICS does not end the session, and is not logged once per sample")
+    func metricsRateLimited() async throws {
+        try await withScriptedServer({ connection, envelope in
+            switch envelope.body {
+            case .clientRegister: connection.send(.serverResponse(.registered(interval: 0.2)))
+            case .heartbeat(let heartbeat): connection.send(.heartbeatAck(.ack(heartbeat.seq)))
+            case .metrics:
+                connection.send(.serverResponse(ServerResponsePayload(
+                    success: false, message: "more than 2 samples per second", code: .rateLimited, inReplyTo: envelope.messageID, fatal: false
+                )))
+            case .clientUnregister: connection.send(.serverResponse(.goodbye))
+            default: break
+            }
+        }) { server in
+            try await withAgent(ports: [server.port], sampler: TestSampler(), { $0.metricsInterval = .milliseconds(100) }) { agent in
+                _ = try await waitFor("six refusals handled by the agent") { (agent.agent.metricsStatistics?.refused ?? 0) >= 6 ? true : nil }
+                // The session goes on: more heartbeats and samples after the refusals.
+                let (beats, samples) = (server.heartbeats(on: 0).count, server.metrics(on: 0).count)
+                _ = try await waitFor("another heartbeat and another METRICS") {
+                    server.heartbeats(on: 0).count > beats && server.metrics(on: 0).count > samples ? true : nil
+                }
+                #expect(server.connectionCount == 1)
+                #expect(!agent.logs.contains("session ended"), "logs: \(agent.logs.all)")
+                let warnings = agent.logs.all.filter { $0.hasPrefix("warning ") }
+                #expect(warnings.count == 1, "one warning for six or more refusals within a minute, got: \(warnings)")
+                #expect(warnings.first?.contains("server refused a metrics sample") == true && warnings.first?.contains("code=rate_limited") == true)
+                agent.shutdown.request()
+                #expect(try await agent.exit(within: .seconds(10)).exit == .shutDown)
+            }
+        }
+    }
+
+    @Test("a server without METRICS (unknown_type): the agent stops sending samples on that connection instead of piling up protocol errors")
+    func metricsUnknownToServer() async throws {
+        try await withScriptedServer({ connection, envelope in
+            switch envelope.body {
+            case .clientRegister: connection.send(.serverResponse(.registered(interval: 0.1)))
+            case .heartbeat(let heartbeat): connection.send(.heartbeatAck(.ack(heartbeat.seq)))
+            // What a server older than METRICS answers: unknown type, not fatal, no in_reply_to.
+            case .metrics:
+                connection.send(.serverResponse(ServerResponsePayload(success: false, message: "unknown message type \"METRICS\"", code: .unknownType)))
+            case .clientUnregister: connection.send(.serverResponse(.goodbye))
+            default: break
+            }
+        }) { server in
+            try await withAgent(ports: [server.port], sampler: TestSampler(), { $0.metricsInterval = .milliseconds(100) }) { agent in
+                _ = try await waitFor("the first METRICS") { server.metrics(on: 0).first }
+                // Ten more heartbeats at 0.1 s: about ten sampling periods.
+                let beats = server.heartbeats(on: 0).count
+                _ = try await waitFor("ten more heartbeats") { server.heartbeats(on: 0).count >= beats + 10 ? true : nil }
+                // One sample may have been on its way when the answer to the first arrived.
+                #expect(server.metrics(on: 0).count <= 2, "\(server.metrics(on: 0).count) METRICS after unknown_type")
+                #expect(server.connectionCount == 1)
+                #expect(agent.logs.all.filter { $0.contains("does not accept METRICS") }.count == 1, "logs: \(agent.logs.all)")
+                agent.shutdown.request()
+                #expect(try await agent.exit(within: .seconds(10)).exit == .shutDown)
+            }
+        }
+    }
+
+    @Test("sampling goes on across a reconnect with the same sampler: its count carries on, one call at a time")
+    func metricsAcrossReconnect() async throws {
+        let sampler = TestSampler()
+        let firstConnectionMetrics = Mutex(0)
+        try await withScriptedServer({ connection, envelope in
+            switch envelope.body {
+            case .clientRegister: connection.send(.serverResponse(.registered(interval: 0.2)))
+            case .heartbeat(let heartbeat): connection.send(.heartbeatAck(.ack(heartbeat.seq)))
+            case .metrics where connection.index == 0:
+                // The first connection is dropped after its third sample, as by a server restart.
+                if firstConnectionMetrics.withLock({ $0 += 1; return $0 }) == 3 { connection.close() }
+            case .clientUnregister: connection.send(.serverResponse(.goodbye))
+            default: break
+            }
+        }) { server in
+            try await withAgent(ports: [server.port], sampler: sampler, { $0.metricsInterval = .milliseconds(100) }) { agent in
+                let second = try await waitFor("three METRICS on the second connection") {
+                    let metrics = server.metrics(on: 1)
+                    return metrics.count >= 3 ? metrics : nil
+                }
+                let first = server.metrics(on: 0)
+                #expect(first.count >= 3)
+                let numbers = (first + second).map { $0.document.processes?.total ?? -1 }
+                // One sampler, never restarted: numbers keep increasing from one connection to the next.
+                #expect(numbers.first == numbers.first.map { _ in numbers.min() }, "\(numbers)")
+                #expect(zip(numbers, numbers.dropFirst()).allSatisfy { $0 < $1 }, "sample numbers across the reconnect: \(numbers)")
+                // Only the samples taken during the short outage are missing (100 ms cadence, reconnect within 50 ms or so).
+                let gap = (second.first?.document.processes?.total ?? 0) - (first.last?.document.processes?.total ?? 0)
+                #expect(gap >= 1 && gap <= 20, "\(gap - 1) samples missing across the reconnect: \(numbers)")
+                #expect(second.allSatisfy { $0.document.processes?.total ?? 0 > 3 }, "the second session's samples restarted the count: \(numbers)")
+                #expect(sampler.maxConcurrentCalls == 1, "the sampler was called concurrently")
+                agent.shutdown.request()
+                #expect(try await agent.exit(within: .seconds(10)).exit == .shutDown)
+                #expect(agent.agent.metricsStatistics?.sampled == sampler.callTimes.count)
+            }
+        }
+    }
+
+    @Test("a sample whose frame exceeds the server's max_frame_size is not sent, with one warning naming its size")
+    func metricsOverMaxFrameSize() async throws {
+        // Odd samples carry 100 processes (several kB), even ones none (well under 1 kB).
+        let sampler = TestSampler { number in TestSampler.document(number: number, processes: number.isMultiple(of: 2) ? 0 : 100) }
+        try await withScriptedServer({ connection, envelope in
+            switch envelope.body {
+            case .clientRegister: connection.send(.serverResponse(.registered(interval: 0.2, maxFrameSize: 4096)))
+            case .heartbeat(let heartbeat): connection.send(.heartbeatAck(.ack(heartbeat.seq)))
+            case .clientUnregister: connection.send(.serverResponse(.goodbye))
+            default: break
+            }
+        }) { server in
+            try await withAgent(ports: [server.port], sampler: sampler, { $0.metricsInterval = .milliseconds(100) }) { agent in
+                _ = try await waitFor("three small METRICS") { server.metrics(on: 0).count >= 3 ? true : nil }
+                _ = try await waitFor("two oversized samples dropped") { (agent.agent.metricsStatistics?.droppedOversized ?? 0) >= 2 ? true : nil }
+                let numbers = server.metrics(on: 0).map { $0.document.processes?.total ?? -1 }
+                #expect(numbers.allSatisfy { $0.isMultiple(of: 2) }, "an oversized sample was sent: \(numbers)")
+                let warnings = agent.logs.all.filter { $0.hasPrefix("warning ") }
+                #expect(warnings.count == 1, "one warning, however many samples are too large: \(warnings)")
+                let warning = try #require(warnings.first)
+                #expect(warning.contains("max_frame_size=4096"), "\(warning)")
+                let size = warning.split(separator: " ").first { $0.hasPrefix("size=") }.flatMap { Int($0.dropFirst(5)) }
+                #expect((size ?? 0) > 4096, "the warning names the frame's size: \(warning)")
+                #expect(server.connectionCount == 1)
+                agent.shutdown.request()
+                #expect(try await agent.exit(within: .seconds(10)).exit == .shutDown)
+            }
+        }
+    }
+
+    @Test("the sampling schedule: next = previous + interval, missed ticks skipped rather than made up, no drift")
+    func metricsSchedule() {
+        let start = ContinuousClock.now
+        let interval = Duration.milliseconds(200)
+        // On time.
+        #expect(MetricsPipeline.nextTick(after: start, interval: interval, now: start + .milliseconds(50)) == (start + interval, 0))
+        // A 450 ms sample misses the ticks at 200 and 400 ms: the next is at 600 ms, not at once.
+        #expect(MetricsPipeline.nextTick(after: start, interval: interval, now: start + .milliseconds(450)) == (start + .milliseconds(600), 2))
+        #expect(MetricsPipeline.nextTick(after: start, interval: interval, now: start + interval) == (start + .milliseconds(400), 1))
+        // Late wake-ups do not add up: after ten ticks, each handled 30 ms late, the grid is where it started.
+        var tick = start
+        for _ in 0..<10 { tick = MetricsPipeline.nextTick(after: tick, interval: interval, now: tick + .milliseconds(30)).tick }
+        #expect(tick == start + interval * 10)
+    }
 }
 
 // MARK: - Agent harness
@@ -344,14 +595,16 @@ private final class AgentRun: Sendable {
 
     let shutdown: ShutdownSignal
     let logs: LogCapture
+    let agent: VigilAgent
     private let outcome: OutcomeBox
     private let task: Task<Void, Never>
 
-    init(settings: AgentSettings) {
+    init(settings: AgentSettings, sampler: (any MetricsSampler)? = nil) {
         let shutdown = ShutdownSignal()
         let logs = LogCapture()
         let outcome = OutcomeBox()
-        let agent = VigilAgent(settings: settings, shutdown: shutdown, logger: logs.logger, group: MultiThreadedEventLoopGroup.singleton)
+        let agent = VigilAgent(settings: settings, shutdown: shutdown, logger: logs.logger, group: MultiThreadedEventLoopGroup.singleton, sampler: sampler)
+        self.agent = agent
         self.shutdown = shutdown
         self.logs = logs
         self.outcome = outcome
@@ -396,12 +649,13 @@ private func agentSettings(ports: [Int]) -> AgentSettings {
 /// Runs `body` with an agent pointed at `ports`, and always stops the agent afterwards.
 private func withAgent(
     ports: [Int],
+    sampler: (any MetricsSampler)? = nil,
     _ configure: (inout AgentSettings) -> Void = { _ in },
     _ body: (AgentRun) async throws -> Void
 ) async throws {
     var settings = agentSettings(ports: ports)
     configure(&settings)
-    let agent = AgentRun(settings: settings)
+    let agent = AgentRun(settings: settings, sampler: sampler)
     do {
         try await body(agent)
     } catch {
@@ -428,6 +682,69 @@ private func unusedPort() async throws -> Int {
     let port = try #require(channel.localAddress?.port)
     try await channel.close()
     return port
+}
+
+/// A sampler that numbers its samples (`processes.total` = call number, from 1) and records how
+/// it was called: when, on which kind of thread, how many at once.
+private final class TestSampler: MetricsSampler {
+    private struct State {
+        var callTimes: [ContinuousClock.Instant] = []
+        var produced: [MetricsDocument] = []
+        var calledOnEventLoop = false
+        var inFlight = 0
+        var maxInFlight = 0
+    }
+
+    private let state = Mutex(State())
+    private let work: Duration
+    private let make: @Sendable (Int) -> MetricsDocument
+
+    /// - Parameters:
+    ///   - work: How long each sample blocks its thread, like reading /proc.
+    ///   - make: The document for call number n.
+    init(work: Duration = .zero, make: @escaping @Sendable (Int) -> MetricsDocument = { TestSampler.document(number: $0) }) {
+        self.work = work
+        self.make = make
+    }
+
+    func sample() -> MetricsDocument {
+        let number = self.state.withLock { state in
+            state.callTimes.append(.now)
+            state.inFlight += 1
+            state.maxInFlight = max(state.maxInFlight, state.inFlight)
+            if MultiThreadedEventLoopGroup.currentEventLoop != nil { state.calledOnEventLoop = true }
+            return state.callTimes.count
+        }
+        if self.work > .zero { Thread.sleep(forTimeInterval: self.work.seconds) }
+        let document = self.make(number)
+        self.state.withLock { state in
+            state.produced.append(document)
+            state.inFlight -= 1
+        }
+        return document
+    }
+
+    var callTimes: [ContinuousClock.Instant] { self.state.withLock { $0.callTimes } }
+    var produced: [MetricsDocument] { self.state.withLock { $0.produced } }
+    var calledOnEventLoop: Bool { self.state.withLock { $0.calledOnEventLoop } }
+    var maxConcurrentCalls: Int { self.state.withLock { $0.maxInFlight } }
+
+    /// Sample `number`: fixed figures that survive a JSON round trip exactly, the number as
+    /// `processes.total`, and `processes` entries in the top-CPU list (about 80 bytes each).
+    static func document(number: Int, processes: Int = 0) -> MetricsDocument {
+        var document = MetricsDocument(hostname: testHostname, timestamp: Date(timeIntervalSince1970: 1_718_000_000 + Double(number)))
+        document.cpu = MetricsDocument.CPU(cpuPercentTotal: 12.5, cpuPercentPerCore: [10, 15], cpuCountLogical: 2, loadAverage: [0.5, 0.25, 0.125])
+        document.memory = MetricsDocument.Memory(
+            memoryTotal: 8 << 30, memoryAvailable: 5 << 30, memoryUsed: 3 << 30, memoryFree: 1 << 30, memoryPercent: 37.5,
+            swapTotal: 1 << 30, swapUsed: 0, swapFree: 1 << 30, swapPercent: 0
+        )
+        document.processes = MetricsDocument.Processes(
+            total: number,
+            topCPU: (0..<processes).map { MetricsDocument.Processes.Process(pid: 1000 + $0, name: "worker-\($0)", user: "nobody", cpuPercent: 1.5, rss: 1 << 20) },
+            topMemory: []
+        )
+        return document
+    }
 }
 
 // MARK: - Scripted server
@@ -556,6 +873,14 @@ private final class ScriptedServer: Sendable {
     func closedAt(_ connection: Int) -> ContinuousClock.Instant? { self.record.closedAt(connection) }
     var badFrames: [String] { self.record.badFrames }
 
+    /// The METRICS documents received on one connection, in order.
+    func metrics(on connection: Int) -> [(document: MetricsDocument, at: ContinuousClock.Instant)] {
+        self.received(on: connection).compactMap { item in
+            if case .metrics(let document) = item.envelope.body { return (document, item.at) }
+            return nil
+        }
+    }
+
     /// The heartbeats received on one connection, in order.
     func heartbeats(on connection: Int) -> [(seq: UInt64, at: ContinuousClock.Instant)] {
         self.received(on: connection).compactMap { item in
@@ -643,11 +968,11 @@ private final class ScriptedHandler: ChannelInboundHandler, Sendable {
 }
 
 private extension ServerResponsePayload {
-    /// A successful register reply with the given heartbeat interval (seconds).
-    static func registered(interval: Double) -> ServerResponsePayload {
+    /// A successful register reply with the given heartbeat interval (seconds) and frame limit (bytes).
+    static func registered(interval: Double, maxFrameSize: Int = 1 << 20) -> ServerResponsePayload {
         ServerResponsePayload(success: true, message: "registered", session: SessionParameters(
             clientID: testHostname, hostname: testHostname, serverID: "scripted-server",
-            protocolVersion: ProtocolVersion.current, heartbeatInterval: interval, maxFrameSize: 1 << 20
+            protocolVersion: ProtocolVersion.current, heartbeatInterval: interval, maxFrameSize: maxFrameSize
         ))
     }
 

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import VigilMetrics
 import VigilProtocol
 
 /// How a session ended.
@@ -48,16 +49,20 @@ enum SessionError: Error, CustomStringConvertible {
     }
 }
 
-/// One connection to one server: register, heartbeat, answer acks, say goodbye on shutdown.
+/// One connection to one server: register, heartbeat, answer acks, send metrics samples, say
+/// goodbye on shutdown.
 ///
-/// Everything that can happen (a frame, the connection closing, a heartbeat tick, a deadline,
-/// shutdown) becomes an event on one stream, and one loop handles them in order: no shared state
-/// between tasks beyond the stream itself.
+/// Everything that can happen (a frame, the connection closing, a heartbeat tick, a metrics sample,
+/// a deadline, shutdown) becomes an event on one stream, and one loop handles them in order: no
+/// shared state between tasks beyond the stream itself (and the agent-lifetime metrics pipeline,
+/// which hands samples in through that stream).
 struct AgentSession {
     private enum Event: Sendable {
         case frame(ByteBuffer)
         case closed((any Error)?)
         case tick
+        /// A sample from the agent's metrics pipeline, delivered only while registered.
+        case metrics(MetricsDocument)
         case registerDeadline
         /// Shutdown came while the register reply was outstanding, and the reply did not come in time.
         case lateRegisterReplyDeadline
@@ -70,6 +75,8 @@ struct AgentSession {
     let shutdown: ShutdownSignal
     let logger: Logger
     let group: any EventLoopGroup
+    /// The agent's metrics pipeline; `nil` when metrics are off.
+    let metrics: MetricsPipeline?
     /// Called once the server accepted the registration.
     let onRegistered: @Sendable (SessionParameters) -> Void
 
@@ -88,7 +95,11 @@ struct AgentSession {
         return try await channel.executeThenClose { inbound, outbound in
             let (events, continuation) = AsyncStream<Event>.makeStream()
             let shutdownID = self.shutdown.onRequest { continuation.yield(.shutdown) }
-            defer { self.shutdown.removeHandler(shutdownID) }
+            defer {
+                self.shutdown.removeHandler(shutdownID)
+                // After handle() has detached from the metrics pipeline: a late sample is refused, not queued forever.
+                continuation.finish()
+            }
             return try await withThrowingTaskGroup(of: Void.self) { tasks in
                 defer { tasks.cancelAll() }
                 tasks.addTask {
@@ -101,7 +112,8 @@ struct AgentSession {
                 }
                 try await outbound.write(self.envelope(.clientRegister(RegisterPayload(
                     key: self.settings.key, hostname: self.settings.hostname,
-                    capabilities: ["heartbeat"], agentVersion: self.settings.agentVersion
+                    capabilities: self.metrics == nil ? ["heartbeat"] : ["heartbeat", "metrics"],
+                    agentVersion: self.settings.agentVersion
                 ))))
                 tasks.addTask { [registerTimeout = self.settings.registerTimeout] in
                     try await Task.sleep(for: registerTimeout)
@@ -124,6 +136,13 @@ struct AgentSession {
         var shutdownWhileRegistering = false
         var seq: UInt64 = 0
         var lastAcked: UInt64 = 0
+        /// Set while registered: the metrics pipeline hands samples to this session.
+        var metricsSink: UInt64?
+        defer { self.metrics?.detach(metricsSink) }
+        /// The server's limit on frame payloads, from its register reply.
+        var serverMaxFrameSize = Int.max
+        /// The `message_id`s of the last METRICS frames sent, to recognise the server's refusals.
+        var recentMetricsIDs: [String] = []
         for await event in events {
             switch event {
             case .frame(let buffer):
@@ -146,6 +165,11 @@ struct AgentSession {
                         continuation.yield(.shutdown)
                         continue
                     }
+                    serverMaxFrameSize = session.maxFrameSize
+                    metricsSink = self.metrics?.attach { document in
+                        if case .enqueued = continuation.yield(.metrics(document)) { return true }
+                        return false
+                    }
                     let interval = self.heartbeatInterval(session.heartbeatInterval)
                     // The first heartbeat goes out at once: the server learns we are healthy without waiting an interval.
                     continuation.yield(.tick)
@@ -159,6 +183,17 @@ struct AgentSession {
                     return .shutDown
                 case (_, .serverResponse(let response)) where response.fatal:
                     throw SessionError.closed(reason: "\(response.code?.rawValue ?? "server"): \(response.message)")
+                case (_, .serverResponse(let response)) where !response.success && self.metrics != nil
+                    && (response.inReplyTo.map(recentMetricsIDs.contains) ?? (response.code == .rateLimited)):
+                    // A refused sample (rate_limited, invalid_field, …): the session goes on. Throttled,
+                    // so a server that refuses every sample does not get a warning line per sample.
+                    self.metrics?.noteRefused(code: response.code?.rawValue ?? "-", message: response.message, logger: self.logger)
+                case (.registered, .serverResponse(let response)) where response.code == .unknownType && metricsSink != nil && !recentMetricsIDs.isEmpty:
+                    // A server older than METRICS: every sample would be a counted protocol error, and
+                    // after agents.max_protocol_errors the server would cut us off. Stop on this connection.
+                    self.metrics?.detach(metricsSink)
+                    metricsSink = nil
+                    self.logger.warning("the server does not accept METRICS (unknown_type); metrics are off on this connection", metadata: ["message": "\(response.message)"])
                 case (_, .serverResponse(let response)):
                     self.logger.warning("server reported an error", metadata: ["code": "\(response.code?.rawValue ?? "-")", "message": "\(response.message)"])
                 case (_, .heartbeatAck(let ack)) where ack.seq <= seq:
@@ -175,6 +210,22 @@ struct AgentSession {
                 seq += 1
                 try await outbound.write(self.envelope(.heartbeat(HeartbeatPayload(seq: seq))))
                 self.logger.trace("heartbeat sent", metadata: ["seq": "\(seq)"])
+            case .metrics(let document):
+                // Only delivered while attached; a sample still queued when the session detached
+                // (unregistering, or a server without METRICS) was counted as dropped by the detach.
+                guard let metrics = self.metrics, phase == .registered, metricsSink != nil else { continue }
+                metrics.taken()
+                let messageID = UUID().uuidString.lowercased()
+                let frame = self.envelope(.metrics(document), messageID: messageID)
+                guard frame.readableBytes <= serverMaxFrameSize else {
+                    metrics.noteOversized(size: frame.readableBytes, limit: serverMaxFrameSize, logger: self.logger)
+                    continue
+                }
+                try await outbound.write(frame)
+                metrics.noteSent()
+                recentMetricsIDs.append(messageID)
+                if recentMetricsIDs.count > 32 { recentMetricsIDs.removeFirst() }
+                self.logger.trace("metrics sent", metadata: ["bytes": "\(frame.readableBytes)"])
             case .registerDeadline:
                 if phase == .registering { throw SessionError.registerTimeout(self.settings.registerTimeout) }
             case .shutdown:
@@ -190,6 +241,8 @@ struct AgentSession {
                 }
                 guard phase == .registered else { continue }
                 phase = .unregistering
+                // No sample may follow the goodbye.
+                self.metrics?.detach(metricsSink)
                 try await outbound.write(self.envelope(.clientUnregister(UnregisterPayload(reason: "agent shutting down"))))
                 tasks.addTask { [timeout = self.settings.unregisterTimeout] in
                     try await Task.sleep(for: timeout)
@@ -217,8 +270,8 @@ struct AgentSession {
         return .milliseconds(Int64(bounded * 1000))
     }
 
-    private func envelope(_ body: Envelope.Body) -> ByteBuffer {
-        Envelope(body, senderID: self.settings.hostname, timestamp: Date().timeIntervalSince1970, messageID: UUID().uuidString.lowercased())
+    private func envelope(_ body: Envelope.Body, messageID: String = UUID().uuidString.lowercased()) -> ByteBuffer {
+        Envelope(body, senderID: self.settings.hostname, timestamp: Date().timeIntervalSince1970, messageID: messageID)
             .encodedFrame()
     }
 }

@@ -28,6 +28,13 @@ public struct AgentSettings: Sendable {
     public var backoffResetAfter: Duration = .seconds(10)
     /// The heartbeat interval a server may set is clamped to this range.
     public var heartbeatIntervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
+    /// How often the host's metrics are sampled and sent as `METRICS` frames. `.zero` (or less)
+    /// disables metrics: no sampling, no `"metrics"` capability, heartbeats only. Positive values
+    /// below 100 ms are raised to 100 ms. Metrics also need a sampler (``VigilAgent/init(settings:shutdown:logger:group:sampler:)``).
+    public var metricsInterval: Duration = .seconds(5)
+    /// A server that keeps refusing samples (`rate_limited`, `invalid_field`) gets one warning per
+    /// this long in the log, with the count of refusals since the previous warning; the rest are debug lines.
+    public var metricsRefusalLogInterval: Duration = .seconds(60)
 
     public init(servers: [ServerAddress], key: String?, hostname: String) {
         self.servers = servers

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import VigilAgent
+import VigilCollectors
 import VigilServer
 import VigilStore
 
@@ -93,9 +94,10 @@ private struct LocalAgentService: Service {
         guard let ports = await iterator.next() else { return }
         self.onReady(ports)
         let host = ["0.0.0.0", "::"].contains(self.settings.agentHost) ? "127.0.0.1" : self.settings.agentHost
+        let settings = AgentSettings(servers: [ServerAddress(host: host, port: ports.agentPort)], key: self.key, hostname: self.hostname)
         let agent = VigilAgent(
-            settings: AgentSettings(servers: [ServerAddress(host: host, port: ports.agentPort)], key: self.key, hostname: self.hostname),
-            logger: self.logger
+            settings: settings, logger: self.logger,
+            sampler: RegistrySampler(registry: .standard(), hostname: self.hostname, logger: self.logger)
         )
         await withGracefulShutdownHandler {
             _ = await agent.run()

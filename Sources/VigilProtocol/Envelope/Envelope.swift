@@ -1,3 +1,5 @@
+import VigilMetrics
+
 /// A JSON control message: `{"type", "sender_id", "payload", "timestamp", "message_id"}`.
 ///
 /// The `type` is not stored separately: it is derived from ``body``, so a type and its payload can
@@ -10,6 +12,7 @@ public struct Envelope: Sendable, Equatable {
         case heartbeat(HeartbeatPayload)
         case heartbeatAck(HeartbeatAckPayload)
         case clientUnregister(UnregisterPayload)
+        case metrics(MetricsDocument)
 
         public var type: MessageType {
             switch self {
@@ -18,6 +21,7 @@ public struct Envelope: Sendable, Equatable {
             case .heartbeat: .heartbeat
             case .heartbeatAck: .heartbeatAck
             case .clientUnregister: .clientUnregister
+            case .metrics: .metrics
             }
         }
     }
@@ -64,6 +68,7 @@ extension Envelope: Codable {
         case .heartbeat: self.body = .heartbeat(try c.decode(HeartbeatPayload.self, forKey: .payload))
         case .heartbeatAck: self.body = .heartbeatAck(try c.decode(HeartbeatAckPayload.self, forKey: .payload))
         case .clientUnregister: self.body = .clientUnregister(try c.decode(UnregisterPayload.self, forKey: .payload))
+        case .metrics: self.body = .metrics(try c.decode(MetricsDocument.self, forKey: .payload))
         }
         self.senderID = try c.decodeIfPresent(String.self, forKey: .senderID)
         self.timestamp = try c.decodeIfPresent(Double.self, forKey: .timestamp)
@@ -80,6 +85,7 @@ extension Envelope: Codable {
         case .heartbeat(let p): try c.encode(p, forKey: .payload)
         case .heartbeatAck(let p): try c.encode(p, forKey: .payload)
         case .clientUnregister(let p): try c.encode(p, forKey: .payload)
+        case .metrics(let p): try c.encode(p, forKey: .payload)
         }
         try c.encodeIfPresent(self.timestamp, forKey: .timestamp)
         try c.encodeIfPresent(self.messageID, forKey: .messageID)

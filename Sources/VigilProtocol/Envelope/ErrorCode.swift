@@ -13,6 +13,12 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case invalidField = "invalid_field"
     case unknownType = "unknown_type"
     case unexpectedType = "unexpected_type"
+    // Limits: the frame is discarded, the connection kept.
+    case rateLimited = "rate_limited"
+    /// A metrics sample not newer than the host's latest one (a resend, or a clock stepped back).
+    case staleSample = "stale_sample"
+    /// The server cannot take more now (its write queue is full); retry later.
+    case serverBusy = "server_busy"
     // Session order.
     case notRegistered = "not_registered"
     case alreadyRegistered = "already_registered"

@@ -10,4 +10,7 @@ public enum MessageType: String, Sendable, CaseIterable, Codable {
     case heartbeatAck = "HEARTBEAT_ACK"
     /// Client → server: a clean goodbye; the host is STOPPED, not DOWN.
     case clientUnregister = "CLIENT_UNREGISTER"
+    /// Client → server, every sample interval: one metrics document (the body of `POST /api/metrics`).
+    /// Not acknowledged; a refused sample is answered by a non-fatal `SERVER_RESPONSE`.
+    case metrics = "METRICS"
 }

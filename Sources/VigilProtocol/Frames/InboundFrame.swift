@@ -46,16 +46,8 @@ extension Envelope {
             return try JSONDecoder().decode(Envelope.self, from: data)
         } catch let error as Envelope.UnknownType {
             throw ProtocolViolation(.unknownType, "unknown message type \(String(error.type.prefix(ProtocolLimits.maxQuotedTypeCharacters)).debugDescription)")
-        } catch let error as DecodingError {
-            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, context.underlyingError == nil,
-               (try? JSONDecoder().decode(AnyJSON.self, from: data)) != nil {
-                // Foundation reports a number that does not fit its field (1.5 or -1 for an integer)
-                // as corrupt data without a path, although the JSON itself is well formed.
-                throw ProtocolViolation(.invalidField, "a number does not fit its field (not an integer, or out of range)")
-            }
-            throw ProtocolViolation(decodingError: error)
         } catch {
-            throw ProtocolViolation(.invalidJSON, "\(error)")
+            throw ProtocolViolation(decoding: error, from: data)
         }
     }
 
@@ -70,6 +62,32 @@ extension Envelope {
 }
 
 extension ProtocolViolation {
+    /// Decodes JSON, mapping every failure to a violation that names the field path, e.g.
+    /// `cpu.cpu_percent_total: expected a number`. Used for frames and for HTTP bodies alike.
+    public static func decodeJSON<T: Decodable>(_ type: T.Type, from data: Data) throws(ProtocolViolation) -> T {
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw ProtocolViolation(decoding: error, from: data)
+        }
+    }
+
+    /// Maps an error thrown while decoding `data` to a violation.
+    public init(decoding error: any Error, from data: Data) {
+        guard let error = error as? DecodingError else {
+            self.init(.invalidJSON, "\(error)")
+            return
+        }
+        if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, context.underlyingError == nil,
+           (try? JSONDecoder().decode(AnyJSON.self, from: data)) != nil {
+            // Foundation reports a number that does not fit its field (1.5 or -1 for an integer)
+            // as corrupt data without a path, although the JSON itself is well formed.
+            self.init(.invalidField, "a number does not fit its field (not an integer, or out of range)")
+            return
+        }
+        self.init(decodingError: error)
+    }
+
     /// Maps a `DecodingError` to the field path and the problem, e.g. `payload.hostname: missing`.
     init(decodingError error: DecodingError) {
         func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {

@@ -75,6 +75,22 @@ extension ServerSettings {
         parser.duration("liveness.check_interval") { settings.checkIntervalSetting = $0 }
         parser.duration("liveness.persist_interval") { settings.persistInterval = $0 }
 
+        parser.parse("storage", "sqlite or memory", { StorageKind(rawValue: $0.lowercased()) }) { settings.storage = $0 }
+        parser.duration("metrics.retention.raw") { settings.retention.raw = $0 }
+        parser.duration("metrics.retention.minute") { settings.retention.minute = $0 }
+        parser.duration("metrics.retention.hour") { settings.retention.hour = $0 }
+        parser.duration("metrics.retention.check_interval") { settings.retentionCheckInterval = $0 }
+        parser.int("metrics.memory_samples", 1...1_000_000) { settings.memorySamplesPerHost = $0 }
+        parser.int("metrics.max_body_size", 256...(64 << 20)) { settings.maxMetricsBodySize = $0 }
+        parser.double("metrics.rate_limit", 0.001...10_000) { settings.metricsRateLimit = $0 }
+        parser.double("metrics.rate_burst", 1...100_000) { settings.metricsRateBurst = $0 }
+        parser.duration("metrics.flush_interval") { settings.metricsFlushInterval = $0 }
+        parser.int("metrics.max_batch", 1...1_000_000) { settings.metricsMaxBatch = $0 }
+        parser.int("metrics.max_pending", 1...100_000_000) { settings.metricsMaxPending = $0 }
+        parser.int("metrics.max_series", 1...1_000_000) { settings.metricsMaxSeries = $0 }
+        parser.int("metrics.max_series_name_bytes", 16...65_536) { settings.metricsMaxSeriesNameBytes = $0 }
+        parser.duration("metrics.max_clock_skew") { settings.metricsMaxClockSkew = $0 }
+
         if let problem = parser.problems.first {
             throw ConfigurationError(description: parser.problems.count == 1 ? problem : parser.problems.joined(separator: "; "))
         }
@@ -93,8 +109,14 @@ extension ServerSettings {
             ("liveness.persist_interval", self.persistInterval, Duration.milliseconds(100)),
             ("liveness.reconnect_grace", self.reconnectGrace, Duration.zero),
             ("liveness.restart_grace", self.restartGrace, Duration.zero),
+            ("metrics.flush_interval", self.metricsFlushInterval, Duration.milliseconds(10)),
+            ("metrics.retention.check_interval", self.retentionCheckInterval, Duration.seconds(1)),
+            ("metrics.retention.raw", self.retention.raw, Duration.seconds(3600)),
         ] where value < minimum {
             throw ConfigurationError(description: "\(key) must be at least \(minimum.compactDescription) (got \(value.compactDescription))")
+        }
+        guard self.retention.raw <= self.retention.minute, self.retention.minute <= self.retention.hour else {
+            throw ConfigurationError(description: "metrics.retention must not shrink with coarser resolution: raw \(self.retention.raw.compactDescription) <= minute \(self.retention.minute.compactDescription) <= hour \(self.retention.hour.compactDescription)")
         }
         guard self.phiSuspectThreshold < self.phiDownThreshold else {
             throw ConfigurationError(description: "liveness.phi_suspect (\(self.phiSuspectThreshold)) must be below liveness.phi_down (\(self.phiDownThreshold))")

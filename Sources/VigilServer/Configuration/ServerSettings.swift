@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import VigilStore
 
 /// Every setting of `vigil server`, with its default. docs/OPERATIONS.md lists them with their keys.
 ///
@@ -59,6 +60,38 @@ public struct ServerSettings: Sendable, Equatable {
     /// How often last-seen times are written to the store.
     public var persistInterval: Duration = .seconds(10)
 
+    // MARK: Storage and metrics history
+    /// `sqlite` (the default: durable history in the data directory) or `memory` (no disk at all:
+    /// keys, agents and events in an in-memory database, the last `metrics.memory_samples` samples
+    /// per host; everything is gone when the server stops).
+    public var storage: StorageKind = .sqlite
+    /// How long raw samples and the per-minute and per-hour rollups are kept.
+    public var retention = MetricsRetention()
+    /// How often expired history is deleted.
+    public var retentionCheckInterval: Duration = .seconds(600)
+    /// Samples kept per host with `storage: memory`.
+    public var memorySamplesPerHost = 1000
+    /// The largest `POST /api/metrics` body accepted, in bytes.
+    public var maxMetricsBodySize = 1 << 20
+    /// Samples per second a host may send, sustained (over TCP and HTTP together).
+    public var metricsRateLimit = 2.0
+    /// Samples a host may send in a burst above the sustained rate.
+    public var metricsRateBurst = 20.0
+    /// Samples wait in memory at most this long before they are written, in one transaction per batch.
+    public var metricsFlushInterval: Duration = .seconds(1)
+    /// A batch is written as soon as it holds this many samples.
+    public var metricsMaxBatch = 5000
+    /// Samples waiting to be written beyond this are refused (`server_busy`, HTTP 503) rather than
+    /// letting memory grow while the disk cannot keep up.
+    public var metricsMaxPending = 200_000
+    /// Numeric series in one sample, so a hostile document cannot create unbounded columns (a large
+    /// host has a few hundred: cores, disks, interfaces).
+    public var metricsMaxSeries = 4096
+    /// Bytes in one series name (the name includes a mount point or an interface name).
+    public var metricsMaxSeriesNameBytes = 512
+    /// A sample stamped further ahead of the server's clock than this is refused (a broken clock).
+    public var metricsMaxClockSkew: Duration = .seconds(300)
+
     public init() {}
 
     public var reconnectGrace: Duration { self.reconnectGraceSetting ?? self.heartbeatInterval }
@@ -76,4 +109,10 @@ public struct ServerSettings: Sendable, Equatable {
         if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/vigil" }
         return (environment["HOME"] ?? ".") + "/.local/share/vigil"
     }
+}
+
+/// Where the server keeps its state.
+public enum StorageKind: String, Sendable, Equatable, CaseIterable {
+    case sqlite
+    case memory
 }

@@ -6,15 +6,20 @@ public struct APIError: HTTPResponseError {
     public var status: HTTPResponse.Status
     public var error: String
     public var detail: String
+    /// Extra headers, e.g. `Retry-After` on 429 and 503.
+    public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ error: String, _ detail: String) {
+    public init(_ status: HTTPResponse.Status, _ error: String, _ detail: String, headers: HTTPFields = [:]) {
         self.status = status
         self.error = error
         self.detail = detail
+        self.headers = headers
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        try JSONResponse.make(["error": self.error, "detail": self.detail], status: self.status)
+        var response = try JSONResponse.make(["error": self.error, "detail": self.detail], status: self.status)
+        response.headers.append(contentsOf: self.headers)
+        return response
     }
 }
 

@@ -2,12 +2,13 @@ import Foundation
 import Hummingbird
 import VigilStore
 
-/// The HTTP API of this issue: health, agents and liveness events. (Metrics, users and the
-/// dashboard build on the same router later.)
+/// Health, agents, liveness events and storage figures. (Metrics routes are in
+/// ``ServerRoutes`` and ``MetricsIngestRoute``; users and the dashboard come later.)
 struct APIRoutes: Sendable {
     let tracker: LivenessTracker
     let store: any VigilStore
     let environment: SessionEnvironment
+    let history: any MetricsStore
     let startedAt: Date
     let version: String
 
@@ -22,6 +23,14 @@ struct APIRoutes: Sendable {
         var agents: Counts
         var down: [String]
         var recentEvents: [LivenessEvent]
+        var metrics: MetricsCounts
+
+        /// Samples taken and refused since start, and how many wait to be written.
+        struct MetricsCounts: Encodable {
+            var accepted: Int
+            var pending: Int
+            var refused: [String: Int]
+        }
 
         struct Counts: Encodable {
             var total: Int
@@ -35,7 +44,7 @@ struct APIRoutes: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case status, version, agents, down, connections
+            case status, version, agents, down, connections, metrics
             case serverID = "server_id"
             case uptimeSeconds = "uptime_seconds"
             case heartbeatInterval = "heartbeat_interval"
@@ -49,11 +58,12 @@ struct APIRoutes: Sendable {
         api.get("agents") { _, _ in try JSONResponse.make(self.tracker.snapshot()) }
         api.get("agents/:hostname") { _, context in
             let hostname = try context.parameters.require("hostname")
-            guard let agent = self.tracker.snapshot().first(where: { $0.hostname == hostname }) else {
+            guard let agent = self.tracker.status(of: hostname) else {
                 throw APIError(.notFound, "not_found", "no agent named \(hostname)")
             }
             return try JSONResponse.make(agent)
         }
+        api.get("storage") { _, _ in try JSONResponse.make(try await self.history.statistics()) }
         api.get("events") { request, _ in
             let query = request.uri.queryParameters
             let limit = try Self.integer(query["limit"].map(String.init), name: "limit", default: 100, range: 1...10_000)
@@ -74,12 +84,20 @@ struct APIRoutes: Sendable {
             connections: self.environment.openConnections,
             agents: .init(total: agents.count, connected: agents.filter(\.connected).count, byState: byState),
             down: agents.filter { $0.state == .down }.map(\.hostname),
-            recentEvents: try await self.store.events(hostname: nil, limit: 20, before: nil)
+            recentEvents: try await self.store.events(hostname: nil, limit: 20, before: nil),
+            metrics: Self.metricsCounts(self.environment.metrics)
         )
         return try JSONResponse.make(health)
     }
 
-    private static func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+    private static func metricsCounts(_ ingestor: MetricsIngestor) -> Health.MetricsCounts {
+        let counters = ingestor.counters
+        var refused: [String: Int] = [:]
+        for kind in IngestRefusal.Kind.allCases { refused[kind.code] = counters.refused[kind] ?? 0 }
+        return Health.MetricsCounts(accepted: counters.accepted, pending: ingestor.pendingCount, refused: refused)
+    }
+
+    static func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text else { return value }
         guard let number = Int(text), range.contains(number) else {
             throw APIError(.badRequest, "invalid_parameter", "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"")

@@ -178,6 +178,17 @@ final class AgentSessionHandler: ChannelInboundHandler {
             self.isClosing = true
             self.closeCause = "unregistered"
             self.respond(context, ServerResponsePayload(success: true, message: "goodbye", inReplyTo: messageID, fatal: true), thenClose: true)
+        case .metrics(let document):
+            do {
+                try self.environment.metrics.ingest(document, hostname: hostname)
+            } catch {
+                // A refused sample is not a protocol error: the agent did nothing wrong in framing,
+                // so it is answered but not counted toward agents.max_protocol_errors.
+                // A bad value is worth a notice; rate-limited and stale samples repeat every interval,
+                // so they are counted (`/api/health`) and logged at debug only.
+                self.logger.log(level: error.kind == .invalid ? .notice : .debug, "metrics sample refused", metadata: ["code": "\(error.code.rawValue)", "detail": "\(error.detail)"])
+                self.respond(context, ServerResponsePayload(success: false, message: error.detail, code: error.code, inReplyTo: messageID), thenClose: false)
+            }
         case .clientRegister:
             self.violation(context, ProtocolViolation(.alreadyRegistered, "this connection is already registered as \(hostname)"), inReplyTo: messageID)
         case .serverResponse, .heartbeatAck:

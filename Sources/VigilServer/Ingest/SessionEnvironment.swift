@@ -1,21 +1,24 @@
 import Logging
 import Synchronization
 
-/// What every agent connection shares: settings, identity, the tracker and the authenticator.
+/// What every agent connection shares: settings, identity, the tracker, the authenticator and the metrics ingestor.
 public final class SessionEnvironment: Sendable {
     public let settings: ServerSettings
     public let serverID: String
     public let tracker: LivenessTracker
     public let authenticator: AgentAuthenticator
+    /// Where `METRICS` frames go.
+    public let metrics: MetricsIngestor
     public let logger: Logger
     private let connectionCount = Atomic<Int>(0)
     private let nextConnectionID = Atomic<UInt64>(1)
 
-    public init(settings: ServerSettings, serverID: String, tracker: LivenessTracker, authenticator: AgentAuthenticator, logger: Logger) {
+    public init(settings: ServerSettings, serverID: String, tracker: LivenessTracker, authenticator: AgentAuthenticator, metrics: MetricsIngestor, logger: Logger) {
         self.settings = settings
         self.serverID = serverID
         self.tracker = tracker
         self.authenticator = authenticator
+        self.metrics = metrics
         self.logger = logger
     }
 

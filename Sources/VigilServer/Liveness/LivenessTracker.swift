@@ -195,14 +195,23 @@ public final class LivenessTracker: Sendable {
     /// Every host, sorted by name.
     public func snapshot(now: NIODeadline = .now()) -> [AgentStatus] {
         self.state.withLock { state in
-            state.hosts.map { hostname, host in
-                AgentStatus(
-                    hostname: hostname, state: host.state, stateSince: host.stateSince, lastSeen: host.lastSeen,
-                    connected: host.connection != nil, address: host.info?.address, agentVersion: host.info?.agentVersion,
-                    phi: host.lastArrival.map { host.detector.phi(afterSilence: Self.seconds(now - $0)) }
-                )
-            }
+            state.hosts.map { hostname, host in Self.status(hostname, host, now: now) }
         }.sorted { $0.hostname < $1.hostname }
+    }
+
+    /// One host's status, or `nil` when the tracker has never heard of it.
+    public func status(of hostname: String, now: NIODeadline = .now()) -> AgentStatus? {
+        self.state.withLock { state in
+            state.hosts[hostname].map { Self.status(hostname, $0, now: now) }
+        }
+    }
+
+    private static func status(_ hostname: String, _ host: Host, now: NIODeadline) -> AgentStatus {
+        AgentStatus(
+            hostname: hostname, state: host.state, stateSince: host.stateSince, lastSeen: host.lastSeen,
+            connected: host.connection != nil, address: host.info?.address, agentVersion: host.info?.agentVersion,
+            phi: host.lastArrival.map { host.detector.phi(afterSilence: Self.seconds(now - $0)) }
+        )
     }
 
     /// Last-seen times changed since the previous call, for a batched write to the store.

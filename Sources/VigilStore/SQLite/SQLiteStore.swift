@@ -9,7 +9,8 @@ public final class SQLiteStore: VigilStore {
     /// The file name inside the data directory.
     public static let fileName = "vigil.sqlite"
 
-    let pool: DatabasePool
+    /// A `DatabasePool` on disk, or a `DatabaseQueue` in memory.
+    let pool: any DatabaseWriter
 
     /// Opens (creating if needed) the store in a data directory and migrates it to the current schema.
     ///
@@ -24,6 +25,12 @@ public final class SQLiteStore: VigilStore {
         }
         let path = directory.appendingPathComponent(Self.fileName).path
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(self.pool)
+    }
+
+    /// A store with no file at all (`storage: memory`): everything is gone when it is released.
+    public init(inMemory: Void = ()) throws {
+        self.pool = try DatabaseQueue()
         try Self.migrator.migrate(self.pool)
     }
 

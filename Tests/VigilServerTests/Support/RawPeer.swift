@@ -26,6 +26,9 @@ final class RawPeer: Sendable {
 
     var isClosed: Bool { self.forwarder.inbox.withLock { $0.closed } }
 
+    /// Everything received and not read as frames, as text (for raw HTTP exchanges).
+    var receivedText: String { self.forwarder.inbox.withLock { String(buffer: $0.bytes) } }
+
     func send(bytes: [UInt8]) async throws {
         try await self.channel.writeAndFlush(ByteBuffer(bytes: bytes))
     }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Logging
 import NIOCore
 import NIOPosix
@@ -46,8 +49,10 @@ final class TestServer: Sendable {
     let server: VigilServer
     private let task: Task<Void, any Error>
 
-    static func start(_ configure: @Sendable (inout ServerSettings) -> Void = { _ in }) async throws -> TestServer {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-test-\(UUID().uuidString)")
+    /// - Parameter directory: The data directory; a fresh temporary one by default (pass an old
+    ///   one, kept by `stop(keepingFiles: true)`, to restart a server on the same data).
+    static func start(directory: URL? = nil, _ configure: @Sendable (inout ServerSettings) -> Void = { _ in }) async throws -> TestServer {
+        let directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("vigil-test-\(UUID().uuidString)")
         var settings = ServerSettings()
         settings.dataDirectory = directory.path
         settings.agentPort = 0
@@ -77,10 +82,23 @@ final class TestServer: Sendable {
         self.task = task
     }
 
-    func stop() async {
+    func stop(keepingFiles: Bool = false) async {
         self.task.cancel()
         _ = await self.task.result
-        try? FileManager.default.removeItem(at: self.directory)
+        if !keepingFiles { try? FileManager.default.removeItem(at: self.directory) }
+    }
+
+    /// An HTTP request to the API; returns the status, the headers and the body as JSON (or `nil`).
+    func http(_ method: String = "GET", _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws -> (status: Int, headers: [String: String], json: Any?) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(self.httpPort)\(path)")!)
+        request.httpMethod = method
+        request.httpBody = body
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { fields["\(name)".lowercased()] = "\(value)" }
+        return (http.statusCode, fields, try? JSONSerialization.jsonObject(with: data))
     }
 
     /// Creates a key and returns its token.

@@ -1,0 +1,220 @@
+import Logging
+import NIOPosix
+import Synchronization
+import VigilMetrics
+
+/// The agent-lifetime half of metrics: one sampler on one fixed schedule, the counters and the
+/// throttled logs. It outlives sessions, so a reconnect neither restarts the schedule nor resets
+/// the sampler's rate state; a session that registers attaches a sink, and detaches it when it
+/// stops being registered.
+///
+/// Samples taken while no session is registered are dropped (counted, logged at debug level).
+/// Buffering them across an outage and sending them on reconnect is a later issue.
+final class MetricsPipeline: Sendable {
+    /// Where a registered session takes samples: enqueues one on its event stream, or returns
+    /// `false` when that stream has ended.
+    typealias Sink = @Sendable (MetricsDocument) -> Bool
+
+    let sampler: any MetricsSampler
+    let interval: Duration
+    private let refusalLogInterval: Duration
+    private let threadPool: NIOThreadPool
+    private let state: Mutex<State>
+
+    private struct State {
+        var sink: Sink?
+        var sinkID: UInt64 = 0
+        /// A sample handed to the sink that the session has not taken yet: at most one is queued.
+        var pending = false
+        var statistics = MetricsStatistics()
+        var oversizeWarned = false
+        var refusalLog: LogThrottle
+    }
+
+    /// - Parameters:
+    ///   - interval: The sampling period; clamped to at least ``minimumInterval``.
+    ///   - refusalLogInterval: At most one warning per this long about refused samples.
+    init(sampler: any MetricsSampler, interval: Duration, refusalLogInterval: Duration, threadPool: NIOThreadPool = .singleton) {
+        self.sampler = sampler
+        self.interval = max(interval, Self.minimumInterval)
+        self.refusalLogInterval = refusalLogInterval
+        self.threadPool = threadPool
+        self.state = Mutex(State(refusalLog: LogThrottle(interval: refusalLogInterval)))
+    }
+
+    /// The shortest sampling period: a tiny interval must not turn the agent into a busy loop.
+    static let minimumInterval: Duration = .milliseconds(100)
+
+    var statistics: MetricsStatistics { self.state.withLock { $0.statistics } }
+
+    // MARK: Schedule
+
+    /// Samples every ``interval`` until cancelled or shutdown is requested.
+    ///
+    /// The cadence is fixed: tick n is at start + n × interval, whatever a sample costs, so samples
+    /// do not drift. A tick missed (a slow sample, a suspended process) is skipped, not made up:
+    /// the next sample is taken at the next tick still ahead, never in a burst.
+    func run(shutdown: ShutdownSignal, logger: Logger) async {
+        var tick = ContinuousClock.now
+        while !Task.isCancelled, !shutdown.isRequested {
+            let sampler = self.sampler
+            let document: MetricsDocument
+            do {
+                // Reading /proc blocks: keep it off the event loops and the cooperative pool.
+                document = try await self.threadPool.runIfActive { sampler.sample() }
+            } catch {
+                // Cancelled, or the pool is shutting down: the agent is stopping.
+                return
+            }
+            self.deliver(document, logger: logger)
+            let (next, skipped) = Self.nextTick(after: tick, interval: self.interval, now: .now)
+            if skipped > 0 {
+                logger.debug("metrics sampling fell behind; skipping ticks", metadata: ["skipped": "\(skipped)"])
+            }
+            tick = next
+            do {
+                try await Task.sleep(until: tick, clock: .continuous)
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// The first tick of the grid `previous + k × interval` (k ≥ 1) that is still ahead of `now`,
+    /// and how many ticks were passed over to reach it.
+    static func nextTick(after previous: ContinuousClock.Instant, interval: Duration, now: ContinuousClock.Instant) -> (tick: ContinuousClock.Instant, skipped: Int) {
+        let next = previous + interval
+        guard next <= now else { return (next, 0) }
+        let behind = now - next
+        let skipped = Int((behind / interval).rounded(.down)) + 1
+        return (next + interval * skipped, skipped)
+    }
+
+    // MARK: Hand-off to the registered session
+
+    /// Hands a fresh sample to the registered session, or drops it.
+    func deliver(_ document: MetricsDocument, logger: Logger) {
+        enum Outcome { case handOff(Sink, UInt64), notRegistered(Int), backlog(Int) }
+        let outcome = self.state.withLock { state -> Outcome in
+            state.statistics.sampled += 1
+            guard let sink = state.sink else {
+                state.statistics.droppedNotRegistered += 1
+                return .notRegistered(state.statistics.droppedNotRegistered)
+            }
+            guard !state.pending else {
+                state.statistics.droppedBacklog += 1
+                return .backlog(state.statistics.droppedBacklog)
+            }
+            state.pending = true
+            return .handOff(sink, state.sinkID)
+        }
+        switch outcome {
+        case .handOff(let sink, let id):
+            guard !sink(document) else { return }
+            // The session ended between attach and here. Count the sample once: a detach in the
+            // meantime already counted it and cleared `pending`.
+            let dropped = self.state.withLock { state -> Int? in
+                guard state.pending, state.sinkID == id else { return nil }
+                state.pending = false
+                state.statistics.droppedNotRegistered += 1
+                return state.statistics.droppedNotRegistered
+            }
+            if let dropped { logger.debug("metrics sample dropped: not registered", metadata: ["dropped": "\(dropped)"]) }
+        case .notRegistered(let dropped):
+            logger.debug("metrics sample dropped: not registered", metadata: ["dropped": "\(dropped)"])
+        case .backlog(let dropped):
+            logger.debug("metrics sample dropped: the previous one is not written yet", metadata: ["dropped_backlog": "\(dropped)"])
+        }
+    }
+
+    /// Called by a session once registered.
+    /// - Returns: A token for ``detach(_:)``.
+    func attach(_ sink: @escaping Sink) -> UInt64 {
+        self.state.withLock { state in
+            state.sinkID &+= 1
+            state.sink = sink
+            state.pending = false
+            return state.sinkID
+        }
+    }
+
+    /// Called by a session when it stops being registered (idempotent). A sample still queued on
+    /// its stream will not be sent: it is counted as dropped.
+    func detach(_ id: UInt64?) {
+        guard let id else { return }
+        self.state.withLock { state in
+            guard state.sinkID == id, state.sink != nil else { return }
+            state.sink = nil
+            if state.pending {
+                state.pending = false
+                state.statistics.droppedNotRegistered += 1
+            }
+        }
+    }
+
+    // MARK: Session callbacks
+
+    /// The session took the queued sample off its stream (to send or drop it).
+    func taken() {
+        self.state.withLock { $0.pending = false }
+    }
+
+    func noteSent() {
+        self.state.withLock { $0.statistics.sent += 1 }
+    }
+
+    /// A sample too large for the server's frame limit: warned about once per agent, then at debug level.
+    func noteOversized(size: Int, limit: Int, logger: Logger) {
+        let first = self.state.withLock { state in
+            state.statistics.droppedOversized += 1
+            defer { state.oversizeWarned = true }
+            return !state.oversizeWarned
+        }
+        let metadata: Logger.Metadata = ["size": "\(size)", "max_frame_size": "\(limit)"]
+        if first {
+            logger.warning("metrics sample exceeds the server's max_frame_size; not sent (further ones are logged at debug level)", metadata: metadata)
+        } else {
+            logger.debug("metrics sample exceeds the server's max_frame_size; not sent", metadata: metadata)
+        }
+    }
+
+    /// The server refused a sample without closing: a warning at most once per
+    /// `refusalLogInterval`, with the number left unlogged since the previous one; debug otherwise.
+    func noteRefused(code: String, message: String, logger: Logger) {
+        let suppressed = self.state.withLock { state in
+            state.statistics.refused += 1
+            return state.refusalLog.admit()
+        }
+        var metadata: Logger.Metadata = ["code": "\(code)", "message": "\(message)"]
+        if let suppressed {
+            metadata["refused_since_last_warning"] = "\(suppressed)"
+            metadata["next_warning_after"] = "\(self.refusalLogInterval)"
+            logger.warning("server refused a metrics sample", metadata: metadata)
+        } else {
+            logger.debug("server refused a metrics sample", metadata: metadata)
+        }
+    }
+}
+
+/// Lets one log line through per interval and counts the ones held back.
+struct LogThrottle: Sendable {
+    let interval: Duration
+    private var lastLogged: ContinuousClock.Instant?
+    private var suppressed = 0
+
+    init(interval: Duration) {
+        self.interval = interval
+    }
+
+    /// - Returns: `nil` to hold this occurrence back; otherwise log it, with the number held back
+    ///   since the previous logged one.
+    mutating func admit(now: ContinuousClock.Instant = .now) -> Int? {
+        if let last = self.lastLogged, now - last < self.interval {
+            self.suppressed += 1
+            return nil
+        }
+        defer { self.suppressed = 0 }
+        self.lastLogged = now
+        return self.suppressed
+    }
+}

@@ -1,0 +1,281 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+import VigilProtocol
+
+/// What the simulated agents heard back from the server, across all connections.
+final class FleetCounters: Sendable {
+    struct Snapshot: Sendable {
+        var heartbeatAcks: Int
+        /// Non-fatal `SERVER_RESPONSE`s with `success: false` after registration (refused samples), by code.
+        var refusals: [String: Int]
+        var firstRefusal: String?
+        /// Connections that closed while the benchmark still needed them.
+        var disconnects: Int
+        var firstDisconnect: String?
+    }
+
+    private let state = Mutex(Snapshot(heartbeatAcks: 0, refusals: [:], firstRefusal: nil, disconnects: 0, firstDisconnect: nil))
+    /// Set before the benchmark closes its own connections, so those closes are not counted.
+    let closing = Atomic<Bool>(false)
+
+    var snapshot: Snapshot { self.state.withLock { $0 } }
+
+    func ack() { self.state.withLock { $0.heartbeatAcks += 1 } }
+
+    func refusal(host: String, code: String, message: String) {
+        self.state.withLock { state in
+            state.refusals[code, default: 0] += 1
+            if state.firstRefusal == nil { state.firstRefusal = "\(host): \(code): \(message)" }
+        }
+    }
+
+    func disconnect(host: String, why: String) {
+        guard !self.closing.load(ordering: .relaxed) else { return }
+        self.state.withLock { state in
+            state.disconnects += 1
+            if state.firstDisconnect == nil { state.firstDisconnect = "\(host): \(why)" }
+        }
+    }
+}
+
+/// One simulated agent: a real TCP connection, registered under its own hostname, with its
+/// host's figures advanced sample by sample on the connection's event loop.
+final class SimulatedAgent: Sendable {
+    let index: Int
+    let hostname: String
+    let channel: any Channel
+    /// Touched only on `channel.eventLoop`.
+    private let simulator: NIOLoopBoundBox<HostSimulator>
+    private let sequence: NIOLoopBoundBox<Int>
+
+    init(index: Int, hostname: String, channel: any Channel, simulator: HostSimulator) {
+        self.index = index
+        self.hostname = hostname
+        self.channel = channel
+        self.simulator = .makeBoxSendingValue(simulator, eventLoop: channel.eventLoop)
+        self.sequence = .makeBoxSendingValue(0, eventLoop: channel.eventLoop)
+    }
+
+    /// Writes `count` consecutive samples, `intervalMs` apart from `firstMs` (must run on the event loop).
+    /// - Returns: Bytes written, framing included.
+    func writeSamples(firstMs: Int64, intervalMs: Int64, count: Int) -> Int {
+        self.channel.eventLoop.preconditionInEventLoop()
+        var bytes = 0
+        for offset in 0..<count {
+            var buffer = self.channel.allocator.buffer(capacity: 4096)
+            self.sequence.value += 1
+            self.simulator.value.writeEnvelope(into: &buffer, hostname: self.hostname, hostIndex: self.index,
+                                               timestampMs: firstMs + Int64(offset) * intervalMs, sequence: self.sequence.value)
+            self.simulator.value.advance(seconds: Double(intervalMs) / 1000)
+            bytes += buffer.readableBytes + 4
+            self.channel.write(buffer, promise: nil)
+        }
+        self.channel.flush()
+        return bytes
+    }
+}
+
+/// Many simulated agents on one event loop group, connected in parallel batches.
+final class AgentFleet: Sendable {
+    let counters = FleetCounters()
+    private let group: MultiThreadedEventLoopGroup
+    private let port: Int
+    private let agents = Mutex<[SimulatedAgent]>([])
+
+    private let rateDecimals: Int?
+
+    init(group: MultiThreadedEventLoopGroup, port: Int, rateDecimals: Int? = nil) {
+        self.group = group
+        self.port = port
+        self.rateDecimals = rateDecimals
+    }
+
+    var all: [SimulatedAgent] { self.agents.withLock { $0 } }
+
+    /// Connects and registers one agent per name, `batch` at a time; each must be registered
+    /// within `timeout` or the whole step fails.
+    ///
+    /// - Parameters:
+    ///   - hosts: (index, hostname, first sample time) of each agent to create.
+    /// - Returns: The new agents, in the order given.
+    func connect(_ hosts: [(index: Int, hostname: String, startMs: Int64)], batch: Int, timeout: Duration) async throws -> [SimulatedAgent] {
+        var made: [SimulatedAgent] = []
+        made.reserveCapacity(hosts.count)
+        var start = 0
+        while start < hosts.count {
+            let slice = hosts[start..<min(start + batch, hosts.count)]
+            let connected = try await withThrowingTaskGroup(of: SimulatedAgent.self) { group in
+                for host in slice {
+                    group.addTask { try await self.connectOne(index: host.index, hostname: host.hostname, startMs: host.startMs, timeout: timeout) }
+                }
+                var batch: [SimulatedAgent] = []
+                for try await agent in group { batch.append(agent) }
+                return batch
+            }
+            made += connected.sorted { $0.index < $1.index }
+            start += batch
+        }
+        self.agents.withLock { $0 += made }
+        return made
+    }
+
+    private func connectOne(index: Int, hostname: String, startMs: Int64, timeout: Duration) async throws -> SimulatedAgent {
+        let counters = self.counters
+        let loop = self.group.next()
+        let registered = loop.makePromise(of: SessionParameters.self)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: loop)
+                .connectTimeout(timeout.timeAmount)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addVigilFraming(maxFrameSize: 16 << 20)
+                        try channel.pipeline.syncOperations.addHandler(AgentHandler(hostname: hostname, registered: registered, counters: counters))
+                    }
+                }
+                .connect(host: "127.0.0.1", port: self.port)
+                .get()
+        } catch {
+            registered.fail(error)
+            throw BenchmarkError("agent \(hostname): cannot connect to 127.0.0.1:\(self.port): \(error)")
+        }
+        let timer = loop.scheduleTask(in: timeout.timeAmount) {
+            registered.fail(BenchmarkError("agent \(hostname): no register reply within \(timeout)"))
+        }
+        defer { timer.cancel() }
+        do {
+            _ = try await registered.futureResult.get()
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+        return SimulatedAgent(index: index, hostname: hostname, channel: channel, simulator: HostSimulator(seed: UInt64(index), startMs: startMs, rateDecimals: self.rateDecimals))
+    }
+
+    /// Writes samples `first..<first+count` of every agent given, all agents of one event loop in
+    /// one task on that loop (so encoding runs on every loop in parallel, with no hop per frame).
+    ///
+    /// - Returns: Bytes written.
+    func send(_ agents: [SimulatedAgent], firstMs: Int64, intervalMs: Int64, count: Int) async throws -> Int {
+        var byLoop: [ObjectIdentifier: (loop: any EventLoop, agents: [SimulatedAgent])] = [:]
+        for agent in agents {
+            let key = ObjectIdentifier(agent.channel.eventLoop)
+            byLoop[key, default: (agent.channel.eventLoop, [])].agents.append(agent)
+        }
+        var futures: [EventLoopFuture<Int>] = []
+        for (_, entry) in byLoop {
+            let agents = entry.agents
+            futures.append(entry.loop.submit {
+                var bytes = 0
+                for agent in agents { bytes += agent.writeSamples(firstMs: firstMs, intervalMs: intervalMs, count: count) }
+                return bytes
+            })
+        }
+        var total = 0
+        for future in futures { total += try await future.get() }
+        return total
+    }
+
+    /// Closes every connection (the server is about to be stopped; nothing is unregistered).
+    func closeAll() async {
+        self.counters.closing.store(true, ordering: .relaxed)
+        let agents = self.all
+        for agent in agents { agent.channel.close(promise: nil) }
+        for agent in agents { try? await agent.channel.closeFuture.get() }
+    }
+}
+
+/// The agent side of the protocol: register, heartbeat at the server's interval, count answers.
+private final class AgentHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let hostname: String
+    private let registered: EventLoopPromise<SessionParameters>
+    private let counters: FleetCounters
+    private var isRegistered = false
+    private var heartbeatSeq: UInt64 = 0
+    private var heartbeats: RepeatedTask?
+    private var fatalAnswer: String?
+
+    init(hostname: String, registered: EventLoopPromise<SessionParameters>, counters: FleetCounters) {
+        self.hostname = hostname
+        self.registered = registered
+        self.counters = counters
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let register = Envelope(
+            .clientRegister(RegisterPayload(key: nil, hostname: self.hostname, capabilities: ["heartbeat", "metrics"], agentVersion: "vigil-bench/1")),
+            senderID: self.hostname, timestamp: Date().timeIntervalSince1970, messageID: UUID().uuidString.lowercased())
+        context.writeAndFlush(self.wrapOutboundOut(register.encodedFrame(allocator: context.channel.allocator)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope: Envelope
+        do {
+            envelope = try Envelope.decode(jsonFrame: self.unwrapInboundIn(data))
+        } catch {
+            self.counters.refusal(host: self.hostname, code: "unreadable_frame", message: "\(error)")
+            return
+        }
+        switch envelope.body {
+        case .serverResponse(let response) where !self.isRegistered:
+            if response.success, let session = response.session {
+                self.isRegistered = true
+                self.registered.succeed(session)
+                self.startHeartbeats(context, interval: session.heartbeatInterval)
+            } else {
+                self.registered.fail(BenchmarkError("agent \(self.hostname): registration refused: \(response.code?.rawValue ?? "no code"): \(response.message)"))
+                context.close(promise: nil)
+            }
+        case .serverResponse(let response):
+            if !response.success {
+                self.counters.refusal(host: self.hostname, code: response.code?.rawValue ?? "unknown", message: response.message)
+            }
+            if response.fatal {
+                self.fatalAnswer = "fatal answer \(response.code?.rawValue ?? "-"): \(response.message)"
+            }
+        case .heartbeatAck:
+            self.counters.ack()
+        default:
+            break
+        }
+    }
+
+    /// The first heartbeat at once (the host becomes HEALTHY), then one per interval.
+    private func startHeartbeats(_ context: ChannelHandlerContext, interval: Double) {
+        self.sendHeartbeat(context.channel)
+        let interval = TimeAmount.nanoseconds(Int64(min(max(interval, 0.1), 3600) * 1e9))
+        let channel = context.channel
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.heartbeats = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            handler.value.sendHeartbeat(channel)
+        }
+    }
+
+    private func sendHeartbeat(_ channel: any Channel) {
+        self.heartbeatSeq += 1
+        let heartbeat = Envelope(.heartbeat(HeartbeatPayload(seq: self.heartbeatSeq)), senderID: self.hostname, timestamp: Date().timeIntervalSince1970)
+        channel.writeAndFlush(heartbeat.encodedFrame(allocator: channel.allocator), promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.heartbeats?.cancel()
+        if self.isRegistered {
+            self.counters.disconnect(host: self.hostname, why: self.fatalAnswer ?? "connection closed by the server")
+        } else {
+            self.registered.fail(BenchmarkError("agent \(self.hostname): connection closed before the register reply"))
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.counters.disconnect(host: self.hostname, why: "error: \(error)")
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// The parts of the server's HTTP API the benchmarks read, decoded leniently: only the fields
+/// used here are required.
+struct VigilAPI: Sendable {
+    let client: HTTPClient
+
+    /// `GET /api/health` → `metrics`.
+    struct Health: Decodable, Sendable {
+        var metrics: Metrics
+        var connections: Int?
+
+        struct Metrics: Decodable, Sendable {
+            /// Samples taken since start.
+            var accepted: Int
+            /// Samples taken and not yet handed to the store.
+            var pending: Int
+            /// Samples refused since start, by reason.
+            var refused: [String: Int]
+
+            var refusedTotal: Int { self.refused.values.reduce(0, +) }
+        }
+    }
+
+    /// `GET /api/storage` (`MetricsStorageStatistics`). The file size key is accepted in both the
+    /// snake case the rest of the API uses and the camel case the struct's default coding gives.
+    struct Storage: Decodable, Sendable {
+        var raw: Level
+        var minute: Level
+        var hour: Level
+        var fileBytes: Int64
+
+        struct Level: Decodable, Sendable {
+            var values: Int64
+            var bytes: Int64
+            var blocks: Int64
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case raw, minute, hour
+            case fileBytesSnake = "file_bytes"
+            case fileBytesCamel = "fileBytes"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.raw = try c.decode(Level.self, forKey: .raw)
+            self.minute = try c.decode(Level.self, forKey: .minute)
+            self.hour = try c.decode(Level.self, forKey: .hour)
+            self.fileBytes = try c.decodeIfPresent(Int64.self, forKey: .fileBytesSnake)
+                ?? c.decode(Int64.self, forKey: .fileBytesCamel)
+        }
+    }
+
+    /// `GET /api/servers/{host}/history` (only the count of points is checked).
+    struct History: Decodable, Sendable {
+        var resolution: String
+        var points: [Point]
+
+        struct Point: Decodable, Sendable {
+            var t: Double
+        }
+    }
+
+    func health() async throws -> Health {
+        try await self.client.getJSON(Health.self, "/api/health")
+    }
+
+    func storage() async throws -> Storage {
+        try await self.client.getJSON(Storage.self, "/api/storage", timeout: .seconds(300))
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Logging
+import Synchronization
+import VigilMetrics
+import VigilStore
+
+/// Takes metrics samples from agents (TCP) and scripts (HTTP): checks, rate-limits, updates the
+/// latest-sample cache at once, and queues the flattened series for the next batched write.
+///
+/// ``ingest(_:hostname:receivedAt:)`` only takes a lock briefly and never waits for I/O, so the
+/// agent connections call it on their event loops; ``MetricsService`` writes the queue off them.
+public final class MetricsIngestor: Sendable {
+    private struct State {
+        var pending: [MetricSample] = []
+        var buckets: [String: TokenBucket] = [:]
+        /// The newest accepted sample time per host, in milliseconds (the precision history and the
+        /// stored latest document keep), so resends and stepped-back clocks are refused.
+        var newest: [String: Int64] = [:]
+        /// Each host's latest series names. A host sends the same names sample after sample, so
+        /// queued samples share one array per host instead of holding a hundred strings each.
+        var names: [String: [String]] = [:]
+        var accepted: Int = 0
+        var refused: [IngestRefusal.Kind: Int] = [:]
+    }
+
+    public let latest: LatestMetrics
+    let settings: ServerSettings
+    private let state = Mutex(State())
+    private let logger: Logger
+    /// Signalled when a batch is full, so the writer need not wait for its next tick.
+    private let batchFull: AsyncStream<Void>.Continuation
+    let batchFullSignals: AsyncStream<Void>
+
+    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), logger: Logger) {
+        self.settings = settings
+        self.latest = latest
+        self.logger = logger
+        (self.batchFullSignals, self.batchFull) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Checks one sample and queues it.
+    ///
+    /// - Parameters:
+    ///   - document: The sample; its `hostname` is ignored (the caller's authenticated identity wins).
+    ///   - hostname: The host the sample belongs to.
+    ///   - receivedAt: The server's clock now.
+    /// - Throws: ``IngestRefusal`` when the sample is not taken; nothing is changed then.
+    public func ingest(_ document: MetricsDocument, hostname: String, receivedAt: Date = Date(), now: ContinuousClock.Instant = .now) throws(IngestRefusal) {
+        let timestamp = document.timestamp.timeIntervalSince1970
+        let received = receivedAt.timeIntervalSince1970
+        if timestamp > received + self.settings.metricsMaxClockSkew.seconds {
+            throw self.refuse(IngestRefusal(.invalid, "timestamp: \(Int(timestamp - received)) s ahead of the server's clock (limit metrics.max_clock_skew = \(self.settings.metricsMaxClockSkew.compactDescription)); check the host's clock"))
+        }
+        if timestamp < received - self.settings.retention.raw.seconds {
+            throw self.refuse(IngestRefusal(.invalid, "timestamp: older than the raw retention (\(self.settings.retention.raw.compactDescription))"))
+        }
+        let series = document.series()
+        if series.count > self.settings.metricsMaxSeries {
+            throw self.refuse(IngestRefusal(.invalid, "(top level): \(series.count) numeric series in one sample; the limit is \(self.settings.metricsMaxSeries)"))
+        }
+        if let long = series.first(where: { $0.name.utf8.count > self.settings.metricsMaxSeriesNameBytes }) {
+            throw self.refuse(IngestRefusal(.invalid, "\(String(long.name.prefix(80)))…: series name over \(self.settings.metricsMaxSeriesNameBytes) bytes (a mount point or interface name too long)"))
+        }
+        var sample = MetricSample(hostname: hostname, timestamp: timestamp, names: series.map(\.name), values: series.map(\.value))
+        let full: Bool = try self.state.withLock { (state) throws(IngestRefusal) -> Bool in
+            let milliseconds = Self.milliseconds(timestamp)
+            if let newest = state.newest[hostname], milliseconds <= newest {
+                state.refused[.stale, default: 0] += 1
+                throw IngestRefusal(.stale, "timestamp: \(document.timestamp.formatted(.iso8601)) is not newer than the host's latest sample; resent, or the host's clock went back")
+            }
+            if state.pending.count >= self.settings.metricsMaxPending {
+                state.refused[.busy, default: 0] += 1
+                throw IngestRefusal(.busy, "\(state.pending.count) samples are waiting to be written (metrics.max_pending); retry later", retryAfter: self.settings.metricsFlushInterval)
+            }
+            var bucket = state.buckets[hostname] ?? TokenBucket(burst: self.settings.metricsRateBurst, now: now)
+            let wait = bucket.take(rate: self.settings.metricsRateLimit, burst: self.settings.metricsRateBurst, now: now)
+            state.buckets[hostname] = bucket
+            if let wait {
+                state.refused[.rateLimited, default: 0] += 1
+                throw IngestRefusal(.rateLimited, "host \(hostname) sends more than \(self.settings.metricsRateLimit) samples/s (burst \(Int(self.settings.metricsRateBurst))); metrics.rate_limit", retryAfter: wait)
+            }
+            state.newest[hostname] = milliseconds
+            if let names = state.names[hostname], names == sample.names {
+                sample.names = names
+            } else {
+                state.names[hostname] = sample.names
+            }
+            state.pending.append(sample)
+            state.accepted += 1
+            return state.pending.count >= self.settings.metricsMaxBatch
+        }
+        self.latest.update(hostname, LatestSample(document: document, receivedAt: receivedAt))
+        if full { self.batchFull.yield() }
+    }
+
+    private func refuse(_ refusal: IngestRefusal) -> IngestRefusal {
+        self.state.withLock { $0.refused[refusal.kind, default: 0] += 1 }
+        return refusal
+    }
+
+    /// Takes up to `metrics.max_batch` queued samples, oldest first.
+    func takeBatch() -> [MetricSample] {
+        self.state.withLock { state in
+            let count = min(state.pending.count, self.settings.metricsMaxBatch)
+            guard count > 0 else { return [] }
+            if count == state.pending.count {
+                defer { state.pending.removeAll(keepingCapacity: true) }
+                return state.pending
+            }
+            let batch = Array(state.pending.prefix(count))
+            state.pending.removeFirst(count)
+            return batch
+        }
+    }
+
+    /// Samples queued and not yet written.
+    public var pendingCount: Int { self.state.withLock { $0.pending.count } }
+
+    /// Counts since start, for the health endpoint and the benchmark.
+    public var counters: (accepted: Int, refused: [IngestRefusal.Kind: Int]) {
+        self.state.withLock { ($0.accepted, $0.refused) }
+    }
+
+    /// Seeds the per-host newest timestamps from what the store kept, so resends after a restart
+    /// are refused too.
+    func restoreNewest(_ newest: [String: Double]) {
+        self.state.withLock { state in
+            for (hostname, timestamp) in newest {
+                let milliseconds = Self.milliseconds(timestamp)
+                if (state.newest[hostname] ?? .min) < milliseconds { state.newest[hostname] = milliseconds }
+            }
+        }
+    }
+
+    private static func milliseconds(_ seconds: Double) -> Int64 {
+        Int64((seconds * 1000).rounded(.down))
+    }
+}

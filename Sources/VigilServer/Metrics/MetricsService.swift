@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import VigilMetrics
+import VigilStore
+
+/// Writes queued samples to the history store in batches, persists the latest-sample cache and
+/// enforces retention, off the event loops. At shutdown it writes whatever is still queued.
+public struct MetricsService: Service {
+    let ingestor: MetricsIngestor
+    let store: any MetricsStore
+    let settings: ServerSettings
+    let logger: Logger
+
+    public init(ingestor: MetricsIngestor, store: any MetricsStore, settings: ServerSettings, logger: Logger) {
+        self.ingestor = ingestor
+        self.store = store
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Loads the latest samples the store kept, so `/current` answers right after a restart.
+    public func restore() async throws {
+        let documents = try await self.store.latestDocuments()
+        var samples: [String: LatestSample] = [:]
+        var newest: [String: Double] = [:]
+        let decoder = JSONDecoder()
+        for stored in documents {
+            guard let document = try? decoder.decode(MetricsDocument.self, from: Data(stored.json)) else {
+                self.logger.warning("stored latest sample is unreadable; ignored", metadata: ["host": "\(stored.hostname)"])
+                continue
+            }
+            samples[stored.hostname] = LatestSample(document: document, receivedAt: Date(timeIntervalSince1970: stored.timestamp))
+            newest[stored.hostname] = document.timestamp.timeIntervalSince1970
+        }
+        self.ingestor.latest.restore(samples)
+        self.ingestor.restoreNewest(newest)
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.writeLoop() }
+                group.addTask { await self.every(self.settings.persistInterval) { await self.persistLatest() } }
+                group.addTask { await self.every(self.settings.retentionCheckInterval) { await self.enforceRetention() } }
+            }
+        }
+        // Shutting down: nothing accepted may be lost. When the server's task was cancelled (not a
+        // signal), this task is cancelled too and the store's async calls would refuse to run, so
+        // the last writes run in a task of their own, which the cancellation does not reach.
+        await Task {
+            while self.ingestor.pendingCount > 0 {
+                guard await self.writeBatch() else { break }
+            }
+            await self.persistLatest()
+            do {
+                try await self.store.flush()
+            } catch {
+                self.logger.error("could not flush metrics history at shutdown", metadata: ["error": "\(error)"])
+            }
+        }.value
+    }
+
+    /// Writes a batch each flush interval, or as soon as one is full.
+    private func writeLoop() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await _ in self.ingestor.batchFullSignals {
+                    while self.ingestor.pendingCount >= self.settings.metricsMaxBatch {
+                        guard await self.writeBatch() else { break }
+                    }
+                }
+            }
+            group.addTask {
+                await self.every(self.settings.metricsFlushInterval) {
+                    while self.ingestor.pendingCount > 0 {
+                        guard await self.writeBatch() else { break }
+                    }
+                }
+            }
+        }
+    }
+
+    /// - Returns: `false` when the write failed (the batch is lost; logged).
+    @discardableResult
+    func writeBatch() async -> Bool {
+        let batch = self.ingestor.takeBatch()
+        guard !batch.isEmpty else { return true }
+        do {
+            try await self.store.append(batch)
+            return true
+        } catch {
+            // The disk or database failed: say how much is lost rather than retry for ever and
+            // grow memory without bound.
+            self.logger.error("could not write metrics history; samples dropped", metadata: ["samples": "\(batch.count)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    private func persistLatest() async {
+        let changed = self.ingestor.latest.takeChanged()
+        guard !changed.isEmpty else { return }
+        let encoder = JSONEncoder()
+        let documents = changed.compactMap { hostname, sample -> LatestDocument? in
+            guard let json = try? encoder.encode(sample.document) else { return nil }
+            return LatestDocument(hostname: hostname, timestamp: sample.receivedAt.timeIntervalSince1970, json: Array(json))
+        }
+        do {
+            try await self.store.saveLatest(documents)
+        } catch {
+            self.logger.warning("could not persist latest samples", metadata: ["hosts": "\(documents.count)", "error": "\(error)"])
+        }
+    }
+
+    private func enforceRetention() async {
+        do {
+            let result = try await self.store.enforceRetention(now: Date().timeIntervalSince1970)
+            if result.deletedBlocks > 0 {
+                self.logger.info("retention: deleted expired history", metadata: ["blocks": "\(result.deletedBlocks)"])
+            }
+        } catch {
+            self.logger.warning("retention pass failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Runs `body` every `interval` until the task is cancelled.
+    private func every(_ interval: Duration, _ body: () async -> Void) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: interval) } catch { return }
+            await body()
+        }
+    }
+}

@@ -1,0 +1,368 @@
+import Foundation
+import Testing
+
+/// docs/openapi.yaml against the real server: every route is called (successes and errors), each
+/// exchange is recorded, and `openapi_validate.py` checks every response against the document,
+/// that the document is valid OpenAPI, and that the document and the server's routes agree both
+/// ways (so neither can drift from the other).
+@Suite("OpenAPI document vs the real server", .serialized)
+struct OpenAPIValidationTests {
+    @Test(
+        "every response of every route validates against docs/openapi.yaml; every documented route and status is exercised",
+        .enabled(
+            if: OpenAPITooling.missing == nil || OpenAPITooling.isCI,
+            "needs python3 with openapi-core and openapi-spec-validator (\(OpenAPITooling.installCommand)); under CI this fails instead"
+        )
+    )
+    func responsesMatchTheDocument() async throws {
+        if let missing = OpenAPITooling.missing {
+            Issue.record("CI is set but the OpenAPI validator cannot run: \(missing). Install: \(OpenAPITooling.installCommand) (.ci/run does)")
+            return
+        }
+        var fleet = try await Fleet.start()
+        defer { fleet.stop() }
+        let log = ExchangeLog(directory: fleet.directory)
+        let main = fleet.api.port
+
+        // A real agent sampling every second; wait for two samples (rates need a previous one).
+        let agent = try fleet.agent("alpha", key: try fleet.key(for: "alpha"), extraArguments: ["--metrics-interval", "1"])
+        _ = try await waitFor("two samples of alpha in history, rates in /current", timeout: .seconds(30)) { () -> Bool? in
+            let history = try await fleet.api.get("/api/servers/alpha/history?metric=cpu.percent") as? [String: Any]
+            let current = try await fleet.api.get("/api/servers/alpha/current") as? [String: Any]
+            let cpu = (current?["metrics"] as? [String: Any])?["cpu"] as? [String: Any]
+            return (history?["points"] as? [Any] ?? []).count >= 2 && cpu?["cpu_percent_total"] != nil ? true : nil
+        }
+        _ = agent
+
+        // POST /api/metrics from a script, for a second host: every section, an unknown field,
+        // Unix-seconds timestamp; then without a timestamp; then with nulls and an ISO timestamp.
+        let key = try fleet.key(for: "scripted")
+        let now = Date().timeIntervalSince1970
+        let full = Self.fullDocument(timestamp: String(format: "%.3f", now - 20))
+        try log.post(port: main, key: key, body: full, expect: 200, "every section, Unix seconds, unknown field")
+        try log.post(port: main, key: key, body: #"{"cpu": {"cpu_percent_total": 12.5, "cpu_count_logical": 4}}"#, expect: 200, "no timestamp")
+        try log.post(port: main, key: key, body: #"{"timestamp": null, "hostname": null, "system": null, "memory": {"memory_total": 8000, "memory_available": 6000, "memory_used": 2000, "memory_free": 5000, "memory_percent": 25.0, "swap_total": 0, "swap_used": 0, "swap_free": 0, "swap_percent": 0}}"#, expect: 200, "nulls")
+        try log.post(port: main, key: key, body: Self.fullDocument(timestamp: "\"\(Date().addingTimeInterval(1).formatted(.iso8601))\""), expect: 200, "ISO timestamp, whole seconds")
+        try log.post(port: main, key: key, body: full, expect: 409, error: "stale_sample", "resend")
+        try log.post(port: main, key: nil, body: full, expect: 401, error: "key_required", "no key")
+        try log.post(port: main, key: "not-a-key", body: full, expect: 401, error: "invalid_key", "malformed key")
+        try log.post(port: main, key: "vk_aaaaaaaaaaaa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", body: full, expect: 401, error: "invalid_key", "unknown key")
+        try log.post(port: main, key: key, body: "", expect: 400, error: "invalid_body", "empty body")
+        try log.post(port: main, key: key, body: #"{"cpu": "#, expect: 400, error: "invalid_json", "truncated JSON")
+        try log.post(port: main, key: key, body: #"{"cpu": {"cpu_percent_total": "high", "cpu_count_logical": 4}}"#, expect: 400, error: "invalid_field", "wrong type")
+        try log.post(port: main, key: key, body: #"{"cpu": {}}"#, expect: 400, error: "missing_field", "missing field")
+        try log.post(port: main, key: key, body: #"{"timestamp": \#(Int(now) + 86_400)}"#, expect: 400, error: "invalid_field", "a day ahead")
+        try log.post(port: main, key: key, body: "{\"comment\": \"" + String(repeating: "x", count: 2 << 20) + "\"}", expect: 413, error: "body_too_large", "2 MiB")
+
+        // A second server that refuses cheaply: one sample per 100 s, one series per sample. Its
+        // agent registers but every sample is refused (too many series), so the host is known
+        // without samples; its HTTP host gets one sample, then 429.
+        let strict = fleet.directory.appendingPathComponent("strict")
+        try FileManager.default.createDirectory(at: strict, withIntermediateDirectories: true)
+        let (strictServer, strictPorts) = try await Self.startServer(fleet.vigil, directory: strict, environment: [
+            "VIGIL_METRICS_RATE_BURST": "1", "VIGIL_METRICS_RATE_LIMIT": "0.01", "VIGIL_METRICS_MAX_SERIES": "1",
+        ])
+        defer { strictServer.stop() }
+        let strictData = strict.appendingPathComponent("data").path
+        func strictKey(_ host: String) throws -> String {
+            let (status, output) = try run(fleet.vigil, ["keys", "create", "--host", host, "--data-dir", strictData])
+            guard status == 0 else { throw E2EError("vigil keys create exited \(status)") }
+            return output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let quiet = try Child(fleet.agentBinary, [
+            "--server", "127.0.0.1:\(strictPorts.agent)", "--key", try strictKey("quiet"), "--hostname", "quiet",
+            "--backoff-initial", "0.2", "--metrics-interval", "1",
+        ], name: "agent-quiet", directory: strict)
+        defer { quiet.stop() }
+        let strictAPI = API(port: strictPorts.http)
+        _ = try await waitFor("quiet HEALTHY on the strict server", timeout: .seconds(15)) { try await strictAPI.state(of: "quiet") == "HEALTHY" ? true : nil }
+        let limitedKey = try strictKey("limited")
+        let strictPort = strictPorts.http
+        try log.post(port: strictPort, key: limitedKey, body: #"{"cpu": {"cpu_count_logical": 2}}"#, expect: 200, "one series")
+        try log.post(port: strictPort, key: limitedKey, body: #"{"cpu": {"cpu_count_logical": 2}}"#, expect: 429, error: "rate_limited", "over the rate")
+        try log.post(port: strictPort, key: limitedKey, body: #"{"cpu": {"cpu_count_logical": 2, "cpu_percent_total": 1}}"#, expect: 400, error: "invalid_field", "over metrics.max_series")
+        // One refusal is the POST above; the others are quiet's samples.
+        _ = try await waitFor("a refused sample of quiet", timeout: .seconds(10)) { () -> Bool? in
+            let health = try await strictAPI.get("/api/health") as? [String: Any]
+            let refused = (health?["metrics"] as? [String: Any])?["refused"] as? [String: Int]
+            return (refused?["invalid_field"] ?? 0) >= 2 ? true : nil
+        }
+
+        // Server and liveness.
+        for port in [main, strictPort] {
+            try log.get(port, "/api/health", "/api/health", expect: 200)
+            try log.get(port, "/api/storage", "/api/storage", expect: 200)
+            try log.get(port, "/api/agents", "/api/agents", expect: 200)
+            try log.get(port, "/api/servers", "/api/servers", expect: 200)
+            try log.get(port, "/api/events", "/api/events", expect: 200)
+        }
+        try log.get(main, "/api/agents/{hostname}", "/api/agents/alpha", expect: 200)
+        try log.get(strictPort, "/api/agents/{hostname}", "/api/agents/quiet", expect: 200)
+        try log.get(main, "/api/agents/{hostname}", "/api/agents/scripted", expect: 404, error: "not_found", "HTTP-only host")
+        try log.get(main, "/api/agents/{hostname}", "/api/agents/nosuch", expect: 404, error: "not_found")
+        let page = try log.get(main, "/api/events", "/api/events?limit=1", expect: 200) as? [[String: Any]] ?? []
+        let smallest = try #require(page.compactMap { $0["id"] as? Int }.min(), "no liveness event yet")
+        try log.get(main, "/api/events", "/api/events?hostname=alpha&limit=10&before=\(smallest + 1)", expect: 200)
+        try log.get(main, "/api/events", "/api/events?limit=0", expect: 400, error: "invalid_parameter")
+        try log.get(main, "/api/events", "/api/events?before=abc", expect: 400, error: "invalid_parameter")
+
+        // One host's latest sample: an agent, a script, a host without samples, no host.
+        for section in ["current", "disk", "network", "processes"] {
+            let template = "/api/servers/{hostname}/\(section)"
+            try log.get(main, template, "/api/servers/alpha/\(section)", expect: 200)
+            try log.get(main, template, "/api/servers/scripted/\(section)", expect: 200)
+            try log.get(strictPort, template, "/api/servers/limited/\(section)", expect: 200, "a sample with only cpu")
+            try log.get(strictPort, template, "/api/servers/quiet/\(section)", expect: 404, error: "no_samples")
+            try log.get(main, template, "/api/servers/nosuch/\(section)", expect: 404, error: "not_found")
+        }
+
+        // Series names, history and stats.
+        let metricsTemplate = "/api/servers/{hostname}/metrics"
+        let list = try log.get(main, metricsTemplate, "/api/servers/alpha/metrics", expect: 200) as? [String: Any]
+        try log.get(strictPort, metricsTemplate, "/api/servers/quiet/metrics", expect: 200, "no series")
+        try log.get(main, metricsTemplate, "/api/servers/nosuch/metrics", expect: 404, error: "not_found")
+        let series = list?["series"] as? [String] ?? []
+        let history = "/api/servers/{hostname}/history"
+        let iso = Date().addingTimeInterval(-600).formatted(.iso8601)
+        try log.get(main, history, "/api/servers/alpha/history?metric=cpu.percent", expect: 200, "alias")
+        try log.get(main, history, "/api/servers/alpha/history?metric=memory.memory_percent&from=\(q(iso))&to=\(Int(Date().timeIntervalSince1970) + 60)", expect: 200, "ISO from, Unix to")
+        try log.get(main, history, "/api/servers/alpha/history?metric=load.1&step=2s", expect: 200, "step")
+        try log.get(main, history, "/api/servers/alpha/history?metric=memory.percent&resolution=1m", expect: 200)
+        try log.get(main, history, "/api/servers/alpha/history?metric=memory.percent&resolution=1h&from=\(Int(now) - 86_400 * 3)", expect: 200)
+        for name in [series.first { $0.hasPrefix("disk.partitions[") }, series.first { $0.hasPrefix("io.network.interfaces[") }].compactMap({ $0 }) {
+            try log.get(main, history, "/api/servers/alpha/history?metric=\(q(name))", expect: 200, "bracketed name")
+        }
+        try log.get(main, history, "/api/servers/scripted/history?metric=\(q("disk.partitions[/data].percent"))", expect: 200)
+        try log.get(main, history, "/api/servers/alpha/history", expect: 400, error: "missing_parameter")
+        try log.get(main, history, "/api/servers/alpha/history?metric=cpu.percent&from=yesterday", expect: 400, error: "invalid_parameter")
+        try log.get(main, history, "/api/servers/alpha/history?metric=cpu.percent&from=2000&to=1000", expect: 400, error: "invalid_parameter", "from after to")
+        try log.get(main, history, "/api/servers/alpha/history?metric=cpu.percent&step=often", expect: 400, error: "invalid_parameter")
+        try log.get(main, history, "/api/servers/alpha/history?metric=cpu.percent&resolution=5m", expect: 400, error: "invalid_parameter")
+        try log.get(main, history, "/api/servers/alpha/history?metric=no.such.series", expect: 404, error: "unknown_metric")
+        try log.get(main, history, "/api/servers/nosuch/history?metric=cpu.percent", expect: 404, error: "not_found")
+        let stats = "/api/servers/{hostname}/stats"
+        try log.get(main, stats, "/api/servers/alpha/stats", expect: 200, "default series")
+        try log.get(main, stats, "/api/servers/alpha/stats?metric=cpu.percent&metric=memory.memory_used&metric=no.such&from=\(Int(now) - 3600)&to=\(q(Date().addingTimeInterval(60).formatted(.iso8601)))", expect: 200)
+        try log.get(strictPort, stats, "/api/servers/quiet/stats", expect: 200, "no samples: nulls")
+        try log.get(main, stats, "/api/servers/alpha/stats?to=tomorrow", expect: 400, error: "invalid_parameter")
+        try log.get(main, stats, "/api/servers/alpha/stats?" + (0...100).map { "metric=m\($0)" }.joined(separator: "&"), expect: 400, error: "invalid_parameter", "101 metrics")
+        try log.get(main, stats, "/api/servers/nosuch/stats", expect: 404, error: "not_found")
+        let events = "/api/servers/{hostname}/events"
+        try log.get(main, events, "/api/servers/alpha/events", expect: 200)
+        try log.get(main, events, "/api/servers/alpha/events?limit=1&before=\(Int32.max)", expect: 200)
+        try log.get(main, events, "/api/servers/alpha/events?limit=10001", expect: 400, error: "invalid_parameter")
+        try log.get(main, events, "/api/servers/nosuch/events", expect: 404, error: "not_found")
+
+        // The document checks.
+        let exchanges = try log.write()
+        let (status, output) = try await runCapturing("/usr/bin/env", [
+            "python3", OpenAPITooling.script.path, OpenAPITooling.document.path, exchanges.path,
+            "--sources", OpenAPITooling.root.appendingPathComponent("Sources/VigilServer").path,
+        ], timeout: .seconds(300))
+        if status == 0 {
+            print(output)
+        } else {
+            // The fleet's directory is removed at the end; keep the exchanges for a look.
+            let kept = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-openapi-exchanges-\(UUID().uuidString.prefix(8)).json")
+            try? FileManager.default.copyItem(at: exchanges, to: kept)
+            Issue.record("docs/openapi.yaml and the server disagree (openapi_validate.py exited \(status); exchanges kept in \(kept.path)):\n\(output)")
+        }
+    }
+
+    /// A document with every section, as a script could send it (`timestamp` is JSON text).
+    static func fullDocument(timestamp: String) -> String {
+        let counters = #""bytes_sent": 1000, "bytes_recv": 2000, "packets_sent": 10, "packets_recv": 20, "errin": 0, "errout": 0, "dropin": 1, "dropout": 0"#
+        let disk = #""read_count": 5, "write_count": 6, "read_bytes": 4096, "write_bytes": 8192, "read_time": 3, "write_time": 4"#
+        return """
+            {"hostname": "ignored", "timestamp": \(timestamp), "comment": "unknown fields are ignored",
+             "cpu": {"cpu_percent_total": 42.5, "cpu_percent_per_core": [40, 45], "cpu_count_logical": 2, "cpu_count_physical": 1,
+                     "cpu_freq_current": 2400.5, "load_average": [0.5, 0.4, 0.3]},
+             "memory": {"memory_total": 8000, "memory_available": 6000, "memory_used": 2000, "memory_free": 5000,
+                        "memory_percent": 25.0, "swap_total": 0, "swap_used": 0, "swap_free": 0, "swap_percent": 0},
+             "disk": {"partitions": [{"device": "/dev/vdz1", "mountpoint": "/data", "fstype": "ext4", "total": 1000000, "used": 250000, "free": 700000, "percent": 26.32}]},
+             "io": {"network": {\(counters), "bytes_sent_per_sec": 10.5, "bytes_recv_per_sec": 20, "extra": true,
+                                "interfaces": {"eth9": {\(counters), "packets_recv_per_sec": null}}},
+                    "disk_io": {\(disk), "read_bytes_per_sec": 100, "devices": {"vdz": {\(disk)}}}},
+             "system": {"os": "Test OS 1", "kernel": "6.1.0", "architecture": "x86_64", "hostname": "box", "boot_time": 1700000000, "uptime": 12345.5},
+             "processes": {"total": 99, "top_cpu": [{"pid": 1, "name": "init", "user": "root", "cpu_percent": 0.5, "rss": 4096}],
+                           "top_memory": [{"pid": 2, "name": "db", "user": "postgres", "rss": 1048576}]}}
+            """
+    }
+
+    /// `vigil server` as `Fleet.startServer` starts it, with extra environment (configuration).
+    static func startServer(_ vigil: String, directory: URL, environment: [String: String]) async throws -> (Child, (agent: Int, http: Int)) {
+        let ready = directory.appendingPathComponent("ready.json")
+        let server = try Child(vigil, [
+            "server", "--data-dir", directory.appendingPathComponent("data").path,
+            "--agent-port", "0", "--http-port", "0", "--heartbeat-interval", "1s", "--ready-file", ready.path,
+        ], name: "server-strict", directory: directory, environment: environment)
+        let ports = try await waitFor("the strict server's ready file") { () -> (agent: Int, http: Int)? in
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: ready)) as? [String: Int]
+            guard let agent = json?["agent_port"], let http = json?["http_port"] else { return nil }
+            return (agent, http)
+        }
+        return (server, ports)
+    }
+}
+
+/// Where the validator and the document are, and whether python3 can run it.
+enum OpenAPITooling {
+    /// The repository root, from this file's path: works from any working directory.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let document = root.appendingPathComponent("docs/openapi.yaml")
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("openapi_validate.py")
+    static let installCommand = "pip install openapi-core==0.23.1 openapi-spec-validator==0.8.5 PyYAML==6.0.3"
+    static var isCI: Bool { !(ProcessInfo.processInfo.environment["CI"] ?? "").isEmpty }
+
+    /// `nil` when python3 and the modules are there; otherwise what is missing.
+    static let missing: String? = {
+        let check = "import importlib.util as u, sys; m = [n for n in ('openapi_core', 'openapi_spec_validator', 'yaml') if u.find_spec(n) is None]; print(' '.join(m)); sys.exit(1 if m else 0)"
+        guard let (status, output) = try? runCapturingSync("/usr/bin/env", ["python3", "-c", check]) else { return "python3 could not be started" }
+        if status == 0 { return nil }
+        let modules = output.trimmingCharacters(in: .whitespacesAndNewlines)
+        return status == 127 || modules.isEmpty ? "python3 is not on PATH (\(output.prefix(200)))" : "python3 lacks the modules \(modules)"
+    }()
+}
+
+/// The HTTP exchanges of a test, made with curl (as a script would) and written as JSON for
+/// openapi_validate.py.
+final class ExchangeLog {
+    struct Exchange: Encodable {
+        var method: String
+        var template: String
+        var url: String
+        var status: Int
+        var contentType: String
+        var headers: [String: String]
+        var body: String
+        var requestHeaders: [String: String]
+        var requestBody: String?
+        var note: String
+
+        enum CodingKeys: String, CodingKey {
+            case method, template, url, status, headers, body, note
+            case contentType = "content_type"
+            case requestHeaders = "request_headers"
+            case requestBody = "request_body"
+        }
+    }
+
+    let directory: URL
+    private(set) var exchanges: [Exchange] = []
+
+    init(directory: URL) { self.directory = directory }
+
+    /// `GET`s `path` (already percent-encoded), records it, and checks the status (and error code).
+    @discardableResult
+    func get(_ port: Int, _ template: String, _ path: String, expect status: Int, error code: String? = nil, _ note: String = "", sourceLocation: SourceLocation = #_sourceLocation) throws -> Any? {
+        try self.call("GET", port: port, template: template, path: path, headers: [:], body: nil, expect: status, error: code, note: note, sourceLocation: sourceLocation)
+    }
+
+    /// `POST /api/metrics` with the key (if any) and the body.
+    @discardableResult
+    func post(port: Int, key: String?, body: String, expect status: Int, error code: String? = nil, _ note: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Any? {
+        var headers = ["Content-Type": "application/json"]
+        if let key { headers["X-API-Key"] = key }
+        return try self.call("POST", port: port, template: "/api/metrics", path: "/api/metrics", headers: headers, body: Data(body.utf8), expect: status, error: code, note: note, sourceLocation: sourceLocation)
+    }
+
+    func call(_ method: String, port: Int, template: String, path: String, headers: [String: String], body: Data?, expect expected: Int, error code: String?, note: String, sourceLocation: SourceLocation) throws -> Any? {
+        let id = UUID().uuidString.prefix(8)
+        let bodyFile = self.directory.appendingPathComponent("response-\(id).body")
+        let headerFile = self.directory.appendingPathComponent("response-\(id).headers")
+        let requestFile = self.directory.appendingPathComponent("request-\(id).body")
+        defer { [bodyFile, headerFile, requestFile].forEach { try? FileManager.default.removeItem(at: $0) } }
+        let url = "http://127.0.0.1:\(port)\(path)"
+        var arguments = ["-sS", "--max-time", "30", "-X", method, "-D", headerFile.path, "-o", bodyFile.path, "-w", "%{http_code}\n%{content_type}"]
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { arguments += ["-H", "\(name): \(value)"] }
+        if let body {
+            try body.write(to: requestFile)
+            arguments += ["-H", "Expect:", "--data-binary", "@\(requestFile.path)"]
+        }
+        arguments.append(url)
+        let (curlStatus, output) = try runCapturingSync("/usr/bin/env", ["curl"] + arguments)
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+        // curl may report an error after the answer (a server that closes early on 413): the code counts.
+        guard let first = lines.first, let status = Int(first), status != 0 else {
+            throw E2EError("curl \(method) \(url) exited \(curlStatus): \(output)")
+        }
+        let contentType = lines.count > 1 ? String(lines[1]) : ""
+        let responseBody = (try? String(contentsOf: bodyFile, encoding: .utf8)) ?? ""
+        let json = try? JSONSerialization.jsonObject(with: Data(responseBody.utf8))
+        #expect(status == expected, "\(method) \(path) (\(note)): \(responseBody.prefix(300))", sourceLocation: sourceLocation)
+        if let code {
+            #expect((json as? [String: Any])?["error"] as? String == code, "\(method) \(path) (\(note)): \(responseBody.prefix(300))", sourceLocation: sourceLocation)
+        }
+        self.exchanges.append(Exchange(
+            method: method, template: template, url: url, status: status, contentType: contentType,
+            headers: Self.lastHeaderBlock((try? String(contentsOf: headerFile, encoding: .utf8)) ?? ""),
+            body: responseBody, requestHeaders: headers,
+            requestBody: body.flatMap { $0.count <= 65_536 ? String(decoding: $0, as: UTF8.self) : nil }, note: note
+        ))
+        return json
+    }
+
+    /// The final response's headers (after any `100 Continue`), names lower-cased.
+    static func lastHeaderBlock(_ text: String) -> [String: String] {
+        let blocks = text.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n\n").filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+        var headers: [String: String] = [:]
+        for line in (blocks.last ?? "").split(separator: "\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return headers
+    }
+
+    /// Writes `exchanges.json` into the directory and returns its URL.
+    func write() throws -> URL {
+        let file = self.directory.appendingPathComponent("exchanges.json")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(["exchanges": self.exchanges]).write(to: file)
+        return file
+    }
+}
+
+/// Percent-encodes a query value.
+private func q(_ value: String) -> String {
+    value.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? value
+}
+
+/// Runs a command to completion; returns its status and its standard output and error together.
+private func runCapturingSync(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
+    let process = Process()
+    let pipe = Pipe()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// As `runCapturingSync`, but killed (and reported) after `timeout`.
+private func runCapturing(_ executable: String, _ arguments: [String], timeout: Duration) async throws -> (Int32, String) {
+    let log = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-openapi-\(UUID().uuidString).log")
+    _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: log) }
+    let handle = try FileHandle(forWritingTo: log)
+    defer { try? handle.close() }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = handle
+    process.standardError = handle
+    try process.run()
+    let deadline = ContinuousClock.now + timeout
+    while process.isRunning {
+        if ContinuousClock.now > deadline {
+            process.terminate()
+            process.waitUntilExit()
+            return (-1, "timed out after \(timeout): \(executable) \(arguments.joined(separator: " "))\n" + ((try? String(contentsOf: log, encoding: .utf8)) ?? ""))
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+}
