@@ -66,6 +66,13 @@ struct MetricsMeasurement {
         }
     }
 
+    /// CPU time of the whole process (all threads, GRDB's writer included).
+    static func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
     @Test("ingest rate and bytes per value at fleet scale")
     func ingest() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -75,6 +82,7 @@ struct MetricsMeasurement {
             var fleet = Fleet(hosts: hosts)
             let clock = ContinuousClock()
             var elapsed = Duration.zero
+            var cpu = 0.0
             var samples = 0
             for step in 0..<steps {
                 // Batches of 1,000 samples: every host's sample of one 5 s interval.
@@ -82,8 +90,10 @@ struct MetricsMeasurement {
                 for start in stride(from: 0, to: all.count, by: 1000) {
                     let batch = Array(all[start..<Swift.min(start + 1000, all.count)])
                     let began = clock.now
+                    let cpuBegan = Self.processCPUSeconds()
                     samples += try await store.append(batch)
                     elapsed += clock.now - began
+                    cpu += Self.processCPUSeconds() - cpuBegan
                 }
             }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -129,7 +139,8 @@ struct MetricsMeasurement {
             print("""
                 metrics measurement: \(hosts) hosts × \(steps) samples × \(series) series, batches of 1000
                   stored samples: \(samples) in \(String(format: "%.2f", seconds)) s
-                  ingest: \(Int(Double(samples) / seconds)) samples/s, \(Int(Double(samples * series) / seconds)) values/s
+                  ingest: \(Int(Double(samples) / seconds)) samples/s, \(Int(Double(samples * series) / seconds)) values/s (wall clock)
+                  process CPU while appending: \(String(format: "%.2f", cpu)) s = \(String(format: "%.1f", cpu / Double(samples) * 1e6)) µs/sample
                   by shape: \(shapes)
                   sealed raw blocks: \(sealed[0]) blocks, \(sealed[1]) values, \(sealed[2]) bytes = \(String(format: "%.3f", Double(sealed[2]) / Double(sealed[1]))) bytes/value
                   raw level (with head rows): \(statistics.raw.values) values, \(statistics.raw.bytes) bytes

@@ -19,6 +19,8 @@ public final class MetricsIngestor: Sendable {
         /// Each host's latest series names. A host sends the same names sample after sample, so
         /// queued samples share one array per host instead of holding a hundred strings each.
         var names: [String: [String]] = [:]
+        /// Distinct series lists seen, so hosts of the same shape share one array.
+        var shapes: [[String]: [String]] = [:]
         var accepted: Int = 0
         var refused: [IngestRefusal.Kind: Int] = [:]
     }
@@ -27,7 +29,7 @@ public final class MetricsIngestor: Sendable {
     let settings: ServerSettings
     private let state = Mutex(State())
     private let logger: Logger
-    /// Signalled when a batch is full, so the writer need not wait for its next tick.
+    /// Wakes the writer: when a batch is full (so it need not wait for its next tick), and on each tick.
     private let batchFull: AsyncStream<Void>.Continuation
     let batchFullSignals: AsyncStream<Void>
 
@@ -83,6 +85,13 @@ public final class MetricsIngestor: Sendable {
             if let names = state.names[hostname], names == sample.names {
                 sample.names = names
             } else {
+                // A new shape for this host: hosts of the same shape share one array too.
+                if let shared = state.shapes[sample.names] {
+                    sample.names = shared
+                } else {
+                    if state.shapes.count >= Self.maxShapes { state.shapes.removeAll(keepingCapacity: true) }
+                    state.shapes[sample.names] = sample.names
+                }
                 state.names[hostname] = sample.names
             }
             state.pending.append(sample)
@@ -96,6 +105,11 @@ public final class MetricsIngestor: Sendable {
     private func refuse(_ refusal: IngestRefusal) -> IngestRefusal {
         self.state.withLock { $0.refused[refusal.kind, default: 0] += 1 }
         return refusal
+    }
+
+    /// Wakes the writer (``MetricsService``) to write what is queued.
+    func wakeWriter() {
+        self.batchFull.yield()
     }
 
     /// Takes up to `metrics.max_batch` queued samples, oldest first.
@@ -126,11 +140,18 @@ public final class MetricsIngestor: Sendable {
     func restoreNewest(_ newest: [String: Double]) {
         self.state.withLock { state in
             for (hostname, timestamp) in newest {
-                let milliseconds = Self.milliseconds(timestamp)
+                // A stored document's timestamp went through ISO 8601 with milliseconds, which
+                // truncates the binary fraction (…0.0859999 is written .085): the original may be up
+                // to 1 ms later. Counting the restored time as 1 ms later keeps a resend after a
+                // restart recognised; samples are seconds apart, so nothing real is refused.
+                let milliseconds = Int64((timestamp * 1000).rounded()) + 1
                 if (state.newest[hostname] ?? .min) < milliseconds { state.newest[hostname] = milliseconds }
             }
         }
     }
+
+    /// Distinct series lists remembered for sharing; beyond it the memory starts over.
+    static let maxShapes = 4096
 
     private static func milliseconds(_ seconds: Double) -> Int64 {
         Int64((seconds * 1000).rounded(.down))

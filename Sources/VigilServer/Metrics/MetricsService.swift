@@ -62,17 +62,17 @@ public struct MetricsService: Service {
     }
 
     /// Writes a batch each flush interval, or as soon as one is full.
+    ///
+    /// One task writes, so batches reach the store in the order they were queued: the store drops a
+    /// host's sample that is not newer than its newest, so two writers racing would lose samples.
+    /// The ticker only wakes the writer, through the same signal a full batch sends.
     private func writeLoop() async {
         await withDiscardingTaskGroup { group in
             group.addTask {
-                for await _ in self.ingestor.batchFullSignals {
-                    while self.ingestor.pendingCount >= self.settings.metricsMaxBatch {
-                        guard await self.writeBatch() else { break }
-                    }
-                }
+                await self.every(self.settings.metricsFlushInterval) { self.ingestor.wakeWriter() }
             }
             group.addTask {
-                await self.every(self.settings.metricsFlushInterval) {
+                for await _ in self.ingestor.batchFullSignals {
                     while self.ingestor.pendingCount > 0 {
                         guard await self.writeBatch() else { break }
                     }
@@ -87,7 +87,12 @@ public struct MetricsService: Service {
         let batch = self.ingestor.takeBatch()
         guard !batch.isEmpty else { return true }
         do {
-            try await self.store.append(batch)
+            let stored = try await self.store.append(batch)
+            if stored < batch.count {
+                // The ingestor refuses samples not newer than a host's latest, so this means the
+                // store and the ingestor disagree about what is newest: say so, never silently.
+                self.logger.warning("metrics history kept fewer samples than written", metadata: ["written": "\(batch.count)", "stored": "\(stored)"])
+            }
             return true
         } catch {
             // The disk or database failed: say how much is lost rather than retry for ever and

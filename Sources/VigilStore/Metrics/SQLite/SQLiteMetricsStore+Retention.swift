@@ -16,7 +16,7 @@ extension SQLiteMetricsStore {
             var state = self.state.withLock { $0 }
             var deleted = 0
             try db.inTransaction {
-                var writer = try SQLiteMetricsWriter(db, blockRows: self.blockRows, logs: state.logs)
+                var writer = try SQLiteMetricsWriter(db, blockRows: self.blockRows, logs: state.logs, columnNames: self.columnNames)
                 let deleteData = try db.cachedStatement(sql: """
                     DELETE FROM block_data WHERE id IN (
                       SELECT data_id FROM blocks WHERE host_id = :host AND resolution = :resolution AND start_ms < :cutoff AND end_ms < :cutoff)

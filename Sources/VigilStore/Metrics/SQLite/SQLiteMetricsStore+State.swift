@@ -29,9 +29,9 @@ extension SQLiteMetricsStore {
             if resolution == .hour { self.hourBucket = bucket } else { self.minuteBucket = bucket }
         }
 
-        mutating func rollupColumnNames(for series: [String]) -> [String] {
+        mutating func rollupColumnNames(for series: [String], shared: RollupColumnNameCache) -> [String] {
             if series != self.rollupColumns.series {
-                self.rollupColumns = (series, series.flatMap(RollupStatistic.columnNames(of:)))
+                self.rollupColumns = (series, shared.columns(for: series))
             }
             return self.rollupColumns.columns
         }

@@ -33,6 +33,8 @@ public final class SQLiteMetricsStore: MetricsStore {
     /// Rows per sealed block, indexed by ``MetricResolution/level``.
     let blockRows: [Int]
     let state: Mutex<State>
+    /// Rollup column names, one array per distinct series list (see ``RollupColumnNameCache``).
+    let columnNames = RollupColumnNameCache()
 
     /// Opens (creating if needed) `metrics.sqlite` in a data directory, migrates it and rebuilds the
     /// in-memory state (open blocks, open rollup buckets) from it.
@@ -104,7 +106,7 @@ public final class SQLiteMetricsStore: MetricsStore {
             var stored = 0
             var logs = snapshot.logs
             try db.inTransaction {
-                var writer = try SQLiteMetricsWriter(db, blockRows: self.blockRows, logs: snapshot.logs)
+                var writer = try SQLiteMetricsWriter(db, blockRows: self.blockRows, logs: snapshot.logs, columnNames: self.columnNames)
                 for entry in batch {
                     let sample = samples[entry.index]
                     let id = try writer.hostID(sample.hostname, ids: &ids)
@@ -131,7 +133,7 @@ public final class SQLiteMetricsStore: MetricsStore {
             var ids = self.state.withLock { $0.hostIDs }
             let before = ids.count
             try db.inTransaction {
-                let writer = try SQLiteMetricsWriter(db, blockRows: self.blockRows, logs: [])
+                let writer = try SQLiteMetricsWriter(db, blockRows: self.blockRows, logs: [], columnNames: self.columnNames)
                 let upsert = try db.cachedStatement(sql: """
                     INSERT INTO latest(host_id, ts, json) VALUES (?, ?, ?)
                     ON CONFLICT(host_id) DO UPDATE SET ts = excluded.ts, json = excluded.json

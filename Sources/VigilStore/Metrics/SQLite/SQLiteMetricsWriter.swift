@@ -22,7 +22,11 @@ struct SQLiteMetricsWriter {
     private let insertBlockData: Statement
     private let insertBlock: Statement
 
-    init(_ db: Database, blockRows: [Int], logs: [HeadLogIndex]) throws {
+    /// Rollup column names shared across hosts.
+    private let columnNames: RollupColumnNameCache
+
+    init(_ db: Database, blockRows: [Int], logs: [HeadLogIndex], columnNames: RollupColumnNameCache) throws {
+        self.columnNames = columnNames
         self.blockRows = blockRows
         self.logs = logs
         self.db = db
@@ -81,7 +85,7 @@ struct SQLiteMetricsWriter {
     mutating func close(_ bucket: RollupAccumulator, _ resolution: MetricResolution, hostID: Int64, host: inout SQLiteMetricsStore.HostState) throws {
         host.setBucket(nil, resolution)
         guard !bucket.isEmpty else { return }
-        let columns = host.rollupColumnNames(for: bucket.names)
+        let columns = host.rollupColumnNames(for: bucket.names, shared: self.columnNames)
         try self.appendRow(resolution, hostID: hostID, host: &host, at: bucket.start, names: columns, values: bucket.rowValues())
     }
 
