@@ -4,7 +4,8 @@ import GRDB
 /// Reads the server's `metrics.sqlite` after the server has stopped, to split the history's size
 /// into sealed (compressed) blocks and open-block head rows (8 bytes a value, not yet compressed),
 /// which `GET /api/storage` adds up. Read-only; the layout is the one of
-/// `SQLiteMetricsStore+Migrations.swift` (tables `blocks` and `head`).
+/// `SQLiteMetricsStore+Migrations.swift` (`blocks`, and the head logs `head_raw`, `head_minute`,
+/// `head_hour`, counted whole: rows of blocks already sealed but not yet truncated included).
 enum StoreInspector {
     struct Part: Codable, Sendable {
         var values: Int64
@@ -61,12 +62,12 @@ enum StoreInspector {
             }
             let placeholders = deepHosts.map { _ in "?" }.joined(separator: ",")
             return Breakdown(
-                rawBlocks: try part("SELECT SUM(rows * columns), SUM(length(data)), SUM(rows) FROM blocks WHERE resolution = 0"),
-                rawHead: try part("SELECT SUM(length(data) / 8), SUM(length(data) + IFNULL(length(names), 0)), COUNT(*) FROM head WHERE resolution = 0"),
-                rollupBlocks: try part("SELECT SUM(rows * columns), SUM(length(data)), SUM(rows) FROM blocks WHERE resolution > 0"),
-                rollupHead: try part("SELECT SUM(length(data) / 8), SUM(length(data) + IFNULL(length(names), 0)), COUNT(*) FROM head WHERE resolution > 0"),
+                rawBlocks: try part("SELECT SUM(rows * columns), SUM(bytes), SUM(rows) FROM blocks WHERE resolution = 0"),
+                rawHead: try part("SELECT SUM(length(data) / 8), SUM(length(data) + IFNULL(length(names), 0)), COUNT(*) FROM head_raw"),
+                rollupBlocks: try part("SELECT SUM(rows * columns), SUM(bytes), SUM(rows) FROM blocks WHERE resolution > 0"),
+                rollupHead: try part("SELECT SUM(length(data) / 8), SUM(length(data) + IFNULL(length(names), 0)), COUNT(*) FROM (SELECT data, names FROM head_minute UNION ALL SELECT data, names FROM head_hour)"),
                 deepRawBlocks: deepHosts.isEmpty ? Part(values: 0, bytes: 0, rows: 0) : try part(
-                    "SELECT SUM(rows * columns), SUM(length(data)), SUM(rows) FROM blocks JOIN hosts ON hosts.id = blocks.host_id WHERE resolution = 0 AND hostname IN (\(placeholders))",
+                    "SELECT SUM(rows * columns), SUM(bytes), SUM(rows) FROM blocks JOIN hosts ON hosts.id = blocks.host_id WHERE resolution = 0 AND hostname IN (\(placeholders))",
                     StatementArguments(deepHosts)),
                 fileBytes: fileBytes)
         }

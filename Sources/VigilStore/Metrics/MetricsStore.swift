@@ -164,7 +164,8 @@ public protocol MetricsStore: Sendable {
     /// Rollup buckets still open (the current minute or hour) are included with what they hold so far.
     func points(hostname: String, series: String, from: Double, to: Double, resolution: MetricResolution) async throws -> [SeriesPoint]
 
-    /// The series names a host has had within `[from, to]` at raw resolution (or ever, when `nil`), sorted.
+    /// The series names of a host: those of its raw data within raw retention (or of its newest
+    /// rollups once raw data has expired), sorted.
     func seriesNames(hostname: String) async throws -> [String]
 
     /// Replaces the stored latest documents of these hosts.

@@ -155,7 +155,10 @@ extension SQLiteMetricsStore {
     /// Sealed blocks are counted in SQL over `blocks` (small rows, payloads not read); open blocks
     /// from the in-memory state, which mirrors `head` exactly, so the large head table is not scanned.
     public func statistics() async throws -> MetricsStorageStatistics {
-        var statistics = try await self.pool.read { db in
+        // On the writer's queue, not a reader: a writer publishes its in-memory state just after
+        // its commit, and a reader between the two would count a sealed block both in `blocks` and
+        // as the open block it was (seen: 161 samples counted twice at the end of a benchmark).
+        var statistics = try await self.pool.writeWithoutTransaction { db in
             var statistics = MetricsStorageStatistics()
             let blocks = try Row.fetchAll(db, sql: "SELECT resolution, COUNT(*), SUM(rows * columns), SUM(bytes) FROM blocks GROUP BY resolution")
             for row in blocks {
@@ -164,17 +167,17 @@ extension SQLiteMetricsStore {
                 statistics[resolution].values += row[2]
                 statistics[resolution].bytes += row[3]
             }
-            return statistics
-        }
-        self.state.withLock { state in
-            for host in state.hosts.values {
-                for resolution in MetricResolution.allCases {
-                    guard let open = host.levels[resolution.level].open else { continue }
-                    let values = Int64(open.rows * open.columns.count)
-                    statistics[resolution].values += values
-                    statistics[resolution].bytes += values * 8 + Int64(open.namesBytes)
+            self.state.withLock { state in
+                for host in state.hosts.values {
+                    for resolution in MetricResolution.allCases {
+                        guard let open = host.levels[resolution.level].open else { continue }
+                        let values = Int64(open.rows * open.columns.count)
+                        statistics[resolution].values += values
+                        statistics[resolution].bytes += values * 8 + Int64(open.namesBytes)
+                    }
                 }
             }
+            return statistics
         }
         statistics.fileBytes = [self.url.path, self.url.path + "-wal"].reduce(0) { total, path in
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value

@@ -57,6 +57,9 @@ public final class SQLiteMetricsStore: MetricsStore {
                 // Sealing reads back rows appended over the block's span (minutes of the whole
                 // fleet's samples): a larger cache than the 2 MiB default saves most of those reads.
                 try db.execute(sql: "PRAGMA cache_size = -32768")
+                // A burst (thousands of blocks sealed in one batch) can grow the WAL far beyond its
+                // usual size: let SQLite shrink it back after the next checkpoint.
+                try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
             }
         }
         self.url = directory.appendingPathComponent(Self.fileName)
