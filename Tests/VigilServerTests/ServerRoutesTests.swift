@@ -10,10 +10,11 @@ import VigilStore
 @Suite("Server routes", .serialized)
 struct ServerRoutesTests {
     /// A server with one host that posted `count` samples 5 s apart, ending now.
-    func serverWithSamples(_ count: Int, host: String = "web-1") async throws -> (TestServer, Date) {
+    func serverWithSamples(_ count: Int, host: String = "web-1", _ configure: @escaping @Sendable (inout ServerSettings) -> Void = { _ in }) async throws -> (TestServer, Date) {
         let server = try await TestServer.start {
             $0.metricsFlushInterval = .milliseconds(20)
             $0.metricsRateBurst = 1000
+            configure(&$0)
         }
         let key = try await server.key(for: host)
         let end = Date()
@@ -108,6 +109,24 @@ struct ServerRoutesTests {
             #expect((json as? [String: String])?["error"] == error, "\(path)")
             #expect((json as? [String: String])?["detail"]?.isEmpty == false, "\(path)")
         }
+    }
+
+    @Test("an answer over api.max_history_points and a /stats over api.max_stats_metrics are refused with 400")
+    func pointLimits() async throws {
+        let (server, end) = try await self.serverWithSamples(3) {
+            $0.maxHistoryPoints = 2
+            $0.maxStatsMetrics = 1
+        }
+        defer { Task { await server.stop() } }
+        let from = Int(end.timeIntervalSince1970) - 60
+        var (status, _, json) = try await server.http("GET", "/api/servers/web-1/history?metric=cpu.percent&from=\(from)")
+        #expect(status == 400)
+        #expect((json as? [String: String])?["error"] == "too_many_points")
+        (status, _, json) = try await server.http("GET", "/api/servers/web-1/history?metric=cpu.percent&from=\(from)&step=1h")
+        #expect(status == 200, "a larger step fits")
+        (status, _, json) = try await server.http("GET", "/api/servers/web-1/stats?metric=cpu.percent&metric=memory.percent")
+        #expect(status == 400)
+        #expect((json as? [String: String])?["detail"]?.contains("api.max_stats_metrics") == true)
     }
 
     @Test("the resolution follows the range, and falls back to rollups past raw retention")

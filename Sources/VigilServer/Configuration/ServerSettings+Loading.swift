@@ -62,6 +62,8 @@ extension ServerSettings {
 
         parser.string("http.host") { settings.httpHost = $0 }
         parser.int("http.port", 0...65535) { settings.httpPort = $0 }
+        parser.int("api.max_history_points", 100...10_000_000) { settings.maxHistoryPoints = $0 }
+        parser.int("api.max_stats_metrics", 1...10_000) { settings.maxStatsMetrics = $0 }
 
         parser.duration("heartbeat.interval") { settings.heartbeatInterval = $0 }
         parser.duration("liveness.reconnect_grace") { settings.reconnectGraceSetting = $0 }

@@ -35,6 +35,10 @@ public struct ServerSettings: Sendable, Equatable {
     // MARK: HTTP
     public var httpHost = "127.0.0.1"
     public var httpPort = 5000
+    /// The most points one `/history` answer may hold; a larger request is asked for a larger step.
+    public var maxHistoryPoints = 50_000
+    /// The most `metric` parameters one `/stats` request may name.
+    public var maxStatsMetrics = 100
 
     // MARK: Heartbeats and failure detection
     /// The interval agents are told to keep.

@@ -14,9 +14,6 @@ struct ServerRoutes: Sendable {
     let store: any VigilStore
     let settings: ServerSettings
 
-    /// The most points one history answer may hold (a request over it is asked for a larger step).
-    static let maxPoints = 50_000
-
     func register(on api: RouterGroup<BasicRequestContext>) {
         api.get("servers") { _, _ in try self.overview() }
         let host = api.group("servers/:hostname")
@@ -160,8 +157,8 @@ struct ServerRoutes: Sendable {
             throw APIError(.notFound, "unknown_metric", "host \(hostname) has no series \(series.debugDescription); GET /api/servers/\(hostname)/metrics lists them")
         }
         if let step = query.step { points = HistoryQuery.rebucket(points, step: step) }
-        guard points.count <= Self.maxPoints else {
-            throw APIError(.badRequest, "too_many_points", "\(points.count) points is over the limit of \(Self.maxPoints); ask for a larger step or a shorter range")
+        guard points.count <= self.settings.maxHistoryPoints else {
+            throw APIError(.badRequest, "too_many_points", "\(points.count) points is over the limit of \(self.settings.maxHistoryPoints) (api.max_history_points); ask for a larger step or a shorter range")
         }
         return try JSONResponse.make(History(
             hostname: hostname, metric: series, resolution: query.resolution.name, step: query.step,
@@ -215,8 +212,8 @@ struct ServerRoutes: Sendable {
         let query = try HistoryQuery(parameters, now: Date().timeIntervalSince1970, retention: self.settings.retention, defaultRange: 86_400)
         var names = parameters.getAll("metric").map(MetricsDocument.canonicalSeriesName)
         if names.isEmpty { names = Self.defaultStatsSeries }
-        guard names.count <= 100 else {
-            throw APIError(.badRequest, "invalid_parameter", "at most 100 metric parameters per request")
+        guard names.count <= self.settings.maxStatsMetrics else {
+            throw APIError(.badRequest, "invalid_parameter", "at most \(self.settings.maxStatsMetrics) metric parameters per request (api.max_stats_metrics)")
         }
         var metrics: [String: Stats.Summary] = [:]
         for name in names {
