@@ -75,28 +75,28 @@ extension MetricsDocument {
     }
 
     private static func addNetwork(_ c: NetworkCounters, prefix: String, into out: inout [(name: String, value: Double)]) {
-        let counters: [(String, UInt64)] = [
+        self.add(prefix: prefix, into: &out, counters: [
             ("bytes_sent", c.bytesSent), ("bytes_recv", c.bytesRecv), ("packets_sent", c.packetsSent), ("packets_recv", c.packetsRecv),
             ("errin", c.errin), ("errout", c.errout), ("dropin", c.dropin), ("dropout", c.dropout),
-        ]
-        for (name, value) in counters { out.append((prefix + "." + name, Double(value))) }
-        let rates: [(String, Double?)] = [
+        ], rates: [
             ("bytes_sent_per_sec", c.bytesSentPerSecond), ("bytes_recv_per_sec", c.bytesRecvPerSecond),
             ("packets_sent_per_sec", c.packetsSentPerSecond), ("packets_recv_per_sec", c.packetsRecvPerSecond),
-        ]
-        for (name, value) in rates { if let value, value.isFinite { out.append((prefix + "." + name, value)) } }
+        ])
     }
 
     private static func addDisk(_ c: DiskCounters, prefix: String, into out: inout [(name: String, value: Double)]) {
-        let counters: [(String, UInt64)] = [
+        self.add(prefix: prefix, into: &out, counters: [
             ("read_count", c.readCount), ("write_count", c.writeCount), ("read_bytes", c.readBytes),
             ("write_bytes", c.writeBytes), ("read_time", c.readTime), ("write_time", c.writeTime),
-        ]
-        for (name, value) in counters { out.append((prefix + "." + name, Double(value))) }
-        let rates: [(String, Double?)] = [
+        ], rates: [
             ("read_bytes_per_sec", c.readBytesPerSecond), ("write_bytes_per_sec", c.writeBytesPerSecond),
             ("read_count_per_sec", c.readCountPerSecond), ("write_count_per_sec", c.writeCountPerSecond),
-        ]
+        ])
+    }
+
+    /// Raw counters always; rates only when known and finite (none on a first sample or after a reset).
+    private static func add(prefix: String, into out: inout [(name: String, value: Double)], counters: [(String, UInt64)], rates: [(String, Double?)]) {
+        for (name, value) in counters { out.append((prefix + "." + name, Double(value))) }
         for (name, value) in rates { if let value, value.isFinite { out.append((prefix + "." + name, value)) } }
     }
 

@@ -48,7 +48,7 @@ public struct MetricsDocument: Codable, Sendable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(self.hostname, forKey: .hostname)
-        try c.encode(self.timestamp.formatted(Self.timestampStyle), forKey: .timestamp)
+        try c.encode(self.timestamp.formatted(Date.vigilISO8601), forKey: .timestamp)
         try c.encodeIfPresent(self.cpu, forKey: .cpu)
         try c.encodeIfPresent(self.memory, forKey: .memory)
         try c.encodeIfPresent(self.disk, forKey: .disk)
@@ -56,8 +56,6 @@ public struct MetricsDocument: Codable, Sendable, Equatable {
         try c.encodeIfPresent(self.system, forKey: .system)
         try c.encodeIfPresent(self.processes, forKey: .processes)
     }
-
-    static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     private static func decodeTimestamp(from c: KeyedDecodingContainer<CodingKeys>) throws -> Date? {
         guard c.contains(.timestamp), try !c.decodeNil(forKey: .timestamp) else { return nil }
@@ -68,7 +66,7 @@ public struct MetricsDocument: Codable, Sendable, Equatable {
             return Date(timeIntervalSince1970: seconds)
         }
         let text = try c.decode(String.self, forKey: .timestamp)
-        if let date = (try? Self.timestampStyle.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) {
+        if let date = Date(vigilISO8601: text) {
             return date
         }
         throw DecodingError.dataCorruptedError(forKey: .timestamp, in: c, debugDescription: "not an ISO 8601 date-time: \(String(text.prefix(64)).debugDescription)")

@@ -22,6 +22,22 @@ struct MetricsSQLiteStoreTests {
         }
     }
 
+    @Test("a read with a limit stops decoding blocks once past it")
+    func limitedRead() async throws {
+        try await withMetricsStore(rawBlockRows: 10) { store, _ in
+            let samples = (0..<100).map { index in
+                MetricSample(hostname: "h", timestamp: metricsEpoch + Double(index) * 5, names: ["x"], values: [Double(index)])
+            }
+            #expect(try await store.append(samples) == 100)
+            let all = try await store.points(hostname: "h", series: "x", from: metricsEpoch, to: metricsEpoch + 1000, resolution: .raw)
+            #expect(all.count == 100)
+            let limited = try await store.points(hostname: "h", series: "x", from: metricsEpoch, to: metricsEpoch + 1000, resolution: .raw, limit: 15)
+            #expect(limited.count > 15, "more than the limit tells the caller it was passed")
+            #expect(limited.count <= 20, "no block is decoded after the one that passed the limit")
+            #expect(limited.map(\.avg) == Array(all.prefix(limited.count)).map(\.avg), "what is returned is the oldest points, in order")
+        }
+    }
+
     @Test("raw points read back exactly, per host and series, within the range")
     func rawRoundTrip() async throws {
         try await withMetricsStore { store, _ in

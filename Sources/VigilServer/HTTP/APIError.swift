@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import VigilMetrics
 
 /// An API error, rendered as `{"error": "...", "detail": "..."}` with its status code.
 public struct APIError: HTTPResponseError {
@@ -26,13 +27,12 @@ public struct APIError: HTTPResponseError {
 /// The API's JSON conventions, shared by the server and its clients (`vigil status`):
 /// ISO 8601 dates with milliseconds (detection times are sub-second), sorted keys.
 public enum APICoding {
-    private static let dateStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Self.dateStyle))
+            try container.encode(date.formatted(Date.vigilISO8601))
         }
         encoder.outputFormatting = [.sortedKeys]
         return encoder
@@ -42,7 +42,7 @@ public enum APICoding {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
-            if let date = (try? Self.dateStyle.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) { return date }
+            if let date = Date(vigilISO8601: text) { return date }
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
         }
         return decoder

@@ -66,10 +66,7 @@ struct APIRoutes: Sendable {
         api.get("storage") { _, _ in try JSONResponse.make(try await self.history.statistics()) }
         api.get("events") { request, _ in
             let query = request.uri.queryParameters
-            let limit = try Self.integer(query["limit"].map(String.init), name: "limit", default: 100, range: 1...10_000)
-            let before = try query["before"].map { try Self.integer(String($0), name: "before", default: 0, range: 1...Int.max) }
-            let events = try await self.store.events(hostname: query["hostname"].map(String.init), limit: limit, before: before.map(Int64.init))
-            return try JSONResponse.make(events)
+            return try await Self.events(query, hostname: query["hostname"].map(String.init), store: self.store)
         }
     }
 
@@ -95,6 +92,13 @@ struct APIRoutes: Sendable {
         var refused: [String: Int] = [:]
         for kind in IngestRefusal.Kind.allCases { refused[kind.code] = counters.refused[kind] ?? 0 }
         return Health.MetricsCounts(accepted: counters.accepted, pending: ingestor.pendingCount, refused: refused)
+    }
+
+    /// Liveness events, newest first, paged by `limit` and `before` (also `/api/servers/{hostname}/events`).
+    static func events(_ query: Hummingbird.Parameters, hostname: String?, store: any VigilStore) async throws -> Response {
+        let limit = try Self.integer(query["limit"].map(String.init), name: "limit", default: 100, range: 1...10_000)
+        let before = try query["before"].map { try Self.integer(String($0), name: "before", default: 0, range: 1...Int.max) }
+        return try JSONResponse.make(try await store.events(hostname: hostname, limit: limit, before: before.map(Int64.init)))
     }
 
     static func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {

@@ -66,9 +66,7 @@ struct HistoryQuery {
     static func time(_ text: String?, name: String) throws -> Double? {
         guard let text else { return nil }
         if let seconds = Double(text), seconds.isFinite { return seconds }
-        if let date = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) {
-            return date.timeIntervalSince1970
-        }
+        if let date = Date(vigilISO8601: text) { return date.timeIntervalSince1970 }
         throw APIError(.badRequest, "invalid_parameter", "\(name) must be an ISO 8601 date-time or Unix seconds (got \"\(text.prefix(64))\")")
     }
 

@@ -152,14 +152,13 @@ struct ServerRoutes: Sendable {
         }
         let query = try HistoryQuery(parameters, now: Date().timeIntervalSince1970, retention: self.settings.retention)
         let series = MetricsDocument.canonicalSeriesName(metric)
-        var points = try await self.history.points(hostname: hostname, series: series, from: query.storeFrom, to: query.to, resolution: query.resolution)
+        var points = try await self.history.points(hostname: hostname, series: series, from: query.storeFrom, to: query.to, resolution: query.resolution, limit: self.settings.maxHistoryPoints)
         if points.isEmpty, try await !self.history.seriesNames(hostname: hostname).contains(series) {
             throw APIError(.notFound, "unknown_metric", "host \(hostname) has no series \(series.debugDescription); GET /api/servers/\(hostname)/metrics lists them")
         }
+        // Checked on what was read, before any re-bucketing: the store stops reading past the limit.
+        try self.checkPointLimit(points.count)
         if let step = query.step { points = HistoryQuery.rebucket(points, step: step) }
-        guard points.count <= self.settings.maxHistoryPoints else {
-            throw APIError(.badRequest, "too_many_points", "\(points.count) points is over the limit of \(self.settings.maxHistoryPoints) (api.max_history_points); ask for a larger step or a shorter range")
-        }
         return try JSONResponse.make(History(
             hostname: hostname, metric: series, resolution: query.resolution.name, step: query.step,
             from: Date(timeIntervalSince1970: query.from), to: Date(timeIntervalSince1970: query.to),
@@ -217,7 +216,8 @@ struct ServerRoutes: Sendable {
         }
         var metrics: [String: Stats.Summary] = [:]
         for name in names {
-            let points = try await self.history.points(hostname: hostname, series: name, from: query.storeFrom, to: query.to, resolution: query.resolution)
+            let points = try await self.history.points(hostname: hostname, series: name, from: query.storeFrom, to: query.to, resolution: query.resolution, limit: self.settings.maxHistoryPoints)
+            try self.checkPointLimit(points.count)
             metrics[name] = Stats.Summary(points)
         }
         return try JSONResponse.make(Stats(
@@ -238,14 +238,18 @@ struct ServerRoutes: Sendable {
     }
 
     func events(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let hostname = try self.knownHost(context)
-        let query = request.uri.queryParameters
-        let limit = try APIRoutes.integer(query["limit"].map(String.init), name: "limit", default: 100, range: 1...10_000)
-        let before = try query["before"].map { try APIRoutes.integer(String($0), name: "before", default: 0, range: 1...Int.max) }
-        return try JSONResponse.make(try await self.store.events(hostname: hostname, limit: limit, before: before.map(Int64.init)))
+        try await APIRoutes.events(request.uri.queryParameters, hostname: try self.knownHost(context), store: self.store)
     }
 
     // MARK: Helpers
+
+    /// A read over `api.max_history_points` was cut short by the store: refuse rather than answer
+    /// with part of the range.
+    private func checkPointLimit(_ count: Int) throws {
+        guard count <= self.settings.maxHistoryPoints else {
+            throw APIError(.badRequest, "too_many_points", "the range holds more than \(self.settings.maxHistoryPoints) points at this resolution (api.max_history_points); ask for a larger step or a shorter range")
+        }
+    }
 
     /// The `hostname` path parameter, if the server knows that host (from liveness or metrics).
     private func knownHost(_ context: BasicRequestContext) throws -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import Synchronization
 import VigilMetrics
 import VigilStore
@@ -11,7 +12,9 @@ import VigilStore
 /// agent connections call it on their event loops; ``MetricsService`` writes the queue off them.
 public final class MetricsIngestor: Sendable {
     private struct State {
-        var pending: [MetricSample] = []
+        /// A ring, so taking a batch off the front costs the batch, not a shift of the whole
+        /// backlog while the event loops wait on this lock.
+        var pending = CircularBuffer<MetricSample>()
         var buckets: [String: TokenBucket] = [:]
         /// The newest accepted sample time per host, in milliseconds (the precision history and the
         /// stored latest document keep), so resends and stepped-back clocks are refused.
@@ -68,7 +71,7 @@ public final class MetricsIngestor: Sendable {
             let milliseconds = Self.milliseconds(timestamp)
             if let newest = state.newest[hostname], milliseconds <= newest {
                 state.refused[.stale, default: 0] += 1
-                throw IngestRefusal(.stale, "timestamp: \(document.timestamp.formatted(.iso8601)) is not newer than the host's latest sample; resent, or the host's clock went back")
+                throw IngestRefusal(.stale, "timestamp: \(document.timestamp.formatted(Date.vigilISO8601)) is not newer than the host's latest sample; resent, or the host's clock went back")
             }
             if state.pending.count >= self.settings.metricsMaxPending {
                 state.refused[.busy, default: 0] += 1
@@ -117,10 +120,6 @@ public final class MetricsIngestor: Sendable {
         self.state.withLock { state in
             let count = min(state.pending.count, self.settings.metricsMaxBatch)
             guard count > 0 else { return [] }
-            if count == state.pending.count {
-                defer { state.pending.removeAll(keepingCapacity: true) }
-                return state.pending
-            }
             let batch = Array(state.pending.prefix(count))
             state.pending.removeFirst(count)
             return batch

@@ -162,7 +162,9 @@ public protocol MetricsStore: Sendable {
 
     /// Points of one series of one host with `from <= timestamp <= to`, oldest first, at one resolution.
     /// Rollup buckets still open (the current minute or hour) are included with what they hold so far.
-    func points(hostname: String, series: String, from: Double, to: Double, resolution: MetricResolution) async throws -> [SeriesPoint]
+    /// Implementations may stop reading once more than `limit` points are collected and return
+    /// what they have: the caller treats more than `limit` as too many.
+    func points(hostname: String, series: String, from: Double, to: Double, resolution: MetricResolution, limit: Int) async throws -> [SeriesPoint]
 
     /// The series names of a host: those of its raw data within raw retention (or of its newest
     /// rollups once raw data has expired), sorted.
@@ -181,4 +183,11 @@ public protocol MetricsStore: Sendable {
 
     /// Writes anything held only in memory (called at shutdown).
     func flush() async throws
+}
+
+extension MetricsStore {
+    /// Every point in the range, with no limit.
+    public func points(hostname: String, series: String, from: Double, to: Double, resolution: MetricResolution) async throws -> [SeriesPoint] {
+        try await self.points(hostname: hostname, series: series, from: from, to: to, resolution: resolution, limit: .max)
+    }
 }

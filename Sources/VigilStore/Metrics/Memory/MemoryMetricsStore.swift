@@ -45,7 +45,8 @@ public final class MemoryMetricsStore: MetricsStore {
         }
     }
 
-    public func points(hostname: String, series: String, from: Double, to: Double, resolution: MetricResolution) async throws -> [SeriesPoint] {
+    /// `limit` needs no early stop here: the ring bounds the work.
+    public func points(hostname: String, series: String, from: Double, to: Double, resolution: MetricResolution, limit: Int) async throws -> [SeriesPoint] {
         guard let range = MetricTime.range(from: from, to: to),
               let ring = self.state.withLock({ $0.rings[hostname] }) else { return [] }
         var points: [SeriesPoint] = []

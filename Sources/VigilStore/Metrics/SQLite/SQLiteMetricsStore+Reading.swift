@@ -16,7 +16,7 @@ extension SQLiteMetricsStore {
         ORDER BY start_ms
         """
 
-    public func points(hostname: String, series: String, from: Double, to: Double, resolution: MetricResolution) async throws -> [SeriesPoint] {
+    public func points(hostname: String, series: String, from: Double, to: Double, resolution: MetricResolution, limit: Int) async throws -> [SeriesPoint] {
         guard let range = MetricTime.range(from: from, to: to) else { return [] }
         // Read memory before the database. A writer publishes memory only after its commit, so the
         // database read sees at least what this copy describes: a bucket closed in between comes
@@ -28,7 +28,7 @@ extension SQLiteMetricsStore {
         }
         var points = try await self.pool.read { db -> [SeriesPoint] in
             guard let hostID = try Int64.fetchOne(db, sql: "SELECT id FROM hosts WHERE hostname = ?", arguments: [hostname]) else { return [] }
-            return try Self.storedPoints(db, hostID: hostID, series: series, range: range, resolution: resolution, open: open)
+            return try Self.storedPoints(db, hostID: hostID, series: series, range: range, resolution: resolution, open: open, limit: limit)
         }
         if let bucket, let bucketMs = MetricTime.milliseconds(bucket.timestamp), range.contains(bucketMs),
            points.last.map({ $0.timestamp < bucket.timestamp }) ?? true {
@@ -38,7 +38,9 @@ extension SQLiteMetricsStore {
     }
 
     /// Points of one series from sealed blocks and the open block's head rows (not the in-memory bucket).
-    static func storedPoints(_ db: Database, hostID: Int64, series: String, range: ClosedRange<Int64>, resolution: MetricResolution, open: OpenBlock?) throws -> [SeriesPoint] {
+    /// Stops decoding blocks once more than `limit` points are collected (the caller refuses such
+    /// an answer, so a huge range costs no more than the limit).
+    static func storedPoints(_ db: Database, hostID: Int64, series: String, range: ClosedRange<Int64>, resolution: MetricResolution, open: OpenBlock?, limit: Int = .max) throws -> [SeriesPoint] {
         let wanted: [String] = resolution == .raw ? [series] : RollupStatistic.columnNames(of: series)
         let wantedUTF8 = wanted.map { Array($0.utf8) }
         var points: [SeriesPoint] = []
@@ -46,7 +48,7 @@ extension SQLiteMetricsStore {
         let blocks = try Row.fetchCursor(db.cachedStatement(sql: Self.overlappingBlocksSQL), arguments: [
             "host": hostID, "resolution": resolution.rawValue, "from": range.lowerBound, "to": range.upperBound,
         ])
-        while let row = try blocks.next() {
+        while points.count <= limit, let row = try blocks.next() {
             try row.withUnsafeData(atIndex: 1) { data in
                 guard let data else { return }
                 try data.withUnsafeBytes { buffer in
@@ -65,7 +67,7 @@ extension SQLiteMetricsStore {
             }
         }
 
-        guard let open, open.startMs <= range.upperBound, open.seqs.count > 0 else { return points }
+        guard points.count <= limit, let open, open.startMs <= range.upperBound, open.seqs.count > 0 else { return points }
         let found = wanted.map { open.columns.firstIndex(of: $0) }
         guard found.allSatisfy({ $0 != nil }) else { return points }
         let indices = found.map { $0! }
