@@ -8,6 +8,8 @@ import PackageDescription
 /// - `VigilMetrics`: the metrics document (what `POST /api/metrics` and the agent's METRICS frames carry).
 /// - `VigilCollectors`: one collector per file reading /proc, /sys and statfs, and their registry.
 /// - `VigilAgent`: the host agent's connection, heartbeats, metrics sampling and reconnect logic (no HTTP, no database).
+/// - `VigilTransfer`: files on disk for both ends of a transfer: partial files, hashing, fsync, atomic rename, resume.
+/// - `VigilClient`: a client connection for people's tools (`vigil chat`, `vigil send`, `vigil send-file`).
 /// - `VigilStore`: the backend-neutral storage protocol and its embedded SQLite implementation.
 /// - `VigilServer`: the agent listener, liveness (failure detection), configuration and the HTTP API.
 /// - `VigilCLI` (`vigil`) and `VigilAgentMain` (`vigil-agent`): the executables.
@@ -46,9 +48,32 @@ let package = Package(
         .target(name: "VigilMetrics"),  // no dependencies: the agent, the server and scripts' tools share it
         .target(name: "VigilCollectors", dependencies: ["VigilMetrics"]),
         .target(
+            name: "VigilTransfer",
+            dependencies: [
+                "VigilProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "VigilClient",
+            dependencies: [
+                "VigilProtocol",
+                "VigilTransfer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "VigilAgent",
             dependencies: [
                 "VigilProtocol",
+                "VigilTransfer",
                 "VigilMetrics",
                 "VigilCollectors",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -68,6 +93,7 @@ let package = Package(
             name: "VigilServer",
             dependencies: [
                 "VigilProtocol",
+                "VigilTransfer",
                 "VigilMetrics",
                 "VigilStore",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -79,12 +105,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
             name: "VigilCLI",
             dependencies: [
                 "VigilServer",
+                "VigilClient",
                 "VigilStore",
                 "VigilAgent",
                 "VigilCollectors",
@@ -124,6 +152,18 @@ let package = Package(
             name: "VigilCollectorsTests",
             dependencies: ["VigilCollectors", "VigilMetrics"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "VigilTransferTests",
+            dependencies: ["VigilTransfer", "VigilProtocol", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "VigilClientTests",
+            dependencies: [
+                "VigilClient", "VigilProtocol", "VigilServer", "VigilStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "VigilStoreTests",

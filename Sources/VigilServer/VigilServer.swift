@@ -28,6 +28,10 @@ public struct VigilServer: Sendable {
     /// Takes samples from agents and `POST /api/metrics`.
     public let metrics: MetricsIngestor
     public let tracker: LivenessTracker
+    /// Stores and routes messages.
+    public let messages: MessageService
+    /// Receives and keeps files.
+    public let files: FileService
     /// What agent connections share, including the count of open connections.
     public let sessions: SessionEnvironment
     /// The services in start order, for callers that run them in a larger group (`vigil up`).
@@ -85,10 +89,14 @@ public struct VigilServer: Sendable {
             "grace": "\(settings.restartGrace.compactDescription)",
         ])
 
+        let messages = MessageService(store: store, settings: settings, logger: logger)
+        self.messages = messages
+        let files = FileService(store: store, settings: settings, logger: logger)
+        self.files = files
         let environment = SessionEnvironment(
             settings: settings, serverID: serverID, tracker: tracker,
             authenticator: AgentAuthenticator(store: store, openEnrollment: settings.openEnrollment),
-            metrics: metrics, logger: logger
+            metrics: metrics, messages: messages, files: files, logger: logger
         )
         self.sessions = environment
         let group = MultiThreadedEventLoopGroup.singleton
@@ -115,6 +123,8 @@ public struct VigilServer: Sendable {
             RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger), updates: continuation),
             LivenessMonitor(tracker: tracker, store: store, checkInterval: settings.checkInterval, persistInterval: settings.persistInterval, logger: logger),
             metricsService,
+            messages,
+            files,
             listener,
             http,
         ]

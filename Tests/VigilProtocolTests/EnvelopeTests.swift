@@ -11,6 +11,8 @@ private func roundTrip(_ envelope: Envelope) throws -> Envelope {
     switch try InboundFrame.parse(frame) {
     case .envelope(let decoded):
         return decoded
+    case .fileData(let data):
+        throw ProtocolViolation(.unexpectedType, "expected an envelope, got file data \(data)")
     }
 }
 
@@ -40,6 +42,8 @@ private func parseEnvelope(_ json: String) throws -> Envelope {
     switch try InboundFrame.parse(ByteBuffer(string: json)) {
     case .envelope(let envelope):
         return envelope
+    case .fileData(let data):
+        throw ProtocolViolation(.unexpectedType, "expected an envelope, got file data \(data)")
     }
 }
 
@@ -221,6 +225,8 @@ struct EnvelopeRoundTripTests {
         switch try InboundFrame.parse(frame) {
         case .envelope(let decoded):
             #expect(decoded == envelope)
+        case .fileData:
+            Issue.record("a JSON frame parsed as file data")
         }
     }
 }
@@ -297,7 +303,7 @@ struct EnvelopeWireFormatTests {
 
     @Test("MessageType raw values are the wire names")
     func messageTypeRawValues() {
-        #expect(MessageType.allCases.map(\.rawValue) == ["CLIENT_REGISTER", "SERVER_RESPONSE", "HEARTBEAT", "HEARTBEAT_ACK", "CLIENT_UNREGISTER", "METRICS"])
+        #expect(MessageType.allCases.map(\.rawValue) == ["CLIENT_REGISTER", "SERVER_RESPONSE", "HEARTBEAT", "HEARTBEAT_ACK", "CLIENT_UNREGISTER", "METRICS", "CLIENT_MESSAGE", "MESSAGE_ACK", "LIST_CLIENTS", "CLIENT_LIST", "FILE_OFFER", "FILE_READY", "FILE_REJECT", "FILE_SAVED", "FILE_FAILED", "END"])
     }
 
     @Test("hand-written snake_case JSON decodes to the right values")
@@ -330,11 +336,28 @@ struct InboundFrameViolationTests {
         #expect(v?.detail == "zero-length frame")
     }
 
-    @Test("first byte 0x01 is unknownBinaryKind, naming the byte")
-    func binaryKind01() {
+    @Test("first byte 0x01 is a file data frame; one shorter than its header is invalid_field")
+    func fileDataFrame() throws {
         let v = violation([0x01, 0x02, 0x03])
-        #expect(v?.code == .unknownBinaryKind)
-        #expect(v?.detail == "frame starts with byte 0x01, which is neither '{' (JSON envelope) nor a binary frame kind this server knows")
+        #expect(v?.code == .invalidField)
+        #expect(v?.detail == "file data frame shorter than its 25-byte header (kind, transfer id, offset)")
+        let id = UUID()
+        let frame = FileDataFrame(transferID: id, offset: 1 << 40, data: ByteBuffer(bytes: [9, 8, 7]))
+        let encoded = frame.encodedFrame()
+        #expect(encoded.readableBytes == 28)
+        #expect(encoded.getInteger(at: 0, as: UInt8.self) == 0x01)
+        #expect(encoded.getInteger(at: 17, endianness: .big, as: UInt64.self) == 1 << 40)
+        guard case .fileData(let parsed) = try InboundFrame.parse(encoded) else {
+            Issue.record("not parsed as file data")
+            return
+        }
+        #expect(parsed == frame)
+        // A header alone is a valid, empty chunk.
+        guard case .fileData(let empty) = try InboundFrame.parse(FileDataFrame(transferID: id, offset: 0, data: ByteBuffer()).encodedFrame()) else {
+            Issue.record("not parsed as file data")
+            return
+        }
+        #expect(empty.data.readableBytes == 0)
     }
 
     @Test("first byte 0xFF is unknownBinaryKind, naming the byte")

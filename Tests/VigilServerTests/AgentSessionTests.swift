@@ -947,6 +947,7 @@ private final class ScriptedHandler: ChannelInboundHandler, Sendable {
         do {
             switch try InboundFrame.parse(frame) {
             case .envelope(let parsed): envelope = parsed
+            case .fileData: throw ProtocolViolation(.unexpectedType, "the fake server got file data")
             }
         } catch {
             self.record.noteBadFrame("connection \(self.connection.index): \(error)")

@@ -13,6 +13,16 @@ public struct Envelope: Sendable, Equatable {
         case heartbeatAck(HeartbeatAckPayload)
         case clientUnregister(UnregisterPayload)
         case metrics(MetricsDocument)
+        case clientMessage(ClientMessagePayload)
+        case messageAck(MessageAckPayload)
+        case listClients(ListClientsPayload)
+        case clientList(ClientListPayload)
+        case fileOffer(FileOfferPayload)
+        case fileReady(FileReadyPayload)
+        case fileReject(FileErrorPayload)
+        case fileSaved(FileSavedPayload)
+        case fileFailed(FileErrorPayload)
+        case end(EndPayload)
 
         public var type: MessageType {
             switch self {
@@ -22,6 +32,16 @@ public struct Envelope: Sendable, Equatable {
             case .heartbeatAck: .heartbeatAck
             case .clientUnregister: .clientUnregister
             case .metrics: .metrics
+            case .clientMessage: .clientMessage
+            case .messageAck: .messageAck
+            case .listClients: .listClients
+            case .clientList: .clientList
+            case .fileOffer: .fileOffer
+            case .fileReady: .fileReady
+            case .fileReject: .fileReject
+            case .fileSaved: .fileSaved
+            case .fileFailed: .fileFailed
+            case .end: .end
             }
         }
     }
@@ -69,6 +89,16 @@ extension Envelope: Codable {
         case .heartbeatAck: self.body = .heartbeatAck(try c.decode(HeartbeatAckPayload.self, forKey: .payload))
         case .clientUnregister: self.body = .clientUnregister(try c.decode(UnregisterPayload.self, forKey: .payload))
         case .metrics: self.body = .metrics(try c.decode(MetricsDocument.self, forKey: .payload))
+        case .clientMessage: self.body = .clientMessage(try c.decode(ClientMessagePayload.self, forKey: .payload))
+        case .messageAck: self.body = .messageAck(try c.decode(MessageAckPayload.self, forKey: .payload))
+        case .listClients: self.body = .listClients(try c.decode(ListClientsPayload.self, forKey: .payload))
+        case .clientList: self.body = .clientList(try c.decode(ClientListPayload.self, forKey: .payload))
+        case .fileOffer: self.body = .fileOffer(try c.decode(FileOfferPayload.self, forKey: .payload))
+        case .fileReady: self.body = .fileReady(try c.decode(FileReadyPayload.self, forKey: .payload))
+        case .fileReject: self.body = .fileReject(try c.decode(FileErrorPayload.self, forKey: .payload))
+        case .fileSaved: self.body = .fileSaved(try c.decode(FileSavedPayload.self, forKey: .payload))
+        case .fileFailed: self.body = .fileFailed(try c.decode(FileErrorPayload.self, forKey: .payload))
+        case .end: self.body = .end(try c.decode(EndPayload.self, forKey: .payload))
         }
         self.senderID = try c.decodeIfPresent(String.self, forKey: .senderID)
         self.timestamp = try c.decodeIfPresent(Double.self, forKey: .timestamp)
@@ -86,6 +116,16 @@ extension Envelope: Codable {
         case .heartbeatAck(let p): try c.encode(p, forKey: .payload)
         case .clientUnregister(let p): try c.encode(p, forKey: .payload)
         case .metrics(let p): try c.encode(p, forKey: .payload)
+        case .clientMessage(let p): try c.encode(p, forKey: .payload)
+        case .messageAck(let p): try c.encode(p, forKey: .payload)
+        case .listClients(let p): try c.encode(p, forKey: .payload)
+        case .clientList(let p): try c.encode(p, forKey: .payload)
+        case .fileOffer(let p): try c.encode(p, forKey: .payload)
+        case .fileReady(let p): try c.encode(p, forKey: .payload)
+        case .fileReject(let p): try c.encode(p, forKey: .payload)
+        case .fileSaved(let p): try c.encode(p, forKey: .payload)
+        case .fileFailed(let p): try c.encode(p, forKey: .payload)
+        case .end(let p): try c.encode(p, forKey: .payload)
         }
         try c.encodeIfPresent(self.timestamp, forKey: .timestamp)
         try c.encodeIfPresent(self.messageID, forKey: .messageID)

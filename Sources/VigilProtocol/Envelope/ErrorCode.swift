@@ -19,6 +19,37 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case staleSample = "stale_sample"
     /// The server cannot take more now (its write queue is full); retry later.
     case serverBusy = "server_busy"
+    // Messages: the message is not stored; the connection is kept (not counted).
+    /// `CLIENT_MESSAGE.payload.recipient` names no client this server has ever registered.
+    case unknownRecipient = "unknown_recipient"
+    /// `CLIENT_MESSAGE.payload.content` is longer than `messages.max_content_bytes`, or empty.
+    case invalidMessage = "invalid_message"
+    // Files: in `FILE_REJECT` (before any byte) and `FILE_FAILED` (after).
+    /// Larger than `files.max_file_size`.
+    case fileTooLarge = "file_too_large"
+    /// The sender's stored files plus this one would pass `files.quota_per_client`.
+    case overQuota = "over_quota"
+    /// The file name is empty, `.`, `..`, too long, or holds a separator or a control character.
+    case invalidName = "invalid_name"
+    /// Storing it would leave less than `files.min_free_disk` free.
+    case insufficientDisk = "insufficient_disk"
+    /// A file was already saved under this transfer id (`payload.file_id` names it).
+    case duplicate = "duplicate"
+    /// The transfer id is in use by another connection right now.
+    case transferBusy = "transfer_busy"
+    /// The offer itself is malformed: transfer id not a UUID, SHA-256 not 64 hex digits.
+    case invalidOffer = "invalid_offer"
+    /// A data frame for a transfer that is not open on this connection, or at the wrong offset.
+    case unknownTransfer = "unknown_transfer"
+    case badOffset = "bad_offset"
+    /// The bytes received do not hash to the offered SHA-256.
+    case checksumMismatch = "checksum_mismatch"
+    /// More bytes arrived than offered.
+    case sizeMismatch = "size_mismatch"
+    /// The receiver could not write the file.
+    case ioError = "io_error"
+    /// The offer's recipient is not online to take the file.
+    case recipientOffline = "recipient_offline"
     // Session order.
     case notRegistered = "not_registered"
     case alreadyRegistered = "already_registered"

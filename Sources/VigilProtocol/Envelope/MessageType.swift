@@ -13,4 +13,26 @@ public enum MessageType: String, Sendable, CaseIterable, Codable {
     /// Client → server, every sample interval: one metrics document (the body of `POST /api/metrics`).
     /// Not acknowledged; a refused sample is answered by a non-fatal `SERVER_RESPONSE`.
     case metrics = "METRICS"
+
+    /// Either way: a text message. Client → server with `payload.recipient` (a client id, or null for
+    /// broadcast); server → recipient with the original `sender_id` and `message_id`.
+    case clientMessage = "CLIENT_MESSAGE"
+    /// Either way: server → sender once the message is stored; recipient → server once it has the message.
+    case messageAck = "MESSAGE_ACK"
+    /// Client → server: who is online now. Answered by `CLIENT_LIST`.
+    case listClients = "LIST_CLIENTS"
+    /// Server → client: the answer to `LIST_CLIENTS`.
+    case clientList = "CLIENT_LIST"
+    /// Either way: the sender of a file offers it (transfer id, name, size, SHA-256).
+    case fileOffer = "FILE_OFFER"
+    /// Either way: the receiver takes the offered file from `payload.offset` (non-zero when resuming).
+    case fileReady = "FILE_READY"
+    /// Either way: the receiver refuses the offer, before any byte is sent.
+    case fileReject = "FILE_REJECT"
+    /// Either way: the receiver has the whole file, verified and durably stored.
+    case fileSaved = "FILE_SAVED"
+    /// Either way: the transfer failed (size or checksum wrong, disk error); nothing partial is visible.
+    case fileFailed = "FILE_FAILED"
+    /// Client → server: the sender has no more files to offer in this session.
+    case end = "END"
 }

@@ -9,17 +9,20 @@ public struct RegisterPayload: Codable, Sendable, Equatable {
     public var capabilities: [String]
     /// The client software and version, e.g. `vigil-agent/0.1.0`.
     public var agentVersion: String?
+    /// A monitored host (the default) or a person's tool, which is never DOWN.
+    public var kind: ClientKind
 
-    public init(key: String?, protocolVersion: Int = ProtocolVersion.current, hostname: String, capabilities: [String] = ["heartbeat"], agentVersion: String? = nil) {
+    public init(key: String?, protocolVersion: Int = ProtocolVersion.current, hostname: String, capabilities: [String] = ["heartbeat"], agentVersion: String? = nil, kind: ClientKind = .agent) {
         self.key = key
         self.protocolVersion = protocolVersion
         self.hostname = hostname
         self.capabilities = capabilities
         self.agentVersion = agentVersion
+        self.kind = kind
     }
 
     enum CodingKeys: String, CodingKey {
-        case key, hostname, capabilities
+        case key, hostname, capabilities, kind, name
         case protocolVersion = "protocol_version"
         case agentVersion = "agent_version"
     }
@@ -28,16 +31,39 @@ public struct RegisterPayload: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.key = try c.decodeIfPresent(String.self, forKey: .key)
         self.protocolVersion = try c.decode(Int.self, forKey: .protocolVersion)
-        self.hostname = try c.decode(String.self, forKey: .hostname)
+        // People's clients may say `name`; `hostname` wins when both are present.
+        if let hostname = try c.decodeIfPresent(String.self, forKey: .hostname) {
+            self.hostname = hostname
+        } else if let name = try c.decodeIfPresent(String.self, forKey: .name) {
+            self.hostname = name
+        } else {
+            self.hostname = try c.decode(String.self, forKey: .hostname)  // throws: missing
+        }
         self.capabilities = try c.decodeIfPresent([String].self, forKey: .capabilities) ?? []
         self.agentVersion = try c.decodeIfPresent(String.self, forKey: .agentVersion)
+        self.kind = try c.decodeIfPresent(ClientKind.self, forKey: .kind) ?? .agent
     }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(self.key, forKey: .key)
+        try c.encode(self.protocolVersion, forKey: .protocolVersion)
+        try c.encode(self.hostname, forKey: .hostname)
+        try c.encode(self.capabilities, forKey: .capabilities)
+        try c.encodeIfPresent(self.agentVersion, forKey: .agentVersion)
+        if self.kind != .agent {
+            try c.encode(self.kind, forKey: .kind)
+        }
+    }
+
+    /// The capability a client lists to receive the server's notices (host DOWN, RECOVERED, …) as messages.
+    public static let noticesCapability = "notices"
 }
 
 extension RegisterPayload: CustomStringConvertible, CustomDebugStringConvertible {
     /// Everything but the key, so interpolating a payload into a log line cannot leak it.
     public var description: String {
-        "RegisterPayload(key: \(self.key == nil ? "none" : "<hidden>"), protocol_version: \(self.protocolVersion), hostname: \(self.hostname.debugDescription), capabilities: \(self.capabilities), agent_version: \(self.agentVersion.debugDescription))"
+        "RegisterPayload(key: \(self.key == nil ? "none" : "<hidden>"), protocol_version: \(self.protocolVersion), hostname: \(self.hostname.debugDescription), kind: \(self.kind.rawValue), capabilities: \(self.capabilities), agent_version: \(self.agentVersion.debugDescription))"
     }
     public var debugDescription: String { self.description }
 }

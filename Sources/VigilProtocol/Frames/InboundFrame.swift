@@ -9,6 +9,8 @@ import NIOCore
 public enum InboundFrame: Sendable {
     /// A JSON control message (the payload began with `{`).
     case envelope(Envelope)
+    /// A binary frame of file bytes (the payload began with `0x01`).
+    case fileData(FileDataFrame)
 }
 
 extension InboundFrame {
@@ -21,8 +23,10 @@ extension InboundFrame {
             throw ProtocolViolation(.emptyFrame, "zero-length frame")
         }
         guard first == UInt8(ascii: "{") else {
-            // Binary frames name their kind in the first byte. This version defines none
-            // (0x01 is reserved for file data); see docs/PROTOCOL.md.
+            // Binary frames name their kind in the first byte; see docs/PROTOCOL.md.
+            if first == BinaryFrameKind.fileData.rawValue {
+                return .fileData(try FileDataFrame(parsing: payload))
+            }
             let hex = (first < 16 ? "0" : "") + String(first, radix: 16, uppercase: true)
             throw ProtocolViolation(.unknownBinaryKind, "frame starts with byte 0x\(hex), which is neither '{' (JSON envelope) nor a binary frame kind this server knows")
         }

@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Logging
 import SystemPackage
+import VigilProtocol
 
 /// A configuration value that could not be used, named by its key and source.
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
@@ -93,6 +94,25 @@ extension ServerSettings {
         parser.int("metrics.max_series_name_bytes", 16...65_536) { settings.metricsMaxSeriesNameBytes = $0 }
         parser.duration("metrics.max_clock_skew") { settings.metricsMaxClockSkew = $0 }
 
+        parser.int("messages.max_content_bytes", 1...(16 << 20)) { settings.messageMaxContentBytes = $0 }
+        parser.duration("messages.retention") { settings.messageRetention = $0 }
+        parser.duration("messages.undelivered_retention") { settings.messageUndeliveredRetention = $0 }
+        parser.double("messages.rate_limit", 0...10_000_000) { settings.messageRateLimit = $0 }
+        parser.double("messages.rate_burst", 1...100_000_000) { settings.messageRateBurst = $0 }
+        parser.int("messages.max_pending", 1...100_000_000) { settings.messageMaxPending = $0 }
+        parser.int("messages.max_batch", 1...1_000_000) { settings.messageMaxBatch = $0 }
+        parser.int("messages.max_in_flight", 1...1_000_000) { settings.messageMaxInFlight = $0 }
+
+        parser.string("files.directory") { settings.filesDirectorySetting = $0 }
+        parser.bytes("files.max_file_size") { settings.fileMaxSize = $0 }
+        parser.bytes("files.quota_per_client") { settings.fileQuotaPerClient = $0 }
+        parser.bytes("files.min_free_disk") { settings.fileMinFreeDisk = $0 }
+        parser.int("files.chunk_size", 1024...(64 << 20)) { settings.fileChunkSize = $0 }
+        parser.int("files.max_buffered_bytes", 64 << 10...(1 << 30)) { settings.fileMaxBufferedBytes = $0 }
+        parser.bytes("files.sync_interval") { settings.fileSyncInterval = $0 }
+        parser.int("files.max_concurrent_transfers", 1...1000) { settings.fileMaxConcurrentTransfers = $0 }
+        parser.duration("files.partial_retention") { settings.filePartialRetention = $0 }
+
         if let problem = parser.problems.first {
             throw ConfigurationError(description: parser.problems.count == 1 ? problem : parser.problems.joined(separator: "; "))
         }
@@ -116,6 +136,12 @@ extension ServerSettings {
             ("metrics.retention.raw", self.retention.raw, Duration.seconds(3600)),
         ] where value < minimum {
             throw ConfigurationError(description: "\(key) must be at least \(minimum.compactDescription) (got \(value.compactDescription))")
+        }
+        guard self.fileChunkSize + FileDataFrame.headerSize <= self.maxFrameSize else {
+            throw ConfigurationError(description: "files.chunk_size (\(self.fileChunkSize)) plus the \(FileDataFrame.headerSize)-byte data frame header must fit agents.max_frame_size (\(self.maxFrameSize))")
+        }
+        guard self.fileMaxBufferedBytes >= self.fileChunkSize * 2 else {
+            throw ConfigurationError(description: "files.max_buffered_bytes (\(self.fileMaxBufferedBytes)) must hold at least two chunks of files.chunk_size (\(self.fileChunkSize))")
         }
         guard self.retention.raw <= self.retention.minute, self.retention.minute <= self.retention.hour else {
             throw ConfigurationError(description: "metrics.retention must not shrink with coarser resolution: raw \(self.retention.raw.compactDescription) <= minute \(self.retention.minute.compactDescription) <= hour \(self.retention.hour.compactDescription)")
@@ -161,6 +187,26 @@ private struct SettingsParser {
 
     mutating func bool(_ key: String, apply: (Bool) -> Void) {
         self.parse(key, "true or false", { ["true": true, "yes": true, "1": true, "false": false, "no": false, "0": false][$0.lowercased()] }, apply: apply)
+    }
+
+    /// A byte count: a plain integer, or one with a unit (`512KiB`, `64MiB`, `4GiB`, `1TiB`; `KB`, `MB`, … are powers of 1000).
+    mutating func bytes(_ key: String, apply: (UInt64) -> Void) {
+        self.parse(key, "a size such as 1048576, 64MiB or 4GiB", SettingsParser.parseBytes, apply: apply)
+    }
+
+    static func parseBytes(_ text: String) -> UInt64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let digits = trimmed.prefix { $0.isNumber }
+        let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+        guard let number = UInt64(digits) else { return nil }
+        let multipliers: [String: UInt64] = [
+            "": 1, "b": 1,
+            "k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tib": 1 << 40,
+            "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000, "tb": 1_000_000_000_000,
+        ]
+        guard let multiplier = multipliers[unit] else { return nil }
+        let (value, overflow) = number.multipliedReportingOverflow(by: multiplier)
+        return overflow ? nil : value
     }
 
     mutating func duration(_ key: String, apply: (Duration) -> Void) {

@@ -96,7 +96,51 @@ public struct ServerSettings: Sendable, Equatable {
     /// A sample stamped further ahead of the server's clock than this is refused (a broken clock).
     public var metricsMaxClockSkew: Duration = .seconds(300)
 
+    // MARK: Messages
+    /// The longest `CLIENT_MESSAGE` content (and `POST /api/messages` content), in UTF-8 bytes.
+    public var messageMaxContentBytes = 64 << 10
+    /// Delivered messages are deleted once older than this (`GET /api/messages` shows no older ones).
+    public var messageRetention: Duration = .seconds(30 * 86_400)
+    /// Messages still undelivered this long after they were stored are deleted, with a log line
+    /// (a recipient that never returns must not hold the mailbox for ever).
+    public var messageUndeliveredRetention: Duration = .seconds(90 * 86_400)
+    /// Messages one client may send per second, sustained (0 = no limit).
+    public var messageRateLimit = 1000.0
+    /// Messages one client may send in a burst above the sustained rate.
+    public var messageRateBurst = 10_000.0
+    /// Messages accepted but not yet stored beyond this are refused (`server_busy`).
+    public var messageMaxPending = 100_000
+    /// Messages stored in one transaction at most (group commit: whatever waited during the last write).
+    public var messageMaxBatch = 5000
+    /// Messages sent to one recipient and not yet acknowledged by it. Past this, new messages wait
+    /// in the store and are sent as acknowledgements come back (a slow reader cannot grow server memory).
+    public var messageMaxInFlight = 1000
+
+    // MARK: Files
+    /// Where received files are stored, one directory per sending client. Default: `<data_dir>/files`.
+    public var filesDirectorySetting: String?
+    /// The largest file accepted, in bytes (`file_too_large` before any byte is sent).
+    public var fileMaxSize: UInt64 = 16 << 30
+    /// Bytes of stored files one client may have on the server, this offer included (`over_quota`).
+    public var fileQuotaPerClient: UInt64 = 64 << 30
+    /// An offer is refused (`insufficient_disk`) when storing it would leave less than this free.
+    public var fileMinFreeDisk: UInt64 = 1 << 30
+    /// File bytes per data frame the server asks senders for (at most the frame size less 25 bytes of header).
+    public var fileChunkSize = 256 << 10
+    /// Bytes of one transfer received but not yet written to disk; above this the connection stops
+    /// being read until the disk catches up (backpressure instead of memory).
+    public var fileMaxBufferedBytes = 8 << 20
+    /// A partial file is fsynced (and its resume point recorded) every this many bytes.
+    public var fileSyncInterval: UInt64 = 64 << 20
+    /// Transfers open at once on one connection.
+    public var fileMaxConcurrentTransfers = 4
+    /// An interrupted transfer's partial file is kept this long for a resume, then deleted.
+    public var filePartialRetention: Duration = .seconds(86_400)
+
     public init() {}
+
+    /// Where received files are stored.
+    public var filesDirectory: String { self.filesDirectorySetting ?? (self.dataDirectory + "/files") }
 
     public var reconnectGrace: Duration { self.reconnectGraceSetting ?? self.heartbeatInterval }
     public var restartGrace: Duration { self.restartGraceSetting ?? max(self.heartbeatInterval * 3, .seconds(10)) }

@@ -24,7 +24,8 @@ final class AgentSessionHandler: ChannelInboundHandler {
         case awaitingRegister
         /// The key is being checked off the loop; frames that arrive meanwhile wait in order.
         case authenticating(queued: [ByteBuffer])
-        case registered(hostname: String)
+        /// `hostname` is the client id: a host's name, or a person's name for `kind == .user`.
+        case registered(hostname: String, kind: ClientKind)
         case closing
     }
 
@@ -37,6 +38,12 @@ final class AgentSessionHandler: ChannelInboundHandler {
     /// Set once a fatal answer is on its way: nothing more is read or answered.
     private var isClosing = false
     private var closeCause = "closed by peer"
+    /// Messaging for this connection, once registered.
+    private var mailbox: SessionMailbox?
+    /// File transfers on this connection, once registered.
+    private var transfers: SessionTransfers?
+    /// Reasons reading is paused for; reading resumes when none is left.
+    private var readPauses: Set<ReadPause> = []
 
     init(environment: SessionEnvironment) {
         self.environment = environment
@@ -70,7 +77,9 @@ final class AgentSessionHandler: ChannelInboundHandler {
         if self.connectionID != nil {
             self.environment.releaseConnection()
         }
-        if case .registered(let hostname) = self.phase, let id = self.connectionID {
+        self.mailbox?.stop()
+        self.transfers?.stop()
+        if case .registered(let hostname, .agent) = self.phase, let id = self.connectionID {
             self.environment.tracker.connectionLost(hostname: hostname, connectionID: id, cause: self.closeCause, now: .now(), wallNow: Date())
         }
         self.logger.debug("connection closed", metadata: ["cause": "\(self.closeCause)"])
@@ -82,9 +91,17 @@ final class AgentSessionHandler: ChannelInboundHandler {
     /// while the socket cannot take more, stop reading from it.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if case .registered = self.phase, !self.isClosing {
-            context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+            self.pauseReading(context, .outboundFull, !context.channel.isWritable)
         }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// Stops or resumes reading for one reason; the socket is read only while no reason is left.
+    private func pauseReading(_ context: ChannelHandlerContext, _ reason: ReadPause, _ paused: Bool) {
+        let wasPaused = !self.readPauses.isEmpty
+        if paused { self.readPauses.insert(reason) } else { self.readPauses.remove(reason) }
+        guard wasPaused != !self.readPauses.isEmpty, !self.isClosing else { return }
+        context.channel.setOption(ChannelOptions.autoRead, value: self.readPauses.isEmpty).whenFailure { _ in }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -142,7 +159,19 @@ final class AgentSessionHandler: ChannelInboundHandler {
         let envelope: Envelope
         do {
             switch try InboundFrame.parse(frame) {
-            case .envelope(let parsed): envelope = parsed
+            case .envelope(let parsed):
+                envelope = parsed
+            case .fileData(let data):
+                guard case .registered = self.phase, let transfers = self.transfers else {
+                    self.fail(context, .notRegistered, "file data before CLIENT_REGISTER", inReplyTo: nil)
+                    return
+                }
+                do {
+                    try transfers.receive(data)
+                } catch {
+                    self.violation(context, error, inReplyTo: nil)
+                }
+                return
             }
         } catch {
             self.violation(context, error, inReplyTo: nil)
@@ -156,28 +185,34 @@ final class AgentSessionHandler: ChannelInboundHandler {
                 return
             }
             self.beginRegistration(context, register, messageID: messageID)
-        case .registered(let hostname):
-            self.handleRegistered(context, envelope, hostname: hostname, messageID: messageID)
+        case .registered(let hostname, let kind):
+            self.handleRegistered(context, envelope, hostname: hostname, kind: kind, messageID: messageID)
         case .authenticating, .closing:
             return
         }
     }
 
-    private func handleRegistered(_ context: ChannelHandlerContext, _ envelope: Envelope, hostname: String, messageID: String?) {
+    private func handleRegistered(_ context: ChannelHandlerContext, _ envelope: Envelope, hostname: String, kind: ClientKind, messageID: String?) {
         guard let id = self.connectionID else { return }
         switch envelope.body {
         case .heartbeat(let heartbeat):
-            self.environment.tracker.heartbeat(hostname: hostname, connectionID: id, now: .now(), wallNow: Date())
+            if kind == .agent {
+                self.environment.tracker.heartbeat(hostname: hostname, connectionID: id, now: .now(), wallNow: Date())
+            }
             self.logger.debug("heartbeat", metadata: ["host": "\(hostname)", "seq": "\(heartbeat.seq)"])
             let ack = Envelope(.heartbeatAck(HeartbeatAckPayload(seq: heartbeat.seq, serverTime: Date().timeIntervalSince1970)), senderID: "server", timestamp: Date().timeIntervalSince1970)
             context.writeAndFlush(self.wrapOutboundOut(ack.encodedFrame(allocator: context.channel.allocator)), promise: nil)
         case .clientUnregister(let unregister):
             let reason = unregister.reason.map { Self.truncated($0, toBytes: ProtocolLimits.maxReasonBytes) }
-            self.environment.tracker.unregister(hostname: hostname, connectionID: id, reason: reason, wallNow: Date())
+            if kind == .agent {
+                self.environment.tracker.unregister(hostname: hostname, connectionID: id, reason: reason, wallNow: Date())
+            }
             self.phase = .closing
             self.isClosing = true
             self.closeCause = "unregistered"
             self.respond(context, ServerResponsePayload(success: true, message: "goodbye", inReplyTo: messageID, fatal: true), thenClose: true)
+        case .metrics where kind != .agent:
+            self.violation(context, ProtocolViolation(.unexpectedType, "METRICS is sent by agents; this connection registered as a user"), inReplyTo: messageID)
         case .metrics(let document):
             do {
                 try self.environment.metrics.ingest(document, hostname: hostname)
@@ -191,7 +226,19 @@ final class AgentSessionHandler: ChannelInboundHandler {
             }
         case .clientRegister:
             self.violation(context, ProtocolViolation(.alreadyRegistered, "this connection is already registered as \(hostname)"), inReplyTo: messageID)
-        case .serverResponse, .heartbeatAck:
+        case .clientMessage, .messageAck, .listClients:
+            do {
+                try self.mailbox?.receive(envelope, messageID: messageID)
+            } catch {
+                self.violation(context, error, inReplyTo: messageID)
+            }
+        case .fileOffer, .fileReady, .fileReject, .fileSaved, .fileFailed, .end:
+            do {
+                try self.transfers?.receive(envelope, messageID: messageID)
+            } catch {
+                self.violation(context, error, inReplyTo: messageID)
+            }
+        case .serverResponse, .heartbeatAck, .clientList:
             self.violation(context, ProtocolViolation(.unexpectedType, "\(envelope.type.rawValue) is sent by servers, not clients"), inReplyTo: messageID)
         }
     }
@@ -242,23 +289,36 @@ final class AgentSessionHandler: ChannelInboundHandler {
         guard let id = self.connectionID else { return }
         self.handshakeTimer?.cancel()
         self.handshakeTimer = nil
-        self.phase = .registered(hostname: hostname)
+        self.phase = .registered(hostname: hostname, kind: register.kind)
         self.logger[metadataKey: "host"] = "\(hostname)"
         let channel = context.channel
         let handle = ConnectionHandle(id: id) { code, message in
             channel.pipeline.fireUserInboundEventTriggered(CloseSessionRequest(code: code, message: message))
         }
-        let info = RegistrationInfo(agentVersion: register.agentVersion, protocolVersion: register.protocolVersion, capabilities: register.capabilities, address: context.remoteAddress.map(Self.describe))
-        let superseded = self.environment.tracker.register(hostname: hostname, connection: handle, info: info, now: .now(), wallNow: Date())
-        superseded?.close(.superseded, "another connection registered as \(hostname); closing this one")
+        if register.kind == .agent {
+            // Only hosts have liveness; a person's tool is present while connected and never DOWN.
+            let info = RegistrationInfo(agentVersion: register.agentVersion, protocolVersion: register.protocolVersion, capabilities: register.capabilities, address: context.remoteAddress.map(Self.describe))
+            let superseded = self.environment.tracker.register(hostname: hostname, connection: handle, info: info, now: .now(), wallNow: Date())
+            superseded?.close(.superseded, "another connection registered as \(hostname); closing this one")
+        }
+        let link = SessionLink(
+            clientID: hostname, kind: register.kind, connectionID: id, context: context,
+            pauseReading: { [unowned self] reason, paused in self.pauseReading(context, reason, paused) },
+            respond: { [unowned self] payload in self.respond(context, payload, thenClose: false) },
+            fail: { [unowned self] code, message in self.fail(context, code, message, inReplyTo: nil) }
+        )
+        self.mailbox = SessionMailbox(service: self.environment.messages, link: link, handle: handle, capabilities: register.capabilities, logger: self.logger)
+        self.transfers = SessionTransfers(service: self.environment.files, link: link, logger: self.logger)
         let settings = self.environment.settings
         let session = SessionParameters(
             clientID: hostname, hostname: hostname, serverID: self.environment.serverID,
             protocolVersion: register.protocolVersion, heartbeatInterval: settings.heartbeatInterval.seconds,
             maxFrameSize: settings.maxFrameSize
         )
-        self.logger.info("agent registered", metadata: ["reported_hostname": "\(register.hostname.debugDescription)", "agent_version": "\(register.agentVersion ?? "-")"])
+        self.logger.info(register.kind == .agent ? "agent registered" : "user registered", metadata: ["reported_hostname": "\(register.hostname.debugDescription)", "agent_version": "\(register.agentVersion ?? "-")"])
         self.respond(context, ServerResponsePayload(success: true, message: "registered as \(hostname)", inReplyTo: messageID, session: session), thenClose: false)
+        // After the reply: whatever waited in the mailbox follows the register answer.
+        self.mailbox?.start()
     }
 
     // MARK: Errors

@@ -9,16 +9,22 @@ public final class SessionEnvironment: Sendable {
     public let authenticator: AgentAuthenticator
     /// Where `METRICS` frames go.
     public let metrics: MetricsIngestor
+    /// Where `CLIENT_MESSAGE`s go, and who is online.
+    public let messages: MessageService
+    /// Where offered files go.
+    public let files: FileService
     public let logger: Logger
     private let connectionCount = Atomic<Int>(0)
     private let nextConnectionID = Atomic<UInt64>(1)
 
-    public init(settings: ServerSettings, serverID: String, tracker: LivenessTracker, authenticator: AgentAuthenticator, metrics: MetricsIngestor, logger: Logger) {
+    public init(settings: ServerSettings, serverID: String, tracker: LivenessTracker, authenticator: AgentAuthenticator, metrics: MetricsIngestor, messages: MessageService, files: FileService, logger: Logger) {
         self.settings = settings
         self.serverID = serverID
         self.tracker = tracker
         self.authenticator = authenticator
         self.metrics = metrics
+        self.messages = messages
+        self.files = files
         self.logger = logger
     }
 

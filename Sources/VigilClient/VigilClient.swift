@@ -1,0 +1,2 @@
+/// A client connection for people's tools.
+public enum VigilClient {}

@@ -1,0 +1,18 @@
+import Logging
+import ServiceLifecycle
+import VigilStore
+
+/// Stores and routes messages.
+public final class MessageService: Service, Sendable {
+    let settings: ServerSettings
+    let logger: Logger
+
+    public init(store: any VigilStore, settings: ServerSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+    }
+}
