@@ -24,7 +24,7 @@ struct AgentCommand: AsyncParsableCommand {
         discussion: """
         These options can also come from the environment (the flag wins): VIGIL_SERVERS \
         (comma-separated), VIGIL_AGENT_KEY, VIGIL_AGENT_KEY_FILE, VIGIL_HOSTNAME, VIGIL_LOG_LEVEL, \
-        VIGIL_METRICS_INTERVAL. Prefer a key file to --key: command lines are visible to every user \
+        VIGIL_METRICS_INTERVAL, VIGIL_INBOX. Prefer a key file to --key: command lines are visible to every user \
         of the host.
 
         SIGTERM or SIGINT: unregister (the host becomes STOPPED, not DOWN) and exit 0.
@@ -67,6 +67,9 @@ struct AgentCommand: AsyncParsableCommand {
     ))
     var metricsInterval: String?
 
+    @Option(help: ArgumentHelp("A directory for files sent to this host (`vigil send-file --to HOST`); without it they are refused. Also VIGIL_INBOX.", valueName: "directory"))
+    var inbox: String?
+
     @Flag(help: "Take one metrics sample (two readings 1 s apart, for rates), print it as JSON and exit.")
     var printMetrics = false
 
@@ -102,6 +105,13 @@ struct AgentCommand: AsyncParsableCommand {
         settings.connectTimeout = .milliseconds(Int64(self.connectTimeout * 1000))
         if let metricsInterval = try self.resolveMetricsInterval(environment) {
             settings.metricsInterval = metricsInterval
+        }
+        if let inbox = self.inbox ?? environment["VIGIL_INBOX"], !inbox.isEmpty {
+            var info = stat()
+            if stat(inbox, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR {
+                throw ValidationError("--inbox \(inbox) is not a directory")
+            }
+            settings.inbox = inbox.hasPrefix("/") ? inbox : FileManager.default.currentDirectoryPath + "/" + inbox
         }
 
         LoggingSystem.bootstrap { label in

@@ -108,6 +108,8 @@ public struct VigilServer: Sendable {
         APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version).register(on: router)
         MetricsIngestRoute(store: store, ingestor: metrics, settings: settings).register(on: router.group("api"))
         ServerRoutes(tracker: tracker, latest: metrics.latest, history: history, store: store, settings: settings).register(on: router.group("api"))
+        MessageRoutes(messages: messages, settings: settings).register(on: router.group("api"))
+        FileRoutes(files: files).register(on: router.group("api"))
         let http = Application(
             router: router,
             configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "vigil/\(Self.version)"),
@@ -120,7 +122,7 @@ public struct VigilServer: Sendable {
             logger: logger
         )
         self.services = [
-            RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger), updates: continuation),
+            RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger, onTransition: messages.notify(of:)), updates: continuation),
             LivenessMonitor(tracker: tracker, store: store, checkInterval: settings.checkInterval, persistInterval: settings.persistInterval, logger: logger),
             metricsService,
             messages,

@@ -153,6 +153,49 @@ struct OpenAPIValidationTests {
         try log.get(main, events, "/api/servers/alpha/events?limit=10001", expect: 400, error: "invalid_parameter")
         try log.get(main, events, "/api/servers/nosuch/events", expect: 404, error: "not_found")
 
+        // Files: one sent over the agent port (FILE_OFFER, a data frame), then listed and downloaded.
+        let fileID = try Self.sendFile(port: fleet.agentPort, key: try fleet.key(for: "files-e2e"), host: "files-e2e", name: "report.txt", content: "sent for the OpenAPI test\n")
+        try log.get(main, "/api/files", "/api/files", expect: 200)
+        try log.get(main, "/api/files", "/api/files?sender=files-e2e&limit=1&before=ffffffff-ffff-7fff-bfff-ffffffffffff", expect: 200)
+        try log.get(main, "/api/files", "/api/files?limit=0", expect: 400, error: "invalid_parameter")
+        try log.get(main, "/api/files", "/api/files?before=zzz", expect: 400, error: "invalid_parameter")
+        try log.get(main, "/api/files/{id}", "/api/files/\(fileID)", expect: 200)
+        try log.get(main, "/api/files/{id}", "/api/files/\(UUID().uuidString.lowercased())", expect: 404, error: "not_found")
+        func push(_ id: String, _ body: String, expect status: Int, error code: String? = nil, _ note: String = "") throws {
+            _ = try log.call("POST", port: main, template: "/api/files/{id}/push", path: "/api/files/\(id)/push", headers: ["Content-Type": "application/json"],
+                         body: Data(body.utf8), expect: status, error: code, note: note, sourceLocation: #_sourceLocation)
+        }
+        try push(fileID, #"{"to": "alpha"}"#, expect: 202, "to a connected agent")
+        try push(fileID, #"{"to": "files-e2e"}"#, expect: 409, error: "recipient_offline", "the sender has left")
+        try push(fileID, #"{"to": "nosuch"}"#, expect: 404, error: "unknown_recipient")
+        try push(UUID().uuidString.lowercased(), #"{"to": "alpha"}"#, expect: 404, error: "not_found")
+        try push(fileID, "{}", expect: 400, error: "missing_field")
+        try push(fileID, #"{"to": ""# + String(repeating: "x", count: 5000) + #""}"#, expect: 413, error: "body_too_large")
+
+        // Messages: the server sends (to a host, to everyone), then lists; every refusal.
+        func postMessage(_ body: String, expect status: Int, error code: String? = nil, _ note: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            _ = try log.call("POST", port: main, template: "/api/messages", path: "/api/messages", headers: ["Content-Type": "application/json"], body: Data(body.utf8), expect: status, error: code, note: note, sourceLocation: sourceLocation)
+        }
+        try postMessage(#"{"recipient": "alpha", "content": "reboot at 22:00"}"#, expect: 201, "private, to a host")
+        try postMessage(#"{"recipient": null, "content": "maintenance tonight ✓", "comment": "ignored"}"#, expect: 201, "broadcast, unknown field")
+        try postMessage(#"{"content": "no recipient: everyone"}"#, expect: 201, "recipient absent")
+        try postMessage("", expect: 400, error: "invalid_body", "empty body")
+        try postMessage(#"{"recipient": "alpha""#, expect: 400, error: "invalid_json", "truncated JSON")
+        try postMessage(#"{"recipient": "alpha"}"#, expect: 400, error: "missing_field", "no content")
+        try postMessage(#"{"content": 5}"#, expect: 400, error: "invalid_field", "content not a string")
+        try postMessage(#"{"recipient": "alpha", "content": ""}"#, expect: 400, error: "invalid_message", "empty content")
+        try postMessage(#"{"recipient": "nosuch", "content": "anyone?"}"#, expect: 404, error: "unknown_recipient", "never registered")
+        try postMessage("{\"content\": \"" + String(repeating: "x", count: 70_000) + "\"}", expect: 413, error: "invalid_message", "over messages.max_content_bytes")
+        try postMessage("{\"content\": \"" + String(repeating: "x", count: 500_000) + "\"}", expect: 413, error: "body_too_large", "over the body limit")
+        let messages = "/api/messages"
+        let all = try log.get(main, messages, "/api/messages", expect: 200) as? [String: Any]
+        #expect((all?["messages"] as? [Any])?.count == 3)
+        try log.get(main, messages, "/api/messages?client=alpha&limit=1", expect: 200, "a full page: next_before set")
+        try log.get(main, messages, "/api/messages?client=alpha&peer=server&before=\(Int32.max)", expect: 200, "alpha and the server")
+        try log.get(main, messages, "/api/messages?limit=1001", expect: 400, error: "invalid_parameter")
+        try log.get(main, messages, "/api/messages?peer=alpha", expect: 400, error: "invalid_parameter", "peer without client")
+        try log.get(main, messages, "/api/messages?client=nosuch", expect: 404, error: "not_found")
+
         // The document checks.
         let exchanges = try log.write()
         let (status, output) = try await runCapturing("/usr/bin/env", [
@@ -187,6 +230,37 @@ struct OpenAPIValidationTests {
              "processes": {"total": 99, "top_cpu": [{"pid": 1, "name": "init", "user": "root", "cpu_percent": 0.5, "rss": 4096}],
                            "top_memory": [{"pid": 2, "name": "db", "user": "postgres", "rss": 1048576}]}}
             """
+    }
+
+    /// Sends one small file over the agent port as any client would (register, FILE_OFFER, one
+    /// 0x01 data frame) with a few lines of python3 (present wherever this test runs); returns the file id.
+    static func sendFile(port: Int, key: String, host: String, name: String, content: String) throws -> String {
+        let script = #"""
+            import hashlib, json, socket, struct, sys, uuid
+            port, key, host, name, content = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5].encode()
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            def send(payload): s.sendall(struct.pack(">I", len(payload)) + payload)
+            def envelope(kind, payload): send(json.dumps({"type": kind, "payload": payload, "message_id": str(uuid.uuid4())}).encode())
+            def receive():
+                while True:
+                    (n,) = struct.unpack(">I", s.recv(4, socket.MSG_WAITALL))
+                    data = s.recv(n, socket.MSG_WAITALL)
+                    frame = json.loads(data)
+                    if frame["type"] != "HEARTBEAT_ACK": return frame
+            envelope("CLIENT_REGISTER", {"protocol_version": 1, "hostname": host, "key": key})
+            assert receive()["payload"]["success"]
+            transfer = uuid.uuid4()
+            envelope("FILE_OFFER", {"transfer_id": str(transfer), "filename": name, "size": len(content), "sha256": hashlib.sha256(content).hexdigest()})
+            ready = receive()
+            assert ready["type"] == "FILE_READY", ready
+            send(b"\x01" + transfer.bytes + struct.pack(">Q", 0) + content)
+            saved = receive()
+            assert saved["type"] == "FILE_SAVED", saved
+            print(saved["payload"]["file_id"])
+            """#
+        let (status, output) = try runCapturingSync("/usr/bin/env", ["python3", "-c", script, "\(port)", key, host, name, content])
+        guard status == 0 else { throw E2EError("sending a file over the agent port failed (\(status)): \(output)") }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// `vigil server` as `Fleet.startServer` starts it, with extra environment (configuration).

@@ -100,11 +100,19 @@ struct AgentSession {
                 // After handle() has detached from the metrics pipeline: a late sample is refused, not queued forever.
                 continuation.finish()
             }
+            // File bytes not yet on disk are bounded: past the budget the reader waits, and so does the socket.
+            let budget = ByteBudget(limit: self.settings.inboxMaxBufferedBytes)
+            let inbox = self.settings.inbox.map { directory in
+                InboxReceiver(directory: directory, syncInterval: self.settings.inboxSyncInterval, chunkSize: self.settings.inboxChunkSize, minFreeDisk: self.settings.inboxMinFreeDisk, logger: self.logger)
+            }
             return try await withThrowingTaskGroup(of: Void.self) { tasks in
                 defer { tasks.cancelAll() }
                 tasks.addTask {
                     do {
-                        for try await frame in inbound { continuation.yield(.frame(frame)) }
+                        for try await frame in inbound {
+                            if Self.isFileData(frame) { await budget.acquire(frame.readableBytes) }
+                            continuation.yield(.frame(frame))
+                        }
                         continuation.yield(.closed(nil))
                     } catch {
                         continuation.yield(.closed(error))
@@ -119,16 +127,31 @@ struct AgentSession {
                     try await Task.sleep(for: registerTimeout)
                     continuation.yield(.registerDeadline)
                 }
-                return try await self.handle(events, outbound: outbound, tasks: &tasks, continuation: continuation)
+                do {
+                    let outcome = try await self.handle(events, outbound: outbound, tasks: &tasks, continuation: continuation, inbox: inbox, budget: budget)
+                    await inbox?.close()
+                    return outcome
+                } catch {
+                    // A file still arriving keeps its partial for a resume on the next connection.
+                    await inbox?.close()
+                    throw error
+                }
             }
         }
+    }
+
+    /// A binary file data frame (its first byte is the file data kind).
+    private static func isFileData(_ frame: ByteBuffer) -> Bool {
+        frame.getInteger(at: frame.readerIndex, as: UInt8.self) == BinaryFrameKind.fileData.rawValue
     }
 
     private func handle(
         _ events: AsyncStream<Event>,
         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         tasks: inout ThrowingTaskGroup<Void, any Error>,
-        continuation: AsyncStream<Event>.Continuation
+        continuation: AsyncStream<Event>.Continuation,
+        inbox: InboxReceiver?,
+        budget: ByteBudget
     ) async throws -> SessionOutcome {
         enum Phase { case registering, registered, unregistering }
         var phase = Phase.registering
@@ -148,9 +171,17 @@ struct AgentSession {
             case .frame(let buffer):
                 let envelope: Envelope
                 do {
-                    guard case .envelope(let parsed) = try InboundFrame.parse(buffer) else { continue }
-                    envelope = parsed
-                } catch {
+                    switch try InboundFrame.parse(buffer) {
+                    case .envelope(let parsed):
+                        envelope = parsed
+                    case .fileData(let frame):
+                        defer { budget.release(buffer.readableBytes) }
+                        if phase == .registered, let answer = await inbox?.data(frame) {
+                            try await outbound.write(self.envelope(answer))
+                        }
+                        continue
+                    }
+                } catch let error as ProtocolViolation {
                     throw SessionError.badFrame(error.description)
                 }
                 switch (phase, envelope.body) {
@@ -198,6 +229,25 @@ struct AgentSession {
                     self.logger.warning("server reported an error", metadata: ["code": "\(response.code?.rawValue ?? "-")", "message": "\(response.message)"])
                 case (_, .heartbeatAck(let ack)) where ack.seq <= seq:
                     lastAcked = max(lastAcked, ack.seq)
+                case (.registered, .clientMessage(let message)), (.unregistering, .clientMessage(let message)):
+                    // Logged and acknowledged, so the server stops delivering it; the agent acts on nothing it is told.
+                    // Escaped (debugDescription): a message must not be able to forge log lines.
+                    self.logger.info("message", metadata: [
+                        "from": "\(envelope.senderID ?? "server")", "to": "\(message.recipient == nil ? "everyone" : "this host")",
+                        "kind": "\(message.kind ?? "message")", "text": "\(message.content.debugDescription)",
+                    ])
+                    if let id = envelope.messageID {
+                        try await outbound.write(self.envelope(.messageAck(MessageAckPayload(ackedMessageID: id))))
+                    }
+                case (.registered, .fileOffer(let offer)):
+                    guard let inbox else {
+                        self.logger.notice("refused a file (no --inbox)", metadata: ["from": "\(offer.sender ?? "server")", "filename": "\(offer.filename.debugDescription)", "size": "\(offer.size)"])
+                        try await outbound.write(self.envelope(.fileReject(FileErrorPayload(transferID: offer.transferID, code: nil, reason: "this agent does not accept files"))))
+                        continue
+                    }
+                    for answer in await inbox.offer(offer) {
+                        try await outbound.write(self.envelope(answer))
+                    }
                 default:
                     self.logger.debug("ignoring frame", metadata: ["type": "\(envelope.type.rawValue)"])
                 }

@@ -35,6 +35,17 @@ public struct AgentSettings: Sendable {
     /// A server that keeps refusing samples (`rate_limited`, `invalid_field`) gets one warning per
     /// this long in the log, with the count of refusals since the previous warning; the rest are debug lines.
     public var metricsRefusalLogInterval: Duration = .seconds(60)
+    /// Where files the server passes on to this host are stored (`vigil send-file --to HOST`);
+    /// `nil` refuses them ("this agent does not accept files").
+    public var inbox: String?
+    /// A file being received is fsynced (and its resume point recorded) every this many bytes.
+    public var inboxSyncInterval: UInt64 = 8 << 20
+    /// File bytes per data frame asked of the server (FILE_READY's chunk size).
+    public var inboxChunkSize = 256 << 10
+    /// File bytes received and not yet written beyond this stop the reading of the connection.
+    public var inboxMaxBufferedBytes = 8 << 20
+    /// A file is refused when storing it would leave less than this free in the inbox's file system.
+    public var inboxMinFreeDisk: UInt64 = 256 << 20
 
     public init(servers: [ServerAddress], key: String?, hostname: String) {
         self.servers = servers

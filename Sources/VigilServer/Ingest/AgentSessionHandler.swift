@@ -48,6 +48,11 @@ final class AgentSessionHandler: ChannelInboundHandler {
     init(environment: SessionEnvironment) {
         self.environment = environment
         self.logger = environment.logger
+        environment.sessionCreated()
+    }
+
+    deinit {
+        self.environment.sessionFreed()
     }
 
     // MARK: Lifecycle
@@ -79,6 +84,11 @@ final class AgentSessionHandler: ChannelInboundHandler {
         }
         self.mailbox?.stop()
         self.transfers?.stop()
+        // The parts hold a link to this context (and so to the pipeline and this handler): let them
+        // go, or every closed connection would stay in memory. Work they still have in flight keeps
+        // what it needs until it completes.
+        self.mailbox = nil
+        self.transfers = nil
         if case .registered(let hostname, .agent) = self.phase, let id = self.connectionID {
             self.environment.tracker.connectionLost(hostname: hostname, connectionID: id, cause: self.closeCause, now: .now(), wallNow: Date())
         }

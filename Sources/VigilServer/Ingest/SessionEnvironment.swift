@@ -16,6 +16,7 @@ public final class SessionEnvironment: Sendable {
     public let logger: Logger
     private let connectionCount = Atomic<Int>(0)
     private let nextConnectionID = Atomic<UInt64>(1)
+    private let liveSessions = Atomic<Int>(0)
 
     public init(settings: ServerSettings, serverID: String, tracker: LivenessTracker, authenticator: AgentAuthenticator, metrics: MetricsIngestor, messages: MessageService, files: FileService, logger: Logger) {
         self.settings = settings
@@ -42,6 +43,18 @@ public final class SessionEnvironment: Sendable {
     func releaseConnection() {
         self.connectionCount.wrappingSubtract(1, ordering: .relaxed)
     }
+
+    func sessionCreated() {
+        self.liveSessions.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    func sessionFreed() {
+        self.liveSessions.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    /// Session handlers in memory, open or not yet freed. Equal to ``openConnections`` once closed
+    /// connections have finished their work; a figure that keeps growing is a leak.
+    public var sessionsInMemory: Int { self.liveSessions.load(ordering: .relaxed) }
 
     /// Connections open now.
     public var openConnections: Int { self.connectionCount.load(ordering: .relaxed) }

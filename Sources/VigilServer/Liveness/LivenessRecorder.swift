@@ -14,11 +14,14 @@ public struct LivenessRecorder: Service {
     let updates: AsyncStream<LivenessUpdate>
     let store: any VigilStore
     let logger: Logger
+    /// Called with each transition after it is stored, in order (the message service turns some into notices).
+    let onTransition: @Sendable (LivenessEvent) -> Void
 
-    public init(updates: AsyncStream<LivenessUpdate>, store: any VigilStore, logger: Logger) {
+    public init(updates: AsyncStream<LivenessUpdate>, store: any VigilStore, logger: Logger, onTransition: @escaping @Sendable (LivenessEvent) -> Void = { _ in }) {
         self.updates = updates
         self.store = store
         self.logger = logger
+        self.onTransition = onTransition
     }
 
     public func run() async throws {
@@ -30,6 +33,7 @@ public struct LivenessRecorder: Service {
                 self.log(event)
                 batch.append(event)
                 await self.flush(&batch)
+                self.onTransition(event)
             case .registered(let hostname, let info, let at):
                 await self.flush(&batch)
                 do {

@@ -44,6 +44,60 @@ extension SQLiteStore {
                 CREATE INDEX liveness_events_hostname ON liveness_events(hostname, id);
                 """)
         }
+        migrator.registerMigration("v2: messages and mailboxes") { db in
+            // Row ids are the global delivery order (AUTOINCREMENT: never reused after retention).
+            // A client's cursor (delivered_through) is a row id; first_id keeps old broadcasts from newcomers.
+            // Every host already known is known for messaging too.
+            try db.execute(sql: """
+                CREATE TABLE messages (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  message_id TEXT NOT NULL,
+                  sender TEXT NOT NULL,
+                  recipient TEXT,
+                  content TEXT NOT NULL,
+                  seq INTEGER,
+                  kind TEXT,
+                  sent_at REAL,
+                  stored_at REAL NOT NULL,
+                  UNIQUE(sender, message_id)
+                );
+                CREATE INDEX messages_recipient ON messages(recipient, id);
+                CREATE INDEX messages_sender ON messages(sender, id);
+                CREATE INDEX messages_stored_at ON messages(stored_at);
+
+                CREATE TABLE mailboxes (
+                  client_id TEXT PRIMARY KEY NOT NULL,
+                  kind TEXT NOT NULL,
+                  delivered_through INTEGER NOT NULL,
+                  first_id INTEGER NOT NULL,
+                  notices INTEGER NOT NULL DEFAULT 0,
+                  created_at REAL NOT NULL,
+                  last_seen REAL
+                ) WITHOUT ROWID;
+                CREATE INDEX mailboxes_notices ON mailboxes(notices) WHERE notices = 1;
+
+                INSERT INTO mailboxes(client_id, kind, delivered_through, first_id, notices, created_at, last_seen)
+                  SELECT hostname, 'agent', 0, 0, 0, first_seen, last_seen FROM agents;
+                """)
+        }
+        migrator.registerMigration("v3: files") { db in
+            // One row per verified file, written after the bytes are in place. Ids are UUIDv7 text:
+            // sorted by arrival, so paging is `id < before`. stored_path is relative to files.directory.
+            try db.execute(sql: """
+                CREATE TABLE files (
+                  id TEXT PRIMARY KEY NOT NULL,
+                  transfer_id TEXT NOT NULL UNIQUE,
+                  sender TEXT NOT NULL,
+                  recipient TEXT,
+                  filename TEXT NOT NULL,
+                  stored_path TEXT NOT NULL,
+                  size INTEGER NOT NULL,
+                  sha256 TEXT NOT NULL,
+                  created_at REAL NOT NULL
+                );
+                CREATE INDEX files_sender ON files(sender, id);
+                """)
+        }
         return migrator
     }
 }

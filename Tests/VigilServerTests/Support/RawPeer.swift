@@ -75,6 +75,26 @@ final class RawPeer: Sendable {
         }
     }
 
+    /// Reads the next frame of either kind (a JSON envelope or a binary frame), or `nil` if the
+    /// server closed the connection first.
+    func nextFrame(timeout: Duration = .seconds(5)) async throws -> InboundFrame? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let step: (payload: ByteBuffer?, closed: Bool) = self.forwarder.inbox.withLock { inbox in
+                if let length = inbox.bytes.getInteger(at: inbox.bytes.readerIndex, as: UInt32.self),
+                   inbox.bytes.readableBytes >= 4 + Int(length) {
+                    inbox.bytes.moveReaderIndex(forwardBy: 4)
+                    return (inbox.bytes.readSlice(length: Int(length)), false)
+                }
+                return (nil, inbox.closed)
+            }
+            if let payload = step.payload { return try InboundFrame.parse(payload) }
+            if step.closed { return nil }
+            guard ContinuousClock.now < deadline else { throw TimeoutError(description: "no frame within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     /// Reads the next `SERVER_RESPONSE`, skipping acks.
     func response(timeout: Duration = .seconds(5)) async throws -> ServerResponsePayload? {
         while let envelope = try await self.next(timeout: timeout) {

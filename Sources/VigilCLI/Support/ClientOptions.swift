@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Logging
+import VigilAgent
+import VigilClient
+
+/// Flags shared by the people's tools (`vigil chat`, `vigil send`, `vigil send-file`): where the
+/// server is, who we are, and the key that proves it.
+struct ClientOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The server's agent port, host:port (also VIGIL_SERVER; default 127.0.0.1:5001).", valueName: "host:port"))
+    var server: String?
+
+    @Option(help: "The name to register as (also VIGIL_NAME; default: $USER). Letters, digits, '.', '-' and '_'.")
+    var name: String?
+
+    @Option(help: "An agent key bound to the name (`vigil keys create --host NAME`). Prefer --key-file or VIGIL_KEY: command lines are visible to every user. Without a key the server must run with open enrollment.")
+    var key: String?
+
+    @Option(help: "A file holding the key (also VIGIL_KEY_FILE).")
+    var keyFile: String?
+
+    @Option(help: "Diagnostics on standard error: trace, debug, info, notice, warning (default), error.")
+    var logLevel: String?
+
+    /// The connection settings from the flags, then the environment, then the defaults.
+    func settings(clientVersion: String, capabilities: [String]) throws -> ClientSettings {
+        let environment = ProcessInfo.processInfo.environment
+        let serverText = self.server ?? environment["VIGIL_SERVER"] ?? "127.0.0.1:5001"
+        guard let address = ServerAddress(parsing: serverText) else {
+            throw ValidationError("invalid --server \"\(serverText)\": expected host:port")
+        }
+        let name = self.name ?? environment["VIGIL_NAME"] ?? environment["USER"] ?? ""
+        guard !name.isEmpty else { throw ValidationError("no name: use --name NAME or VIGIL_NAME") }
+        guard name.utf8.count <= 253, name.utf8.allSatisfy({ $0.isASCIIAlphanumeric || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }) else {
+            throw ValidationError("--name must be 1-253 characters of letters, digits, '.', '-' and '_'")
+        }
+        var settings = ClientSettings(host: address.host, port: address.port, name: name, key: try self.resolveKey(environment))
+        settings.clientVersion = clientVersion
+        settings.capabilities = capabilities
+        return settings
+    }
+
+    /// The log level for diagnostics (warning unless asked).
+    func logger(label: String) throws -> Logger {
+        let text = self.logLevel ?? ProcessInfo.processInfo.environment["VIGIL_LOG_LEVEL"] ?? "warning"
+        guard let level = Logger.Level(rawValue: text.lowercased()) else { throw ValidationError("invalid --log-level \"\(text)\"") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+    }
+
+    private func resolveKey(_ environment: [String: String]) throws -> String? {
+        // Flags first, then the environment; within each, the key before the key file.
+        let path: String
+        if let key = self.key {
+            return key
+        } else if let file = self.keyFile {
+            path = file
+        } else if let key = environment["VIGIL_KEY"], !key.isEmpty {
+            return key
+        } else if let file = environment["VIGIL_KEY_FILE"], !file.isEmpty {
+            path = file
+        } else {
+            return nil
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read key file \(path)")
+        }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+extension UInt8 {
+    fileprivate var isASCIIAlphanumeric: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
+    }
+}
+
+/// Exit statuses shared by the people's tools (documented in their help).
+enum ClientExitCode {
+    /// The server refused the message or a file.
+    static let refused: Int32 = 1
+    /// The server could not be reached, or did not answer in time.
+    static let unreachable: Int32 = 2
+    /// The server refused the key or the name; retrying cannot help.
+    static let keyRefused: Int32 = 77
+}
+
+/// Writes text to a file descriptor at once (no buffering: a chat's lines must not wait in a buffer).
+enum Output {
+    static func standardOutput(_ text: String) { self.emit(text, to: 1) }
+    static func standardError(_ text: String) { self.emit(text, to: 2) }
+
+    static func emit(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
+
+    /// The terminal's width in columns, or 80.
+    static func columns(_ descriptor: Int32) -> Int {
+        var size = winsize()
+        guard ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
+    }
+}

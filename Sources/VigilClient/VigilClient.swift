@@ -1,2 +1,0 @@
-/// A client connection for people's tools.
-public enum VigilClient {}

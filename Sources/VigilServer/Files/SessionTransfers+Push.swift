@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import NIOCore
+import VigilProtocol
+import VigilStore
+import VigilTransfer
+
+/// Passing stored files on to this connection's client: the server is the sender.
+///
+/// One file at a time: `FILE_OFFER` (with `sender`, the client that sent it to the server) → the
+/// client's `FILE_READY {offset, chunk_size}` → data frames read from disk off the event loop, at
+/// most `files.max_buffered_bytes` of them read or written but not yet taken by the socket (so a
+/// slow reader holds the server's memory to that) → the client's `FILE_SAVED` or `FILE_FAILED`;
+/// or `FILE_REJECT` instead of `FILE_READY`.
+extension SessionTransfers {
+    /// Takes part in passing files on (called once the register reply is out).
+    func attachForPushes() {
+        guard !self.stopped else { return }
+        let loop = self.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let waiting = self.service.pushes.attach(self.link.clientID, PushTargets.Target(connectionID: self.link.connectionID) { file in
+            loop.execute { bound.value.push(file) }
+        })
+        for file in waiting { self.push(file) }
+    }
+
+    /// Queues a file to offer to this client.
+    func push(_ file: StoredFile) {
+        guard !self.stopped else {
+            self.service.pushes.requeue([file], for: self.link.clientID)
+            return
+        }
+        if self.outgoing?.file.id == file.id || self.pushQueue.contains(where: { $0.id == file.id }) { return }
+        self.pushQueue.append(file)
+        if self.outgoing == nil { self.startNextPush() }
+    }
+
+    private func startNextPush() {
+        guard self.outgoing == nil, !self.stopped, !self.pushQueue.isEmpty else { return }
+        let file = self.pushQueue.removeFirst()
+        let transfer = OutgoingTransfer(file: file, transferID: FileService.pushTransferID(fileID: file.id, recipient: self.link.clientID))
+        self.outgoing = transfer
+        guard let path = self.service.path(of: file) else {
+            self.endPush(transfer, "file has no valid place on disk", level: .error)
+            return
+        }
+        let pool = self.service.threadPool
+        self.eventLoop.makeFutureWithTask {
+            try await OutgoingFile.open(path: path, threadPool: pool)
+        }.assumeIsolated().whenComplete { result in
+            switch result {
+            case .failure(let error):
+                self.endPush(transfer, "cannot open the stored file: \(error)", level: .error)
+            case .success(let source):
+                guard self.outgoing === transfer, !self.stopped else {
+                    source.close()
+                    return
+                }
+                transfer.source = source
+                transfer.phase = .offered
+                let offer = FileOfferPayload(transferID: transfer.transferIDText, filename: file.filename, size: source.size, sha256: file.sha256, sender: file.sender)
+                self.link.send(.fileOffer(offer), messageID: Self.newMessageID())
+                self.logger.info("offering a file to the client", metadata: self.pushMetadata(transfer))
+            }
+        }
+    }
+
+    /// The transfer this client's answer is about, or a protocol violation.
+    private func outgoingTransfer(_ transferID: String, _ type: MessageType) throws(ProtocolViolation) -> OutgoingTransfer {
+        guard let transfer = self.outgoing, UUID(uuidString: transferID) == transfer.transferID else {
+            throw ProtocolViolation(.unknownTransfer, "\(type.rawValue) for transfer \(transferID.prefix(64)): this server is not offering that file to this client")
+        }
+        return transfer
+    }
+
+    func pushReady(_ ready: FileReadyPayload) throws(ProtocolViolation) {
+        let transfer = try self.outgoingTransfer(ready.transferID, .fileReady)
+        guard case .offered = transfer.phase, let source = transfer.source else {
+            throw ProtocolViolation(.unknownTransfer, "FILE_READY for transfer \(transfer.transferIDText) came twice")
+        }
+        guard ready.offset <= source.size, ready.chunkSize > 0 else {
+            self.endPush(transfer, "the client answered FILE_READY with offset \(ready.offset) and chunk_size \(ready.chunkSize) for a file of \(source.size) bytes", level: .notice)
+            throw ProtocolViolation(.invalidField, "FILE_READY offset must be at most the file's size (\(source.size)) and chunk_size at least 1")
+        }
+        transfer.phase = .sending
+        transfer.nextOffset = ready.offset
+        transfer.chunkSize = min(ready.chunkSize, self.settings.fileChunkSize)
+        if ready.offset > 0 {
+            self.logger.info("client resumes a file from its offset", metadata: self.pushMetadata(transfer, ["offset": "\(ready.offset)"]))
+        }
+        self.pumpOut(transfer)
+    }
+
+    func pushSaved(_ saved: FileSavedPayload) throws(ProtocolViolation) {
+        let transfer = try self.outgoingTransfer(saved.transferID, .fileSaved)
+        self.endPush(transfer, "client saved the file", level: .info, extra: ["as": "\(saved.filename)"])
+    }
+
+    func pushEnded(_ payload: FileErrorPayload, rejected: Bool) throws(ProtocolViolation) {
+        let transfer = try self.outgoingTransfer(payload.transferID, rejected ? .fileReject : .fileFailed)
+        self.endPush(transfer, rejected ? "client refused the file" : "client could not save the file", level: .notice,
+                     extra: ["code": "\(payload.code?.rawValue ?? "-")", "reason": "\(payload.reason)"])
+    }
+
+    /// Reads and writes the next frame while the window and the socket allow.
+    private func pumpOut(_ transfer: OutgoingTransfer) {
+        guard self.outgoing === transfer, !self.stopped, case .sending = transfer.phase, let source = transfer.source else { return }
+        let size = source.size
+        if transfer.nextOffset == size {
+            if transfer.inFlight == 0 { transfer.phase = .awaitingResult }
+            return
+        }
+        guard !transfer.reading, transfer.inFlight < self.settings.fileMaxBufferedBytes else { return }
+        guard self.link.context.channel.isWritable || transfer.inFlight == 0 else { return }  // a write completion calls again
+        let offset = transfer.nextOffset
+        let count = Int(min(UInt64(transfer.chunkSize), size - offset))
+        transfer.nextOffset += UInt64(count)
+        transfer.inFlight += count
+        transfer.reading = true
+        source.readFrame(transferID: transfer.transferID, at: offset, count: count, eventLoop: self.eventLoop).assumeIsolated().whenComplete { result in
+            transfer.reading = false
+            guard self.outgoing === transfer, !self.stopped else {
+                transfer.inFlight -= count
+                if !transfer.reading { transfer.source?.close() }
+                return
+            }
+            switch result {
+            case .failure(let error):
+                transfer.inFlight -= count
+                self.endPush(transfer, "cannot read the stored file: \(error)", level: .error)
+            case .success(let frame):
+                self.link.context.writeAndFlush(NIOAny(frame)).assumeIsolated().whenComplete { _ in
+                    transfer.inFlight -= count
+                    self.pumpOut(transfer)
+                }
+                self.pumpOut(transfer)
+            }
+        }
+    }
+
+    /// The push is over (saved, refused, failed, or impossible): log it and offer the next file.
+    private func endPush(_ transfer: OutgoingTransfer, _ what: String, level: Logger.Level, extra: Logger.Metadata = [:]) {
+        guard self.outgoing === transfer else { return }
+        self.outgoing = nil
+        if !transfer.reading { transfer.source?.close() }
+        self.logger.log(level: level, "passing a file on: \(what)", metadata: self.pushMetadata(transfer, extra))
+        self.startNextPush()
+    }
+
+    /// The connection closed: what was not passed on is kept for the client's next registration.
+    func stopPushes() {
+        var unfinished: [StoredFile] = []
+        if let transfer = self.outgoing {
+            unfinished.append(transfer.file)
+            if !transfer.reading { transfer.source?.close() }
+            self.outgoing = nil
+        }
+        unfinished += self.pushQueue
+        self.pushQueue.removeAll()
+        self.service.pushes.detach(self.link.clientID, connectionID: self.link.connectionID)
+        self.service.pushes.requeue(unfinished, for: self.link.clientID)
+    }
+
+    private func pushMetadata(_ transfer: OutgoingTransfer, _ extra: Logger.Metadata = [:]) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "transfer": "\(transfer.transferIDText)",
+            "file_id": "\(transfer.file.id)",
+            "file": "\(transfer.file.filename)",
+            "from": "\(transfer.file.sender)",
+        ]
+        metadata.merge(extra) { $1 }
+        return metadata
+    }
+}
