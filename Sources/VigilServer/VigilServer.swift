@@ -9,9 +9,10 @@ import VigilStore
 /// A whole Vigil server: agent listener, failure detection, recorder and HTTP API, run as one
 /// service group with graceful shutdown.
 ///
-/// Start order is recorder → monitor → metrics writer → listener → HTTP; shutdown runs in reverse, so
-/// connections are closed before the detector stops, the metrics writer writes every accepted sample,
-/// and the recorder writes the last event before the store closes.
+/// Start order is recorder → monitor → metrics writer → messages → files → listener → HTTP; shutdown
+/// runs in reverse, so connections are closed before the detector stops, the message writer stores
+/// every accepted message and the last cursors, open transfers keep resumable partials, the metrics
+/// writer writes every accepted sample, and the recorder writes the last event before the store closes.
 public struct VigilServer: Sendable {
     /// The addresses actually bound (ports are real even when 0 was configured).
     public struct BoundPorts: Sendable, Equatable {

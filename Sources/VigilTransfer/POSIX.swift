@@ -161,6 +161,32 @@ enum POSIX {
         if Glibc_rename(from, to) != 0 { throw .io("cannot rename to \(to):", from, errno: errno) }
     }
 
+    /// Renames `from` to `to` unless `to` exists; returns `false` (and leaves both alone) if it does.
+    ///
+    /// An exclusive placeholder claims the name first (`open(O_CREAT | O_EXCL)` fails on any existing
+    /// entry, even one created a moment ago), then rename(2) replaces only that empty placeholder of
+    /// ours. Checking that the name is free and then renaming would overwrite a file created in between.
+    static func renameNoReplace(_ from: String, _ to: String) throws(TransferError) -> Bool {
+        var fd: CInt = -1
+        while fd < 0 {
+            fd = to.withCString { Glibc_open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+            if fd < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                if code == EEXIST { return false }
+                throw .io("cannot create", to, errno: code)
+            }
+        }
+        Self.close(fd)
+        do throws(TransferError) {
+            try Self.rename(from, to)
+        } catch {
+            try? Self.unlink(to)
+            throw error
+        }
+        return true
+    }
+
     /// The names in a directory (without `.` and `..`); empty if it cannot be read.
     static func list(_ path: String) -> [String] {
         guard let dir = opendir(path) else { return [] }

@@ -81,6 +81,19 @@ public struct PartialDirectory: Sendable {
         }) ?? []
     }
 
+    /// Whether the partial of `transferID` exists and none of its files was written in the last `age`.
+    /// The partial cleaner asks again once it holds the transfer's claim: a partial resumed since
+    /// ``expired(olderThan:)`` listed it is no longer stale.
+    public func isExpired(_ transferID: UUID, olderThan age: Duration) async -> Bool {
+        let paths = [self.partPath(transferID), self.sidecarPath(transferID), self.sidecarPath(transferID) + ".tmp"]
+        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        return (try? await self.threadPool.runIfActive {
+            let times = paths.compactMap { POSIX.modificationTime($0) }
+            guard let newest = times.max() else { return false }
+            return Date().timeIntervalSince1970 - newest > seconds
+        }) ?? false
+    }
+
     /// Deletes a transfer's partial file and sidecar (nothing happens if there are none).
     public func remove(_ transferID: UUID) async {
         let paths = [self.partPath(transferID), self.sidecarPath(transferID), self.sidecarPath(transferID) + ".tmp"]

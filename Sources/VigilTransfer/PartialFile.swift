@@ -183,7 +183,12 @@ public final class PartialFile: Sendable {
         }
     }
 
-    func finishNow(into target: String) throws(TransferError) -> SavedFile {
+    /// - Parameter afterPlacing: Runs once the file has its name in `target`, before the directory is
+    ///   fsynced (tests make it throw to check that a failure from there on leaves nothing visible).
+    func finishNow(into target: String, afterPlacing: ((String) throws(TransferError) -> Void)? = nil) throws(TransferError) -> SavedFile {
+        // Set once the file is visible in `target`: a failure after that must take it away again,
+        // or a file the catalog never hears of stays there while the sender is told FILE_FAILED.
+        var placed: String?
         let outcome: Result<SavedFile, TransferError> = self.state.withLock { state in
             do throws(TransferError) {
                 guard state.fd >= 0, !state.broken else {
@@ -203,13 +208,16 @@ public final class PartialFile: Sendable {
                 }
                 try POSIX.makeDirectories(target)
                 let name = try self.place(in: target)
+                let destination = target + "/" + name
+                placed = destination
+                try afterPlacing?(destination)
                 try POSIX.fsyncDirectory(target)
                 POSIX.close(state.fd)
                 state.fd = -1
                 try? POSIX.unlink(self.path)
                 try? POSIX.unlink(self.sidecarPath)
                 try? POSIX.fsyncDirectory(self.directory)
-                return .success(SavedFile(path: target + "/" + name, filename: name, size: self.manifest.size, sha256: digest))
+                return .success(SavedFile(path: destination, filename: name, size: self.manifest.size, sha256: digest))
             } catch {
                 return .failure(error)
             }
@@ -218,15 +226,21 @@ public final class PartialFile: Sendable {
         case .success(let saved):
             return saved
         case .failure(let error):
-            // Whatever went wrong, nothing half-done stays: the partial cannot become this file any more.
+            // Whatever went wrong, nothing half-done stays: the partial cannot become this file any
+            // more, and a name already given to it in `target` is taken back (it is ours: link(2)
+            // or the exclusive placeholder created it).
+            if let placed {
+                try? POSIX.unlink(placed)
+                try? POSIX.fsyncDirectory(target)
+            }
             self.discardNow()
             throw error
         }
     }
 
     /// Links the partial to the first free name in `target` (link(2) fails rather than replace, so
-    /// two files arriving at once cannot take the same name). File systems without hard links get a
-    /// rename to a name checked to be free.
+    /// two files arriving at once cannot take the same name). File systems without hard links get
+    /// ``POSIX/renameNoReplace(_:_:)``, which never replaces a file either.
     private func place(in target: String) throws(TransferError) -> String {
         for n in 1...10_000 {
             let name = FreeName.candidate(self.manifest.filename, n)
@@ -237,14 +251,22 @@ public final class PartialFile: Sendable {
             case EEXIST:
                 continue
             case EPERM, EXDEV, EMLINK, ENOSYS, EOPNOTSUPP:
-                if POSIX.exists(destination) { continue }
-                try POSIX.rename(self.path, destination)
-                return name
+                return try Self.placeByRename(self.path, in: target, filename: self.manifest.filename, from: n)
             default:
                 throw .io("cannot create", destination, errno: code)
             }
         }
         throw TransferError(.ioError, "no free name for \(self.manifest.filename.debugDescription) in \(target) after 10000 tries")
+    }
+
+    /// Moves `path` to the first free name in `target` from the `first`th candidate on, without ever
+    /// replacing a file (for file systems without hard links).
+    static func placeByRename(_ path: String, in target: String, filename: String, from first: Int = 1) throws(TransferError) -> String {
+        for n in first...10_000 {
+            let name = FreeName.candidate(filename, n)
+            if try POSIX.renameNoReplace(path, target + "/" + name) { return name }
+        }
+        throw TransferError(.ioError, "no free name for \(filename.debugDescription) in \(target) after 10000 tries")
     }
 
     func discardNow() {

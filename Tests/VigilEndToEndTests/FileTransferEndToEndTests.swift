@@ -170,7 +170,8 @@ struct FileTransferEndToEndTests {
         let arrived = inbox.appendingPathComponent("config.tar")
         _ = try await waitFor("the file in web-8's inbox", timeout: .seconds(30)) { FileManager.default.fileExists(atPath: arrived.path) ? true : nil }
         #expect(try Self.sha256(arrived) == digest)
-        #expect(receiving.output.contains("received a file"), "\(receiving.output)")
+        // The agent logs once the file is saved, which is just after it appears under its name.
+        _ = try await waitFor("web-8 to log the file", timeout: .seconds(30)) { receiving.output.contains("received a file") ? true : nil }
 
         let refused = try await server.vigil(["send-file", file.path, "--name", "ops", "--to", "web-9"])
         #expect(refused.status == 0, "stored on the server even if the agent refuses it: \(refused.output)")

@@ -48,7 +48,7 @@ struct MessagingEndToEndTests {
         alice.type("send @nobody-at-all are you there?")
         let refused = try await alice.waitFor("✗ not sent to nobody-at-all")
         #expect(refused.contains("unknown_recipient"))
-        // (Not as bob: a second connection under a name supersedes the first, and bob is chatting.)
+        // (vigil send is send-only: it could also run as bob without disturbing his chat; see sendDoesNotTakeMail.)
         let unknown = try await server.vigil(["send", "--name", "carol", "--to", "nobody-at-all", "hello?"])
         #expect(unknown.status == 1)
         #expect(unknown.output.contains("unknown_recipient"), "vigil send: \(unknown.output)")
@@ -121,6 +121,35 @@ struct MessagingEndToEndTests {
         try await Task.sleep(for: .seconds(1))
         #expect(alice.count("only once, please") == 1, "\(alice.output)")
         #expect(try await alice.finish() == 0)
+    }
+
+    @Test("vigil send as a chat user neither takes the user's waiting mail nor closes the user's chat")
+    func sendDoesNotTakeMail() async throws {
+        let server = try await ToolServer.start()
+        defer { server.stop() }
+        let chat = try ChatProcess(server, name: "rosa")
+        defer { chat.stop() }
+        try await chat.waitFor("connected to")
+        #expect(try await server.vigil(["send", "--name", "sam", "--to", "rosa", "while you chat"]).status == 0)
+        try await chat.waitFor("sam → you: while you chat")
+        // A script as rosa while her chat runs: the chat is not superseded and still gets mail.
+        let script = try await server.vigil(["send", "--name", "rosa", "--to", "sam", "from rosa's script"])
+        #expect(script.status == 0, "vigil send: \(script.output)")
+        #expect(try await server.vigil(["send", "--name", "sam", "--to", "rosa", "still there?"]).status == 0)
+        try await chat.waitFor("sam → you: still there?")
+        #expect(!chat.output.contains("superseded"), "\(chat.output)")
+        chat.type("quit")
+        #expect(try await chat.finish() == 0)
+
+        // rosa away, mail waiting: a script as rosa does not take it; her next chat gets it.
+        #expect(try await server.vigil(["send", "--name", "sam", "--to", "rosa", "waiting for you"]).status == 0)
+        let again = try await server.vigil(["send", "--name", "rosa", "--to", "sam", "script again"])
+        #expect(again.status == 0, "vigil send: \(again.output)")
+        #expect(!again.output.contains("waiting for you"))
+        let back = try ChatProcess(server, name: "rosa")
+        defer { back.stop() }
+        try await back.waitFor("sam → you: waiting for you")
+        #expect(try await back.finish() == 0)
     }
 
     @Test("vigil chat reconnects by itself after a server restart and sends what was queued meanwhile")

@@ -71,6 +71,36 @@ struct FilePushTests {
         return bytes
     }
 
+    @Test("a send-only connection of the recipient (vigil send-file) is not offered its files: the recipient counts as offline")
+    func sendOnlyTakesNoPushes() async throws {
+        try await self.withServer { server in
+            let key = try await server.key(for: "db-2")
+            let known = try await RawPeer.connect(port: server.agentPort)
+            try await known.register(key: key, hostname: "db-2")
+            #expect(try await known.response()?.success == true)
+            await known.close()
+            let sendOnly = try await RawPeer.connect(port: server.agentPort)
+            try await sendOnly.send(Envelope(.clientRegister(RegisterPayload(key: key, hostname: "db-2", capabilities: [RegisterPayload.sendOnlyCapability])), messageID: "reg"))
+            #expect(try await sendOnly.response()?.success == true)
+            let sender = try await self.connect(server, as: "web-1")
+            let bytes = FileTransferTests.random(10_000)
+            try await sender.send(Envelope(.fileOffer(FileOfferPayload(transferID: UUID().uuidString, filename: "report.bin", size: UInt64(bytes.count), sha256: Self.sha256(bytes), recipient: "db-2")), messageID: "offer"))
+            guard case .fileReject(let reject) = try await sender.nextAnswer() else {
+                Issue.record("expected FILE_REJECT recipient_offline")
+                return
+            }
+            #expect(reject.code == .recipientOffline)
+            // Whatever reaches the send-only connection in the next moments, no FILE_OFFER is among it.
+            while let frame = try? await sendOnly.nextFrame(timeout: .milliseconds(300)) {
+                if case .envelope(let envelope) = frame, case .fileOffer = envelope.body {
+                    Issue.record("the send-only connection was offered a file")
+                }
+            }
+            await sendOnly.close()
+            await sender.close()
+        }
+    }
+
     @Test("a file offered with a recipient is saved, then offered to the recipient, who gets it whole")
     func pushAfterOffer() async throws {
         try await self.withServer { server in
@@ -97,6 +127,42 @@ struct FilePushTests {
             #expect(first?["recipient"] as? String == "db-2")
             await sender.close()
             await recipient.close()
+        }
+    }
+
+    @Test("a recipient that does not answer within files.push_answer_timeout gets the next file; the silent one comes again on its next connection")
+    func silentRecipient() async throws {
+        try await self.withServer({ $0.filePushAnswerTimeout = .milliseconds(500) }) { server in
+            let recipient = try await self.connect(server, as: "db-2")
+            let sender = try await self.connect(server, as: "web-1")
+            let first = FileTransferTests.random(3000)
+            let second = FileTransferTests.random(4000)
+            guard case .fileSaved = try await self.send(sender, "first.bin", first, recipient: "db-2") else { Issue.record("expected FILE_SAVED"); return }
+            guard case .fileSaved = try await self.send(sender, "second.bin", second, recipient: "db-2") else { Issue.record("expected FILE_SAVED"); return }
+            // The recipient stays silent about the first offer...
+            let ignored = try await self.expectOffer(recipient)
+            #expect(ignored.filename == "first.bin")
+            // ...so after the timeout the queue goes on with the second.
+            let next = try await self.expectOffer(recipient)
+            #expect(next.filename == "second.bin")
+            #expect(server.logs.contains("no answer from the client"))
+            // A late answer to the set-aside file is not a protocol error.
+            try await recipient.send(Envelope(.fileReject(FileErrorPayload(transferID: ignored.transferID, code: .ioError, reason: "late"))))
+            let received = try await self.receive(recipient, next)
+            #expect(received == second)
+            try await recipient.send(Envelope(.fileSaved(FileSavedPayload(transferID: next.transferID, fileID: "local-2", filename: "second.bin", size: next.size, sha256: next.sha256))))
+            try await eventually(timeout: .seconds(2), "the second push to end") { server.logs.contains("passing a file on: client saved the file") }
+            #expect(!server.logs.contains("unknown_transfer"))
+            await recipient.close()
+
+            // The next connection is offered the silent one again, under the same transfer id.
+            let back = try await self.connect(server, as: "db-2")
+            let again = try await self.expectOffer(back)
+            #expect(again.filename == "first.bin")
+            #expect(again.transferID == ignored.transferID)
+            #expect(try await self.receive(back, again) == first)
+            await back.close()
+            await sender.close()
         }
     }
 

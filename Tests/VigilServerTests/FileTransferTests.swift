@@ -379,13 +379,91 @@ struct FileTransferTests {
             let id = UUID()
             let bytes = Self.random(100)
             _ = try await self.expectReady(first, id, "a.bin", bytes)
-            _ = try await self.expectReject(second, id, "a.bin", size: bytes.count, sha256: Self.sha256(bytes), code: .transferBusy)
+            // Another sender's offer of an id in use is refused without a word about the holder.
+            let foreign = try await self.expectReject(second, id, "a.bin", size: bytes.count, sha256: Self.sha256(bytes), code: .invalidOffer)
+            #expect(foreign?.reason.contains("web-1") == false)
             _ = try await self.expectReject(first, id, "a.bin", size: bytes.count, sha256: Self.sha256(bytes), code: .transferBusy)
             _ = try await self.expectReady(first, UUID(), "b.bin", bytes)
             let reject = try await self.expectReject(first, UUID(), "c.bin", size: 1, code: .serverBusy)
             #expect(reject?.reason.contains("files.max_concurrent_transfers") == true)
             await first.close()
             await second.close()
+        }
+    }
+
+    @Test("another sender's offer of a transfer id in use never touches its partial nor learns its file")
+    func transferIDsAreScopedBySender() async throws {
+        try await self.withServer({ settings in
+            settings.fileChunkSize = 1000
+            settings.fileSyncInterval = 1000
+        }) { server in
+            let owner = try await self.connect(server)
+            let bytes = Self.random(5000)
+            let id = UUID()
+            _ = try await self.expectReady(owner, id, "secret-plan.bin", bytes)
+            try await owner.send(file: bytes[..<3000], transferID: id, from: 0, chunk: 1000)
+            try await eventually(timeout: .seconds(5), "a sync") { (self.durableOffset(server, id) ?? 0) >= 3000 }
+            await owner.close()
+
+            // An intruder offers the same id, for another file: once the owner's connection has let
+            // go, the partial is still not its to restart.
+            let intruder = try await self.connect(server, as: "db-2")
+            let other = Self.random(10)
+            var refusal: FileErrorPayload?
+            for _ in 0..<50 {
+                guard case .fileReject(let reject) = try await self.offer(intruder, id, "mine.bin", size: other.count, sha256: Self.sha256(other)) else {
+                    Issue.record("the intruder's offer was not refused")
+                    break
+                }
+                if reject.code != .transferBusy || !reject.reason.contains("another connection") {
+                    refusal = reject
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(refusal?.code == .invalidOffer)
+            #expect(refusal?.fileID == nil)
+            #expect(refusal?.reason.contains("web-1") == false)
+            #expect(refusal?.reason.contains("secret-plan") == false)
+            #expect(self.durableOffset(server, id) == 3000)
+
+            // The owner resumes where it was.
+            let back = try await self.connect(server)
+            let ready = try await self.reoffer(back, id, "secret-plan.bin", bytes)
+            #expect(ready.offset == 3000)
+            try await back.send(file: bytes[...], transferID: id, from: Int(ready.offset), chunk: ready.chunkSize)
+            let saved = try #require(try await self.expectSaved(back, id, bytes))
+
+            // Saved: the intruder is refused again, not told it is a duplicate of which file.
+            let again = try await self.expectReject(intruder, id, "mine.bin", size: other.count, sha256: Self.sha256(other), code: .invalidOffer)
+            #expect(again?.fileID == nil)
+            #expect(again?.reason.contains(saved.fileID) == false)
+            #expect(again?.reason.contains("secret-plan") == false)
+            // The owner itself still gets `duplicate` with the file.
+            let duplicate = try await self.expectReject(back, id, "secret-plan.bin", size: bytes.count, sha256: Self.sha256(bytes), code: .duplicate)
+            #expect(duplicate?.fileID == saved.fileID)
+            await back.close()
+            await intruder.close()
+        }
+    }
+
+    @Test("client-controlled text in file-transfer log lines is escaped: no forged log lines")
+    func logForging() async throws {
+        try await self.withServer { server in
+            let peer = try await self.connect(server)
+            let forged = "x\nlevel=critical message=forged"
+            try await peer.send(Envelope(.fileOffer(FileOfferPayload(transferID: forged, filename: "a.bin", size: 1, sha256: String(repeating: "a", count: 64))), messageID: UUID().uuidString))
+            guard case .fileReject(let reject) = try await peer.nextAnswer() else {
+                Issue.record("expected FILE_REJECT")
+                return
+            }
+            #expect(reject.code == .invalidOffer)
+            try await eventually(timeout: .seconds(2), "the refusal to be logged") { server.logs.contains("file offer refused") }
+            let lines = server.logs.all.filter { $0.contains("file offer refused") }
+            #expect(!lines.isEmpty)
+            #expect(lines.allSatisfy { !$0.contains("\n") })
+            #expect(lines.contains { $0.contains(#"x\nlevel=critical"#) })
+            await peer.close()
         }
     }
 
@@ -537,6 +615,21 @@ struct FileTransferTests {
             try await peer.send(file: bytes[...], transferID: open, from: 0, chunk: 1000)
             _ = try await self.expectSaved(peer, open, bytes)
             await peer.close()
+        }
+    }
+
+    @Test("a partial written again after the cleaner listed it as expired is kept")
+    func cleanerRechecksAgeAfterClaim() async throws {
+        try await self.withServer { server in
+            let partials = self.filesDirectory(server) + "/.partial"
+            try FileManager.default.createDirectory(atPath: partials, withIntermediateDirectories: true)
+            let id = UUID()
+            let part = partials + "/\(id.uuidString.lowercased()).part"
+            FileManager.default.createFile(atPath: part, contents: Data([1, 2, 3]))
+            // The cleaner's listing said "expired"; meanwhile the partial was resumed, written and
+            // released (here: it was just written). Once claimed, it is found fresh and kept.
+            await server.server.files.removePartials(ifStillExpired: [id])
+            #expect(FileManager.default.fileExists(atPath: part))
         }
     }
 

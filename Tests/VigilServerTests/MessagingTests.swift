@@ -325,7 +325,7 @@ struct MessagingTests {
         }
     }
 
-    @Test("past messages.max_pending waiting to be stored, a message gets server_busy at once; the others are stored when the store frees up")
+    @Test("past messages.max_pending waiting to be stored, a message gets server_busy at once, and so do later ones until it is sent again; the earlier ones are stored when the store frees up, the resent ones in order")
     func serverBusy() async throws {
         try await withMessagingServer({ $0.maxProtocolErrors = 0; $0.messageMaxPending = 1 }) { server in
             let alice = try await RawPeer.join(server, as: "alice")
@@ -351,17 +351,28 @@ struct MessagingTests {
             #expect(!response.fatal)
             #expect(response.message.contains("max_pending"))
             let refused = try #require(response.inReplyTo)
-            #expect(ids.dropFirst().contains(refused))
+            let position = try #require(ids.firstIndex(of: refused))
+            #expect(position > 0)
+            // Per-sender order: a message after the refused one is refused too, until it is sent again.
+            for later in ids[(position + 1)...] {
+                _ = try await alice.expectRefusal(.serverBusy, inReplyTo: later)
+            }
             gate.release()
             try await blocker.value
             var acked: [String] = []
-            for _ in 0..<2 {
+            for _ in 0..<position {
                 let envelope = try await alice.frame()
                 guard case .messageAck(let ack) = envelope.body else { Issue.record("expected MESSAGE_ACK, got \(envelope)"); continue }
                 acked.append(ack.ackedMessageID)
             }
-            #expect(acked == ids.filter { $0 != refused })
-            #expect(try await server.store.conversation(ConversationQuery(limit: 10)).count == 2)
+            #expect(acked == Array(ids[..<position]))
+            #expect(try await server.store.conversation(ConversationQuery(limit: 10)).count == position)
+            // Sent again in order, the refused ones are stored in order.
+            for (number, id) in ids.enumerated().dropFirst(position) {
+                try await alice.say("m\(number + 1)", to: "bob", id: id)
+                try await alice.expectAck(id)
+            }
+            #expect(try await server.store.conversation(ConversationQuery(limit: 10)).reversed().map(\.content) == ["m1", "m2", "m3"])
             await alice.close()
         }
     }

@@ -100,6 +100,19 @@ struct MessageStoreTests {
         }
     }
 
+    @Test("a send-only registration creates a missing mailbox but keeps an existing one's kind and notices subscription")
+    func sendOnlyMailbox() async throws {
+        try await withStore { (store, _) async throws in
+            let created = try await store.ensureMailbox(MailboxRegistration(clientID: "dave", kind: "user", notices: false, at: date(50), refreshesExisting: false))
+            #expect(created.notices == false && created.kind == "user")
+            try await store.ensureMailbox(MailboxRegistration(clientID: "carol", kind: "user", notices: true, at: date(100)))
+            let kept = try await store.ensureMailbox(MailboxRegistration(clientID: "carol", kind: "agent", notices: false, at: date(200), refreshesExisting: false))
+            #expect(kept.notices == true)
+            #expect(kept.kind == "user")
+            #expect(kept.lastSeen == date(200))
+        }
+    }
+
     @Test("cursors only move forward")
     func cursorsMoveForward() async throws {
         try await withStore { (store, _) async throws in

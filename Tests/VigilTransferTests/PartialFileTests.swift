@@ -87,6 +87,46 @@ struct PartialFileTests {
         #expect(try String(contentsOfFile: scratch.inbox + "/report (3).pdf", encoding: .utf8) == "new")
     }
 
+    @Test("a failure after the file got its name takes the name back: nothing stays visible")
+    func failureAfterPlacing() async throws {
+        let scratch = try Scratch()
+        let bytes = Array("placed then failed".utf8)
+        let file = try await scratch.partials.open(manifest(bytes), syncInterval: 1 << 20)
+        try await file.write([ByteBuffer(bytes: bytes)])
+        var seen: String?
+        do {
+            _ = try file.finishNow(into: scratch.inbox) { (path: String) throws(TransferError) in
+                seen = path
+                throw TransferError(.ioError, "cannot fsync \(scratch.inbox): injected")
+            }
+            Issue.record("finish should fail")
+        } catch {
+            #expect(error.code == .ioError)
+        }
+        #expect(seen == scratch.inbox + "/report.pdf")
+        #expect(scratch.names(scratch.inbox).isEmpty)
+        #expect(scratch.names(scratch.root + "/.partial").isEmpty)
+    }
+
+    @Test("without hard links, a rename takes the next free name and never replaces a file")
+    func placeByRename() throws {
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.inbox, withIntermediateDirectories: true)
+        try Data("old".utf8).write(to: URL(fileURLWithPath: scratch.inbox + "/report.pdf"))
+        let source = scratch.root + "/incoming.part"
+        try Data("new".utf8).write(to: URL(fileURLWithPath: source))
+        let name = try PartialFile.placeByRename(source, in: scratch.inbox, filename: "report.pdf")
+        #expect(name == "report (2).pdf")
+        #expect(try String(contentsOfFile: scratch.inbox + "/report.pdf", encoding: .utf8) == "old")
+        #expect(try String(contentsOfFile: scratch.inbox + "/report (2).pdf", encoding: .utf8) == "new")
+        #expect(!FileManager.default.fileExists(atPath: source))
+        // A name taken between any check and the rename (here: taken beforehand) is never replaced.
+        try Data("other".utf8).write(to: URL(fileURLWithPath: scratch.root + "/x.part"))
+        #expect(try POSIX.renameNoReplace(scratch.root + "/x.part", scratch.inbox + "/report.pdf") == false)
+        #expect(try String(contentsOfFile: scratch.inbox + "/report.pdf", encoding: .utf8) == "old")
+        #expect(FileManager.default.fileExists(atPath: scratch.root + "/x.part"))
+    }
+
     @Test("counters go before the last extension and names stay within 255 bytes")
     func candidates() {
         #expect(FreeName.candidate("a.tar.gz", 1) == "a.tar.gz")

@@ -237,12 +237,12 @@ struct AgentSession {
                         "kind": "\(message.kind ?? "message")", "text": "\(message.content.debugDescription)",
                     ])
                     if let id = envelope.messageID {
-                        try await outbound.write(self.envelope(.messageAck(MessageAckPayload(ackedMessageID: id))))
+                        try await outbound.write(self.envelope(.messageAck(MessageAckPayload(ackedMessageID: id, ackedSenderID: envelope.senderID))))
                     }
                 case (.registered, .fileOffer(let offer)):
                     guard let inbox else {
                         self.logger.notice("refused a file (no --inbox)", metadata: ["from": "\(offer.sender ?? "server")", "filename": "\(offer.filename.debugDescription)", "size": "\(offer.size)"])
-                        try await outbound.write(self.envelope(.fileReject(FileErrorPayload(transferID: offer.transferID, code: nil, reason: "this agent does not accept files"))))
+                        try await outbound.write(self.envelope(.fileReject(FileErrorPayload(transferID: offer.transferID, code: .filesNotAccepted, reason: "this agent does not accept files"))))
                         continue
                     }
                     for answer in await inbox.offer(offer) {

@@ -214,7 +214,7 @@ private final class MessagingHandler: ChannelInboundHandler {
                 _ = self.figures.delivery.record(max(1, (now &- sentAt) / 1000))
             }
             if let id = envelope.messageID {
-                let ack = Envelope(.messageAck(MessageAckPayload(ackedMessageID: id)))
+                let ack = Envelope(.messageAck(MessageAckPayload(ackedMessageID: id, ackedSenderID: envelope.senderID)))
                 context.write(self.wrapOutboundOut(ack.encodedFrame(allocator: context.channel.allocator)), promise: nil)
             }
         default:

@@ -37,6 +37,8 @@ struct SendCommand: AsyncParsableCommand {
         let timeout = Duration.milliseconds(Int64(self.timeout * 1000))
         var settings = try self.client.settings(clientVersion: "vigil-send/\(ClientSettings.version)", capabilities: ["heartbeat"])
         settings.giveUpAfter = timeout
+        // Only sends: the name's waiting mail stays for its chat, which this does not close.
+        settings.sendOnly = true
         let logger = try self.client.logger(label: "vigil-send")
         let connection = ClientConnection(settings: settings, logger: logger)
         let recipient = self.to

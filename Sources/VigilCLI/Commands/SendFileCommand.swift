@@ -39,6 +39,8 @@ struct SendFileCommand: AsyncParsableCommand {
         guard self.timeout > 0, self.timeout <= 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
         var settings = try self.client.settings(clientVersion: "vigil-send-file/\(ClientSettings.version)", capabilities: ["heartbeat", "files"])
         settings.giveUpAfter = .milliseconds(Int64(self.timeout * 1000))
+        // Only sends: the name's waiting mail stays for its chat, which this does not close.
+        settings.sendOnly = true
         let logger = try self.client.logger(label: "vigil-send-file")
         let connection = ClientConnection(settings: settings, logger: logger)
         let paths = self.paths

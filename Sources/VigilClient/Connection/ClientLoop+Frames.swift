@@ -41,7 +41,7 @@ extension ClientLoop {
             self.fileAnswered(failed.transferID, rejected: failed, result: .failed(failed))
         case (.registered, .fileOffer(let offer)):
             let reason = "\(self.settings.clientVersion) does not accept files"
-            self.write(.fileReject(FileErrorPayload(transferID: offer.transferID, code: nil, reason: reason)))
+            self.write(.fileReject(FileErrorPayload(transferID: offer.transferID, code: .filesNotAccepted, reason: reason)))
             self.emit(.fileOffered(offer, refusedWith: reason))
         default:
             self.logger.debug("ignoring frame", metadata: ["type": "\(envelope.type.rawValue)"])

@@ -55,6 +55,12 @@ extension ClientLoop {
     /// A message for us: acknowledge it (every time: the server resends until it has our ack), report it once.
     func received(_ message: ClientMessagePayload, envelope: Envelope) {
         let sender = envelope.senderID ?? "server"
+        guard !self.settings.sendOnly else {
+            // The server sends no mail to a send-only connection; should one come anyway, it is
+            // left unacknowledged so it stays in the store for the client's own reader.
+            self.logger.debug("ignoring a message on a send-only connection", metadata: ["sender": "\(sender.debugDescription)"])
+            return
+        }
         guard let messageID = envelope.messageID else {
             self.emit(.message(IncomingMessage(sender: sender, messageID: "", content: message.content, recipient: message.recipient, seq: message.seq, kind: message.kind, storedAt: message.storedAt)))
             return
@@ -63,8 +69,8 @@ extension ClientLoop {
         if self.seen.insert(sender + "\u{0}" + messageID) {
             self.emit(.message(IncomingMessage(sender: sender, messageID: messageID, content: message.content, recipient: message.recipient, seq: message.seq, kind: message.kind, storedAt: message.storedAt)))
         } else {
-            self.logger.debug("dropping a message delivered again", metadata: ["sender": "\(sender)", "message_id": "\(messageID)"])
+            self.logger.debug("dropping a message delivered again", metadata: ["sender": "\(sender.debugDescription)", "message_id": "\(messageID.debugDescription)"])
         }
-        self.write(.messageAck(MessageAckPayload(ackedMessageID: messageID)))
+        self.write(.messageAck(MessageAckPayload(ackedMessageID: messageID, ackedSenderID: sender)))
     }
 }

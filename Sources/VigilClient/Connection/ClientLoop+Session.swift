@@ -53,10 +53,19 @@ extension ClientLoop {
         self.heartbeatSeq = 0
         self.heartbeatsAcked = 0
         self.write(.clientRegister(RegisterPayload(
-            key: self.settings.key, hostname: self.settings.name, capabilities: self.settings.capabilities,
+            key: self.settings.key, hostname: self.settings.name, capabilities: self.registerCapabilities,
             agentVersion: self.settings.clientVersion, kind: .user
         )))
         self.sessionTimers.append(self.timer(after: self.settings.registerTimeout, .registerDeadline(self.generation)))
+    }
+
+    /// The capabilities announced: the settings', plus `send_only` for a send-only client.
+    var registerCapabilities: [String] {
+        var capabilities = self.settings.capabilities
+        if self.settings.sendOnly, !capabilities.contains(RegisterPayload.sendOnlyCapability) {
+            capabilities.append(RegisterPayload.sendOnlyCapability)
+        }
+        return capabilities
     }
 
     /// The register reply.

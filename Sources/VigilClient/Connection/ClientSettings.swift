@@ -11,6 +11,10 @@ public struct ClientSettings: Sendable {
     /// What the client announces, e.g. `["heartbeat", "notices"]` (`notices`: the server's host
     /// DOWN / RECOVERED notices arrive as messages).
     public var capabilities: [String] = ["heartbeat"]
+    /// This connection only sends (`vigil send`, `vigil send-file`): it registers with capability
+    /// `send_only`, so the server delivers none of the name's mail to it (the person's chat gets
+    /// it) and does not close the person's chat for it; it never acknowledges or drops a message.
+    public var sendOnly = false
     /// The client software, e.g. `vigil-chat/0.1.0`.
     public var clientVersion: String = "vigil-client/\(ClientSettings.version)"
     /// TCP connect timeout per attempt.

@@ -50,6 +50,9 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case ioError = "io_error"
     /// The offer's recipient is not online to take the file.
     case recipientOffline = "recipient_offline"
+    /// A client's answer to a file the server passes on: this client does not take files
+    /// (`vigil chat`, or `vigil-agent` without `--inbox`).
+    case filesNotAccepted = "files_not_accepted"
     // Session order.
     case notRegistered = "not_registered"
     case alreadyRegistered = "already_registered"

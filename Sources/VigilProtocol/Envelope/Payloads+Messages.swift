@@ -39,15 +39,21 @@ public struct MessageAckPayload: Codable, Sendable, Equatable {
     /// Server → sender: `stored` for a new message, `duplicate` for a resend of one already stored
     /// (it is not delivered again). Absent on a recipient's ack.
     public var status: String?
+    /// Recipient → server: the `sender_id` of the message acknowledged. A `message_id` is unique
+    /// per sender only, so with it the server clears exactly that sender's message; without it,
+    /// the oldest message in flight with that id. Absent on the server's acks.
+    public var ackedSenderID: String?
 
-    public init(ackedMessageID: String, status: String? = nil) {
+    public init(ackedMessageID: String, status: String? = nil, ackedSenderID: String? = nil) {
         self.ackedMessageID = ackedMessageID
         self.status = status
+        self.ackedSenderID = ackedSenderID
     }
 
     enum CodingKeys: String, CodingKey {
         case status
         case ackedMessageID = "acked_message_id"
+        case ackedSenderID = "acked_sender_id"
     }
 
     public static let stored = "stored"

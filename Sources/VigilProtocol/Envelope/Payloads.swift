@@ -58,6 +58,12 @@ public struct RegisterPayload: Codable, Sendable, Equatable {
 
     /// The capability a client lists to receive the server's notices (host DOWN, RECOVERED, …) as messages.
     public static let noticesCapability = "notices"
+
+    /// The capability a client lists when its connection only sends (`vigil send`, `vigil send-file`):
+    /// the server replays and pushes no mail to it and keeps it out of the directory of online
+    /// clients (not listed, neither supersedes nor is superseded by another connection of the same
+    /// name), so a script sending as alice neither takes alice's mail nor closes her chat.
+    public static let sendOnlyCapability = "send_only"
 }
 
 extension RegisterPayload: CustomStringConvertible, CustomDebugStringConvertible {

@@ -112,6 +112,7 @@ extension ServerSettings {
         parser.bytes("files.sync_interval") { settings.fileSyncInterval = $0 }
         parser.int("files.max_concurrent_transfers", 1...1000) { settings.fileMaxConcurrentTransfers = $0 }
         parser.duration("files.partial_retention") { settings.filePartialRetention = $0 }
+        parser.duration("files.push_answer_timeout") { settings.filePushAnswerTimeout = $0 }
 
         if let problem = parser.problems.first {
             throw ConfigurationError(description: parser.problems.count == 1 ? problem : parser.problems.joined(separator: "; "))
@@ -121,6 +122,9 @@ extension ServerSettings {
     }
 
     /// Checks relations between settings that no single value can.
+    /// Room for a delivered message's envelope besides its content (ids, sender, timestamps, seq).
+    static let deliveryEnvelopeAllowance = 4096
+
     public func validate() throws {
         guard self.heartbeatInterval >= .milliseconds(100) else {
             throw ConfigurationError(description: "heartbeat.interval must be at least 100ms (got \(self.heartbeatInterval.compactDescription))")
@@ -139,6 +143,12 @@ extension ServerSettings {
         }
         guard self.fileChunkSize + FileDataFrame.headerSize <= self.maxFrameSize else {
             throw ConfigurationError(description: "files.chunk_size (\(self.fileChunkSize)) plus the \(FileDataFrame.headerSize)-byte data frame header must fit agents.max_frame_size (\(self.maxFrameSize))")
+        }
+        // A delivered CLIENT_MESSAGE carries the content JSON-escaped (up to 6 bytes per byte,
+        // `\u0001`) plus the envelope; a message the server accepted must fit the frame it is delivered in.
+        let (worstContent, overflow) = self.messageMaxContentBytes.multipliedReportingOverflow(by: 6)
+        guard !overflow, worstContent <= self.maxFrameSize - Self.deliveryEnvelopeAllowance else {
+            throw ConfigurationError(description: "messages.max_content_bytes (\(self.messageMaxContentBytes)) is too large for agents.max_frame_size (\(self.maxFrameSize)): content × 6 (worst-case JSON escaping) + \(Self.deliveryEnvelopeAllowance) must fit a delivery frame; at most \(max(0, (self.maxFrameSize - Self.deliveryEnvelopeAllowance) / 6))")
         }
         guard self.fileMaxBufferedBytes >= self.fileChunkSize * 2 else {
             throw ConfigurationError(description: "files.max_buffered_bytes (\(self.fileMaxBufferedBytes)) must hold at least two chunks of files.chunk_size (\(self.fileChunkSize))")

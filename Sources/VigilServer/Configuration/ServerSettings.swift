@@ -136,6 +136,10 @@ public struct ServerSettings: Sendable, Equatable {
     public var fileMaxConcurrentTransfers = 4
     /// An interrupted transfer's partial file is kept this long for a resume, then deleted.
     public var filePartialRetention: Duration = .seconds(86_400)
+    /// How long a file being passed on waits for the recipient's `FILE_READY`/`FILE_REJECT` after the
+    /// offer, and for its `FILE_SAVED`/`FILE_FAILED` after the last byte; then it is set aside until
+    /// the client's next connection and the next file is offered.
+    public var filePushAnswerTimeout: Duration = .seconds(60)
 
     public init() {}
 

@@ -70,17 +70,26 @@ public final class FileService: Service, Sendable {
     func removeExpiredPartials() async {
         let expired = await self.partials.expired(olderThan: self.settings.filePartialRetention)
         guard !expired.isEmpty else { return }
+        await self.removePartials(ifStillExpired: expired)
+    }
+
+    /// Deletes those of `candidates` (listed as expired a moment ago) that are still expired once
+    /// claimed: one resumed, written and released between the listing and the claim is kept.
+    func removePartials(ifStillExpired candidates: [UUID]) async {
         let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let retention = self.settings.filePartialRetention
         var removed = 0
-        for id in expired {
+        for id in candidates {
             // Claimed while it is deleted, so an offer resuming it now waits or starts afresh.
             guard case .claimed = self.claims.claim(id, owner: TransferClaims.cleaner, sender: "", size: 0, eventLoop: loop) else { continue }
-            await self.partials.remove(id)
+            if await self.partials.isExpired(id, olderThan: retention) {
+                await self.partials.remove(id)
+                removed += 1
+            }
             self.claims.release(id, owner: TransferClaims.cleaner)
-            removed += 1
         }
         if removed > 0 {
-            self.logger.info("removed expired partial files", metadata: ["count": "\(removed)", "retention": "\(self.settings.filePartialRetention.compactDescription)"])
+            self.logger.info("removed expired partial files", metadata: ["count": "\(removed)", "retention": "\(retention.compactDescription)"])
         }
     }
 
@@ -114,6 +123,8 @@ public final class FileService: Service, Sendable {
         let id = manifest.transferID
         do {
             if let existing = try await self.store.file(transferID: id.uuidString.lowercased()) {
+                // Another sender's file: say nothing about it (not its name, not its id).
+                guard existing.sender == manifest.sender else { return Self.inUse(id) }
                 return .rejected(.duplicate, "transfer \(id.uuidString.lowercased()) was already saved as \(existing.filename.debugDescription) (file \(existing.id))", fileID: existing.id)
             }
             if let recipient = manifest.recipient {
@@ -135,6 +146,8 @@ public final class FileService: Service, Sendable {
             return .rejected(.ioError, "the server could not read its file catalog; retry later", fileID: nil)
         }
         let resumable = await self.partials.existing(id)
+        // Another sender's partial under this id is left alone: opening would start it afresh.
+        if let resumable, resumable.manifest.sender != manifest.sender { return Self.inUse(id) }
         let already = resumable.flatMap { $0.manifest.isSameFile(as: manifest) ? $0.durableOffset : nil } ?? 0
         let needed = Self.saturatingSum(manifest.size - min(already, manifest.size), self.claims.reservedDisk(excluding: id))
         let root = self.root
@@ -155,6 +168,16 @@ public final class FileService: Service, Sendable {
             self.logger.error("cannot open partial file", metadata: ["error": "\(error)", "transfer": "\(id)"])
             return .rejected(.ioError, "the server could not create the file: \(error.reason)", fileID: nil)
         }
+    }
+
+    /// The refusal of a transfer id that another sender holds (open, partial or saved). Transfer ids
+    /// are scoped by sender: the answer names neither the other sender nor its file.
+    static func inUse(_ id: UUID) -> Preparation {
+        .rejected(.invalidOffer, Self.inUseReason(id), fileID: nil)
+    }
+
+    static func inUseReason(_ id: UUID) -> String {
+        "transfer \(id.uuidString.lowercased()) is in use by another client; offer the file under a new transfer id"
     }
 
     /// The sum, or `UInt64.max` if it does not fit (sizes come from clients).
@@ -180,7 +203,12 @@ public final class FileService: Service, Sendable {
         )
         do {
             let recorded = try await self.store.recordFile(file)
-            if recorded.id != file.id { await self.remove(saved.path) }
+            if recorded.id != file.id {
+                await self.remove(saved.path)
+                // Claims and prepare() keep another sender's id out; should one slip through, its
+                // file is not handed to this sender.
+                guard recorded.sender == file.sender else { throw TransferError(.invalidOffer, Self.inUseReason(manifest.transferID)) }
+            }
             return recorded
         } catch {
             await self.remove(saved.path)
@@ -218,7 +246,7 @@ public final class FileService: Service, Sendable {
             throw try await self.store.isKnown(recipient) ? PushRefusal.recipientOffline : PushRefusal.unknownRecipient
         }
         guard self.pushes.push(file, to: recipient) else { throw PushRefusal.recipientOffline }
-        self.logger.info("file offered to a client", metadata: ["file_id": "\(file.id)", "recipient": "\(recipient)"])
+        self.logger.info("file offered to a client", metadata: ["file_id": "\(file.id)", "recipient": "\(recipient.debugDescription)"])
         return file
     }
 

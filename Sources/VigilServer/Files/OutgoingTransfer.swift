@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import VigilStore
 import VigilTransfer
 
@@ -28,6 +29,10 @@ final class OutgoingTransfer {
     var inFlight = 0
     /// A read is running on the thread pool (one at a time keeps frames in order).
     var reading = false
+    /// When the client last did something for this transfer (answered, or took bytes off the socket).
+    var lastProgress = NIODeadline.now()
+    /// Fires `files.push_answer_timeout` after `lastProgress` (re-armed while there is progress).
+    var answerTimer: Scheduled<Void>?
 
     init(file: StoredFile, transferID: UUID) {
         self.file = file

@@ -66,6 +66,12 @@ final class PushTargets: Sendable {
         return target != nil
     }
 
+    /// Keeps `file` for `clientID`'s next connection without offering it now (its current session
+    /// gave up waiting for an answer).
+    func keepForNextConnection(_ file: StoredFile, for clientID: String) {
+        self.state.withLock { state in Self.keep(file, for: clientID, in: &state, logger: self.logger) }
+    }
+
     /// Files a closing session did not finish passing on, in order.
     func requeue(_ files: [StoredFile], for clientID: String) {
         guard !files.isEmpty else { return }
@@ -83,7 +89,7 @@ final class PushTargets: Sendable {
         list.append(file)
         if list.count > Self.maxPendingPerClient {
             let dropped = list.removeFirst()
-            logger.warning("too many files waiting for a client; dropping the oldest", metadata: ["client": "\(clientID)", "file_id": "\(dropped.id)"])
+            logger.warning("too many files waiting for a client; dropping the oldest", metadata: ["client": "\(clientID.debugDescription)", "file_id": "\(dropped.id)"])
         }
         state.pending[clientID] = list
     }

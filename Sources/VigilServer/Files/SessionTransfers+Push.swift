@@ -61,20 +61,71 @@ extension SessionTransfers {
                 let offer = FileOfferPayload(transferID: transfer.transferIDText, filename: file.filename, size: source.size, sha256: file.sha256, sender: file.sender)
                 self.link.send(.fileOffer(offer), messageID: Self.newMessageID())
                 self.logger.info("offering a file to the client", metadata: self.pushMetadata(transfer))
+                self.progressed(transfer)
             }
         }
     }
 
-    /// The transfer this client's answer is about, or a protocol violation.
-    private func outgoingTransfer(_ transferID: String, _ type: MessageType) throws(ProtocolViolation) -> OutgoingTransfer {
+    /// The transfer this client's answer is about; `nil` for a late answer to a push set aside for
+    /// lack of an answer (dropped quietly); otherwise a protocol violation.
+    private func outgoingTransfer(_ transferID: String, _ type: MessageType) throws(ProtocolViolation) -> OutgoingTransfer? {
         guard let transfer = self.outgoing, UUID(uuidString: transferID) == transfer.transferID else {
-            throw ProtocolViolation(.unknownTransfer, "\(type.rawValue) for transfer \(transferID.prefix(64)): this server is not offering that file to this client")
+            if let id = UUID(uuidString: transferID), self.setAsidePushes.contains(id) {
+                self.logger.debug("late answer to a file set aside", metadata: ["transfer": "\(id.uuidString.lowercased())", "type": "\(type.rawValue)"])
+                return nil
+            }
+            throw ProtocolViolation(.unknownTransfer, "\(type.rawValue) for transfer \(String(transferID.prefix(64)).debugDescription): this server is not offering that file to this client")
         }
         return transfer
     }
 
+    // MARK: Waiting for the client
+
+    /// The client did something for `transfer`: its `files.push_answer_timeout` starts again.
+    private func progressed(_ transfer: OutgoingTransfer) {
+        transfer.lastProgress = .now()
+        guard transfer.answerTimer == nil else { return }  // the running timer sees the new time
+        self.armAnswerTimer(transfer, in: self.settings.filePushAnswerTimeout.timeAmount)
+    }
+
+    private func armAnswerTimer(_ transfer: OutgoingTransfer, in delay: TimeAmount) {
+        transfer.answerTimer = self.eventLoop.assumeIsolated().scheduleTask(in: max(delay, .milliseconds(1))) {
+            transfer.answerTimer = nil
+            guard self.outgoing === transfer, !self.stopped else { return }
+            let timeout = self.settings.filePushAnswerTimeout.timeAmount
+            let idle = NIODeadline.now() - transfer.lastProgress
+            if idle < timeout {
+                self.armAnswerTimer(transfer, in: timeout - idle)
+            } else {
+                self.setAside(transfer)
+            }
+        }
+    }
+
+    /// The client has not answered (or taken bytes) for `files.push_answer_timeout`: the file waits
+    /// for its next connection (offered again then, under the same transfer id so it resumes) and
+    /// the next file is offered now, so one silent transfer does not hold up the queue.
+    private func setAside(_ transfer: OutgoingTransfer) {
+        guard self.outgoing === transfer else { return }
+        self.outgoing = nil
+        transfer.answerTimer?.cancel()
+        transfer.answerTimer = nil
+        if !transfer.reading { transfer.source?.close() }
+        self.setAsidePushes.insert(transfer.transferID)
+        self.service.pushes.keepForNextConnection(transfer.file, for: self.link.clientID)
+        let phase: String
+        switch transfer.phase {
+        case .opening, .offered: phase = "FILE_READY or FILE_REJECT"
+        case .sending: phase = "the file's bytes to be read"
+        case .awaitingResult: phase = "FILE_SAVED or FILE_FAILED"
+        }
+        self.logger.notice("passing a file on: no answer from the client; offered again on its next connection",
+                           metadata: self.pushMetadata(transfer, ["waited_for": "\(phase)", "timeout": "\(self.settings.filePushAnswerTimeout.compactDescription)"]))
+        self.startNextPush()
+    }
+
     func pushReady(_ ready: FileReadyPayload) throws(ProtocolViolation) {
-        let transfer = try self.outgoingTransfer(ready.transferID, .fileReady)
+        guard let transfer = try self.outgoingTransfer(ready.transferID, .fileReady) else { return }
         guard case .offered = transfer.phase, let source = transfer.source else {
             throw ProtocolViolation(.unknownTransfer, "FILE_READY for transfer \(transfer.transferIDText) came twice")
         }
@@ -83,6 +134,7 @@ extension SessionTransfers {
             throw ProtocolViolation(.invalidField, "FILE_READY offset must be at most the file's size (\(source.size)) and chunk_size at least 1")
         }
         transfer.phase = .sending
+        self.progressed(transfer)
         transfer.nextOffset = ready.offset
         transfer.chunkSize = min(ready.chunkSize, self.settings.fileChunkSize)
         if ready.offset > 0 {
@@ -92,14 +144,14 @@ extension SessionTransfers {
     }
 
     func pushSaved(_ saved: FileSavedPayload) throws(ProtocolViolation) {
-        let transfer = try self.outgoingTransfer(saved.transferID, .fileSaved)
-        self.endPush(transfer, "client saved the file", level: .info, extra: ["as": "\(saved.filename)"])
+        guard let transfer = try self.outgoingTransfer(saved.transferID, .fileSaved) else { return }
+        self.endPush(transfer, "client saved the file", level: .info, extra: ["as": "\(saved.filename.debugDescription)"])
     }
 
     func pushEnded(_ payload: FileErrorPayload, rejected: Bool) throws(ProtocolViolation) {
-        let transfer = try self.outgoingTransfer(payload.transferID, rejected ? .fileReject : .fileFailed)
+        guard let transfer = try self.outgoingTransfer(payload.transferID, rejected ? .fileReject : .fileFailed) else { return }
         self.endPush(transfer, rejected ? "client refused the file" : "client could not save the file", level: .notice,
-                     extra: ["code": "\(payload.code?.rawValue ?? "-")", "reason": "\(payload.reason)"])
+                     extra: ["code": "\((payload.code?.rawValue ?? "-").debugDescription)", "reason": "\(payload.reason.debugDescription)"])
     }
 
     /// Reads and writes the next frame while the window and the socket allow.
@@ -107,7 +159,10 @@ extension SessionTransfers {
         guard self.outgoing === transfer, !self.stopped, case .sending = transfer.phase, let source = transfer.source else { return }
         let size = source.size
         if transfer.nextOffset == size {
-            if transfer.inFlight == 0 { transfer.phase = .awaitingResult }
+            if transfer.inFlight == 0, case .sending = transfer.phase {
+                transfer.phase = .awaitingResult
+                self.progressed(transfer)
+            }
             return
         }
         guard !transfer.reading, transfer.inFlight < self.settings.fileMaxBufferedBytes else { return }
@@ -131,6 +186,7 @@ extension SessionTransfers {
             case .success(let frame):
                 self.link.context.writeAndFlush(NIOAny(frame)).assumeIsolated().whenComplete { _ in
                     transfer.inFlight -= count
+                    if self.outgoing === transfer { self.progressed(transfer) }  // the client is reading
                     self.pumpOut(transfer)
                 }
                 self.pumpOut(transfer)
@@ -142,6 +198,8 @@ extension SessionTransfers {
     private func endPush(_ transfer: OutgoingTransfer, _ what: String, level: Logger.Level, extra: Logger.Metadata = [:]) {
         guard self.outgoing === transfer else { return }
         self.outgoing = nil
+        transfer.answerTimer?.cancel()
+        transfer.answerTimer = nil
         if !transfer.reading { transfer.source?.close() }
         self.logger.log(level: level, "passing a file on: \(what)", metadata: self.pushMetadata(transfer, extra))
         self.startNextPush()
@@ -152,6 +210,8 @@ extension SessionTransfers {
         var unfinished: [StoredFile] = []
         if let transfer = self.outgoing {
             unfinished.append(transfer.file)
+            transfer.answerTimer?.cancel()
+            transfer.answerTimer = nil
             if !transfer.reading { transfer.source?.close() }
             self.outgoing = nil
         }
@@ -165,8 +225,8 @@ extension SessionTransfers {
         var metadata: Logger.Metadata = [
             "transfer": "\(transfer.transferIDText)",
             "file_id": "\(transfer.file.id)",
-            "file": "\(transfer.file.filename)",
-            "from": "\(transfer.file.sender)",
+            "file": "\(transfer.file.filename.debugDescription)",
+            "from": "\(transfer.file.sender.debugDescription)",
         ]
         metadata.merge(extra) { $1 }
         return metadata

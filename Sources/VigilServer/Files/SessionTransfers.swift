@@ -37,11 +37,16 @@ final class SessionTransfers {
     var pushQueue: [StoredFile] = []
     /// The file being passed on to this client now.
     var outgoing: OutgoingTransfer?
+    /// Pushes set aside because the client did not answer in time: its late answers are dropped quietly.
+    var setAsidePushes = RecentTransferIDs()
 
-    init(service: FileService, link: SessionLink, logger: Logger) {
+    /// - Parameter takesPushes: Whether files for this client may be passed on over this connection;
+    ///   `false` for a send-only connection (`vigil send-file`), which must not take the client's files.
+    init(service: FileService, link: SessionLink, takesPushes: Bool = true, logger: Logger) {
         self.service = service
         self.link = link
         self.logger = logger
+        guard takesPushes else { return }
         // After the register reply (which the session writes once this returns): files waiting
         // for this client are offered to it, and new ones can be.
         let loop = link.context.eventLoop
@@ -186,6 +191,9 @@ final class SessionTransfers {
         switch outcome {
         case .claimed:
             self.prepare(transfer)
+        case .inUse:
+            self.transfers[transfer.id] = nil
+            self.reject(transfer.offeredID, .invalidOffer, FileService.inUseReason(transfer.id))
         case .busy:
             self.transfers[transfer.id] = nil
             self.reject(transfer.offeredID, .transferBusy, "transfer \(transfer.id.uuidString.lowercased()) is being received on another connection; offer it again once that one has closed")
@@ -255,7 +263,7 @@ final class SessionTransfers {
     }
 
     private func reject(_ transferID: String, _ code: ErrorCode, _ reason: String, fileID: String? = nil) {
-        self.logger.info("file offer refused", metadata: ["transfer": "\(transferID.prefix(64))", "code": "\(code.rawValue)", "reason": "\(reason)"])
+        self.logger.info("file offer refused", metadata: ["transfer": "\(String(transferID.prefix(64)).debugDescription)", "code": "\(code.rawValue)", "reason": "\(reason.debugDescription)"])
         self.link.send(.fileReject(FileErrorPayload(transferID: transferID, code: code, reason: reason, fileID: fileID)), messageID: Self.newMessageID())
         self.answerEnds()
     }
@@ -281,7 +289,7 @@ final class SessionTransfers {
             switch result {
             case .failure(let error):
                 let failure = error as? TransferError ?? TransferError(.ioError, "\(error)")
-                self.logger.error("cannot write received file", metadata: self.metadata(transfer, ["error": "\(failure.reason)"]))
+                self.logger.error("cannot write received file", metadata: self.metadata(transfer, ["error": "\(failure.reason.debugDescription)"]))
                 self.fail(transfer, failure.code, "the server could not write the file: \(failure.reason)")
             case .success:
                 if transfer.pendingBytes > 0 {
@@ -350,7 +358,7 @@ final class SessionTransfers {
             switch result {
             case .success(let stored):
                 self.savedCount += 1
-                self.logger.info("file saved", metadata: self.metadata(transfer, ["file_id": "\(stored.id)", "path": "\(stored.storedPath)"]))
+                self.logger.info("file saved", metadata: self.metadata(transfer, ["file_id": "\(stored.id)", "path": "\(stored.storedPath.debugDescription)"]))
                 if !self.stopped {
                     self.link.send(.fileSaved(FileSavedPayload(transferID: transfer.offeredID, fileID: stored.id, filename: stored.filename, size: stored.size, sha256: stored.sha256)), messageID: Self.newMessageID())
                 }
@@ -360,13 +368,13 @@ final class SessionTransfers {
             case .failure(let error as TransferError):
                 // finish() has deleted the partial already.
                 self.failedCount += 1
-                self.logger.notice("file transfer failed", metadata: self.metadata(transfer, ["code": "\(error.code.rawValue)", "reason": "\(error.reason)"]))
+                self.logger.notice("file transfer failed", metadata: self.metadata(transfer, ["code": "\(error.code.rawValue)", "reason": "\(error.reason.debugDescription)"]))
                 if !self.stopped {
                     self.link.send(.fileFailed(FileErrorPayload(transferID: transfer.offeredID, code: error.code, reason: error.reason)), messageID: Self.newMessageID())
                 }
             case .failure(let error):
                 self.failedCount += 1
-                self.logger.error("cannot record saved file", metadata: self.metadata(transfer, ["error": "\(error)"]))
+                self.logger.error("cannot record saved file", metadata: self.metadata(transfer, ["error": "\(String(describing: error).debugDescription)"]))
                 if !self.stopped {
                     self.link.send(.fileFailed(FileErrorPayload(transferID: transfer.offeredID, code: .ioError, reason: "the file arrived intact but the server could not record it; send it again")), messageID: Self.newMessageID())
                 }
@@ -385,7 +393,7 @@ final class SessionTransfers {
         self.updatePause()
         transfer.ending = .failed
         self.failedCount += 1
-        self.logger.notice("file transfer failed", metadata: self.metadata(transfer, ["code": "\(code.rawValue)", "reason": "\(reason)"]))
+        self.logger.notice("file transfer failed", metadata: self.metadata(transfer, ["code": "\(code.rawValue)", "reason": "\(reason.debugDescription)"]))
         self.link.send(.fileFailed(FileErrorPayload(transferID: transfer.offeredID, code: code, reason: reason)), messageID: Self.newMessageID())
         if case .receiving(let file) = transfer.phase, !transfer.writing {
             self.wrapUp(transfer, file)
@@ -423,7 +431,7 @@ final class SessionTransfers {
     func metadata(_ transfer: IncomingTransfer, _ extra: Logger.Metadata = [:]) -> Logger.Metadata {
         var metadata: Logger.Metadata = [
             "transfer": "\(transfer.id.uuidString.lowercased())",
-            "file": "\(transfer.manifest.filename)",
+            "file": "\(transfer.manifest.filename.debugDescription)",
             "size": "\(transfer.manifest.size)",
         ]
         metadata.merge(extra) { $1 }

@@ -4,9 +4,10 @@ import Synchronization
 
 /// Which transfer ids are being received right now, and by which connection.
 ///
-/// A transfer id is written by one connection at a time: a second connection offering it gets
-/// `transfer_busy`, unless the first is already closing (its partial being fsynced for a resume),
-/// in which case the offer waits for it. Claims also reserve quota and disk for offers not yet
+/// A transfer id is written by one connection at a time: a second connection of the same sender
+/// offering it gets `transfer_busy`, unless the first is already closing (its partial being fsynced
+/// for a resume), in which case the offer waits for it. Another sender's offer of an id held here is
+/// ``Outcome/inUse``: it never waits for, nor learns anything about, the holder. Claims also reserve quota and disk for offers not yet
 /// complete, and keep the partial cleaner away from open transfers.
 final class TransferClaims: Sendable {
     /// The cleaner's owner id (connection ids start at 1).
@@ -18,6 +19,8 @@ final class TransferClaims: Sendable {
         case busy
         /// Held by a connection that is closing; completed when released.
         case releasing(EventLoopFuture<Void>)
+        /// Held for another sender (transfer ids are the senders'; one cannot take over another's).
+        case inUse
     }
 
     private struct Claim {
@@ -44,6 +47,8 @@ final class TransferClaims: Sendable {
                 state.claims[id] = Claim(owner: owner, sender: sender, size: size)
                 return .claimed
             }
+            // The cleaner (no sender) holds ids only for a moment: an offer then is just busy.
+            if held.owner != Self.cleaner, owner != Self.cleaner, held.sender != sender { return .inUse }
             guard held.closing else { return .busy }
             let promise = eventLoop.makePromise(of: Void.self)
             state.claims[id]?.waiters.append(promise)
@@ -90,22 +95,25 @@ final class TransferClaims: Sendable {
     /// after `timeout`. Not ended by cancelling the caller: shutdown must still wait for partials to
     /// be made durable.
     func waitUntilIdle(timeout: Duration) async -> Bool {
-        let (stream, continuation) = AsyncStream<Bool>.makeStream()
-        let waiter = Task.detached {
-            await self.idle()
-            continuation.yield(true)
-        }
-        let timer = Task.detached {
-            try? await Task.sleep(for: timeout)
-            continuation.yield(false)
-        }
-        var iterator = stream.makeAsyncIterator()
-        let idle = await iterator.next() ?? false
-        continuation.finish()
-        timer.cancel()
-        if !idle { self.abandonIdleWaiters() }
-        _ = waiter
-        return idle
+        // A detached task, awaited by value: cancelling the caller (a service group cancelled rather
+        // than shut down gracefully) neither cancels it nor ends the wait early, as iterating an
+        // AsyncStream in a cancelled task would.
+        await Task.detached {
+            await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    await self.idle()
+                    return true
+                }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return false
+                }
+                let idle = await group.next() ?? false
+                if !idle { self.abandonIdleWaiters() }  // lets the idle waiter above return
+                group.cancelAll()  // stops the timer when idle came first
+                return idle
+            }
+        }.value
     }
 
     private func idle() async {

@@ -146,7 +146,7 @@ struct FileRoutes: Sendable {
         do {
             source = try await OutgoingFile.open(path: path, threadPool: self.files.threadPool)
         } catch {
-            self.files.logger.error("catalogued file missing on disk", metadata: ["file_id": "\(file.id)", "path": "\(path)", "error": "\(error.reason)"])
+            self.files.logger.error("catalogued file missing on disk", metadata: ["file_id": "\(file.id)", "path": "\(path.debugDescription)", "error": "\(error.reason.debugDescription)"])
             throw APIError(.notFound, "file_missing", "file \(file.id) is in the catalog but its bytes are gone from the server's disk")
         }
         if source.size != file.size {

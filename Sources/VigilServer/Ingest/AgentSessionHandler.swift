@@ -102,6 +102,7 @@ final class AgentSessionHandler: ChannelInboundHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if case .registered = self.phase, !self.isClosing {
             self.pauseReading(context, .outboundFull, !context.channel.isWritable)
+            self.mailbox?.writabilityChanged()
         }
         context.fireChannelWritabilityChanged()
     }
@@ -283,7 +284,8 @@ final class AgentSessionHandler: ChannelInboundHandler {
                     guard case .registered = self.phase, !self.isClosing else { break }
                     self.handle(context, frame)
                 }
-                if !self.isClosing {
+                // Unless a queued frame already paused reading (a file transfer's disk behind, say).
+                if !self.isClosing, self.readPauses.isEmpty {
                     context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
                 }
             case .failure(let error as ProtocolViolation):
@@ -318,7 +320,9 @@ final class AgentSessionHandler: ChannelInboundHandler {
             fail: { [unowned self] code, message in self.fail(context, code, message, inReplyTo: nil) }
         )
         self.mailbox = SessionMailbox(service: self.environment.messages, link: link, handle: handle, capabilities: register.capabilities, logger: self.logger)
-        self.transfers = SessionTransfers(service: self.environment.files, link: link, logger: self.logger)
+        self.transfers = SessionTransfers(
+            service: self.environment.files, link: link,
+            takesPushes: !register.capabilities.contains(RegisterPayload.sendOnlyCapability), logger: self.logger)
         let settings = self.environment.settings
         let session = SessionParameters(
             clientID: hostname, hostname: hostname, serverID: self.environment.serverID,

@@ -10,11 +10,14 @@ import VigilStore
 struct MessageDelivery: Sendable {
     let rowID: Int64
     let messageID: String
+    /// The sender: with the message id, what a recipient's acknowledgement names.
+    let sender: String
     let frame: ByteBuffer
 
     init(_ message: StoredMessage, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         self.rowID = message.id
         self.messageID = message.messageID
+        self.sender = message.sender
         self.frame = Self.envelope(for: message).encodedFrame(allocator: allocator)
     }
 

@@ -87,6 +87,37 @@ final class MessageQueue: Sendable {
         }
     }
 
+    /// Removes the messages one connection queued, in order (the store failed one before them:
+    /// they must not be stored ahead of its resend).
+    func removeMessages(of connectionID: UInt64) -> [Request] {
+        self.state.withLock { state in
+            var kept = CircularBuffer<Request>()
+            var removed: [Request] = []
+            for request in state.requests {
+                if case .message(_, .session(let ref, _)) = request, ref.connectionID == connectionID {
+                    removed.append(request)
+                } else {
+                    kept.append(request)
+                }
+            }
+            state.requests = kept
+            state.messages -= removed.count
+            return removed
+        }
+    }
+
+    /// Puts requests taken for a batch that failed back in front, in their order (notices and
+    /// registrations are retried rather than lost).
+    func putBack(_ requests: [Request]) {
+        guard !requests.isEmpty else { return }
+        self.state.withLock { state in
+            for request in requests.reversed() {
+                state.requests.prepend(request)
+                if request.isMessage { state.messages += 1 }
+            }
+        }
+    }
+
     /// Wakes the writer without a request (cursors to persist).
     func nudge() {
         self.wake.yield()

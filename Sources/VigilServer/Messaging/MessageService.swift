@@ -74,18 +74,24 @@ public final class MessageService: Service, Sendable {
 
     private func writeLoop() async {
         for await _ in self.queue.wakeups {
-            await self.drain()
+            if !(await self.drain()) {
+                // A failed write: what still waits (and the notices put back) would otherwise wait
+                // for the next enqueue; try again after a pause (a no-op once the queue is closed).
+                try? await Task.sleep(for: Self.retryDelay)
+                self.queue.nudge()
+            }
         }
         // Closed (shutdown) or cancelled: store what is left, then the last cursors.
         await self.drain()
     }
 
-    /// Writes batches until nothing waits (or a write fails: the next wake-up tries again).
-    private func drain() async {
+    /// Writes batches until nothing waits. Returns `false` when a write failed (the caller retries later).
+    @discardableResult
+    private func drain() async -> Bool {
         while true {
             let requests = self.queue.take(maxMessages: self.settings.messageMaxBatch)
-            guard !requests.isEmpty || self.cursors.hasDirty else { return }
-            guard await self.commit(requests) else { return }
+            guard !requests.isEmpty || self.cursors.hasDirty else { return true }
+            guard await self.commit(requests) else { return false }
         }
     }
 
@@ -132,21 +138,31 @@ public final class MessageService: Service, Sendable {
     }
 
     /// Answers every request of a batch that could not be stored; nothing of it was acknowledged.
+    /// Notices go back in front of the queue for the next try (nobody would send them again).
     private func fail(_ requests: [MessageQueue.Request], cursors: [String: Int64], error: any Error) {
         self.cursors.restore(cursors)
         var updates: [UInt64: (SessionRef, SessionUpdate)] = [:]
+        var notices: [MessageQueue.Request] = []
         for request in requests {
             switch request {
             case .message(let message, .session(let ref, let inReplyTo)):
-                let refusal = MessageRefusal(.failed, "the server could not store message \(message.messageID) now; send it again later")
+                let refusal = MessageRefusal(.failed, "the server could not store message \(message.messageID.debugDescription) now; send it again later")
                 updates[ref.connectionID, default: (ref, SessionUpdate())].1.answers.append(Self.refusalFrame(refusal, inReplyTo: inReplyTo))
+                // The connection's later messages wait for this one's resend (per-sender order).
+                if updates[ref.connectionID]?.1.failedMessageID == nil {
+                    updates[ref.connectionID]?.1.failedMessageID = message.messageID
+                }
             case .message(_, .waiter(let reply)):
                 reply(.failure(error))
-            case .notice(let content, _):
-                self.logger.error("server notice lost", metadata: ["content": "\(content)"])
+            case .notice:
+                notices.append(request)
             case .mailbox(_, let ref):
                 updates[ref.connectionID, default: (ref, SessionUpdate())].1.mailboxFailed = true
             }
+        }
+        if !notices.isEmpty {
+            self.logger.warning("server notices not stored yet; retrying", metadata: ["count": "\(notices.count)"])
+            self.queue.putBack(notices)
         }
         for (ref, update) in updates.values {
             ref.run { $0.apply(update) }
@@ -202,9 +218,10 @@ public final class MessageService: Service, Sendable {
     private func log(_ outcome: MessageWriteOutcome, _ message: NewMessage) {
         switch outcome {
         case .duplicate(let row):
-            self.logger.debug("message resent; already stored", metadata: ["sender": "\(message.sender)", "message_id": "\(message.messageID)", "row": "\(row.id)"])
+            // Client-controlled strings escaped (debugDescription): they must not forge log lines.
+            self.logger.debug("message resent; already stored", metadata: ["sender": "\(message.sender.debugDescription)", "message_id": "\(message.messageID.debugDescription)", "row": "\(row.id)"])
         case .unknownRecipient:
-            self.logger.info("message refused: unknown recipient", metadata: ["sender": "\(message.sender)", "recipient": "\(message.recipient ?? "-")", "message_id": "\(message.messageID)"])
+            self.logger.info("message refused: unknown recipient", metadata: ["sender": "\(message.sender.debugDescription)", "recipient": "\((message.recipient ?? "-").debugDescription)", "message_id": "\(message.messageID.debugDescription)"])
         default:
             break
         }

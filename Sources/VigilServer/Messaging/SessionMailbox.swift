@@ -12,7 +12,16 @@ import VigilStore
 /// that arrive while it reads are not sent but noted, and the read goes on until it has passed
 /// them, so nothing is lost or reordered. At most `messages.max_in_flight` messages are sent and
 /// not yet acknowledged; past that, pushes are only noted and the mailbox catches up from the
-/// store once the client's acknowledgements bring the count down to half.
+/// store once the client's acknowledgements bring the count down to half. A socket that cannot take
+/// more (`!channel.isWritable`: the client does not read) counts as a full window too, so a
+/// client that stops reading pins no more than what the socket buffers hold.
+///
+/// A connection registered with capability `send_only` (``RegisterPayload/sendOnlyCapability``)
+/// only sends: it gets no mail, is not in the directory of online clients and supersedes nobody.
+///
+/// Per-sender order across temporary refusals: once a message is refused for a passing reason
+/// (`rate_limited`, `server_busy`), every later message on the connection is refused with the same
+/// code until the client sends the refused message again, so nothing overtakes it.
 final class SessionMailbox {
     private enum Mode {
         /// Before `start()`.
@@ -23,8 +32,11 @@ final class SessionMailbox {
         case reading
         /// Caught up: live pushes are sent as they come.
         case live
-        /// `max_in_flight` reached: waiting for acknowledgements before reading again.
+        /// `max_in_flight` reached, or the socket is full: waiting for acknowledgements (or
+        /// writability) before reading again.
         case stalled
+        /// Capability `send_only`: this connection only sends; no delivery, no presence.
+        case sendOnly
         /// The connection closed (or this client may not use messaging).
         case stopped
     }
@@ -32,6 +44,13 @@ final class SessionMailbox {
     private struct InFlight {
         let rowID: Int64
         let messageID: String
+        let sender: String
+    }
+
+    /// The message refused for a passing reason that every later message waits for.
+    private struct Blocked {
+        let messageID: String
+        let code: ErrorCode
     }
 
     private let service: MessageService
@@ -59,6 +78,8 @@ final class SessionMailbox {
     private let maxInFlight: Int
     /// Reading resumes when the in-flight count is down to this.
     private let resumeAt: Int
+    /// Set after a temporary refusal: later messages are refused until this one is sent again.
+    private var blocked: Blocked?
 
     init(service: MessageService, link: SessionLink, handle: ConnectionHandle, capabilities: [String], logger: Logger) {
         self.service = service
@@ -88,6 +109,14 @@ final class SessionMailbox {
         }
         let ref = SessionRef(connectionID: self.connectionID, eventLoop: self.eventLoop, mailbox: self)
         self.ref = ref
+        if self.isSendOnly {
+            // Known from now on (others may answer it), but no delivery and no presence. Its
+            // mailbox request does not refresh the notices subscription of its ordinary connections.
+            self.mode = .sendOnly
+            self.requestMailbox()
+            self.logger.debug("send-only connection: no mail is delivered to it and it is not listed as online")
+            return
+        }
         self.mode = .starting
         // The mailbox request first, then presence: a client that sees this one online and
         // writes to it queues its message after this registration, so it is known by then.
@@ -104,7 +133,7 @@ final class SessionMailbox {
         self.link = nil
         self.ref = nil  // it holds this mailbox
         switch self.mode {
-        case .idle, .stopped:
+        case .idle, .stopped, .sendOnly:
             self.mode = .stopped
             return
         case .starting, .reading, .live, .stalled:
@@ -122,7 +151,8 @@ final class SessionMailbox {
         guard let ref = self.ref else { return }
         let registration = MailboxRegistration(
             clientID: self.clientID, kind: self.kind.rawValue,
-            notices: self.capabilities.contains(RegisterPayload.noticesCapability), at: Date()
+            notices: self.capabilities.contains(RegisterPayload.noticesCapability), at: Date(),
+            refreshesExisting: !self.isSendOnly
         )
         do {
             try self.service.queue.enqueue(.mailbox(registration, ref))
@@ -139,7 +169,7 @@ final class SessionMailbox {
         case .clientMessage(let payload):
             self.accept(payload, envelope: envelope, messageID: messageID)
         case .messageAck(let ack):
-            self.acknowledge(ack.ackedMessageID)
+            self.acknowledge(ack.ackedMessageID, sender: ack.ackedSenderID)
         case .listClients:
             self.link?.send(.clientList(self.service.directory.list()), messageID: UUID().uuidString.lowercased())
         default:
@@ -158,10 +188,17 @@ final class SessionMailbox {
                     ? "message_id is required on CLIENT_MESSAGE: the server acknowledges and deduplicates messages by it (use a UUID)"
                     : "message_id is longer than \(ProtocolLimits.maxMessageIDBytes) bytes")
             }
+            if let blocked = self.blocked {
+                guard blocked.messageID == messageID else {
+                    throw MessageRefusal(blocked.code == .rateLimited ? .rateLimited : .busy, "message \(messageID.debugDescription) was not stored: message \(blocked.messageID.debugDescription), sent before it, was refused (\(blocked.code.rawValue)); send that one again first, then this one (messages from one connection are stored in the order sent)")
+                }
+                // The refused message is back: normal processing resumes with it.
+                self.blocked = nil
+            }
             try self.service.rules.check(content: payload.content, recipient: payload.recipient)
             if self.service.rateLimiter.take(self.clientID) != nil {
                 let settings = self.service.settings
-                throw MessageRefusal(.rateLimited, "\(self.clientID) sends more than \(settings.messageRateLimit) messages/s (burst \(Int(settings.messageRateBurst))); messages.rate_limit; message \(messageID) was not stored")
+                throw MessageRefusal(.rateLimited, "\(self.clientID) sends more than \(settings.messageRateLimit) messages/s (burst \(Int(settings.messageRateBurst))); messages.rate_limit; message \(messageID.debugDescription) was not stored")
             }
             let sentAt = envelope.timestamp.flatMap { $0.isFinite && $0 > 0 ? Date(timeIntervalSince1970: $0) : nil }
             // `kind` and `stored_at` are the server's to set: a client cannot forge a notice.
@@ -172,17 +209,24 @@ final class SessionMailbox {
                 throw MessageService.refusal(for: error)
             }
         } catch {
-            self.logger.log(level: error.kind == .rateLimited ? .debug : .notice, "message refused", metadata: ["code": "\(error.code.rawValue)", "detail": "\(error.detail)"])
+            if let messageID, self.blocked == nil, error.code == .rateLimited || error.code == .serverBusy {
+                self.blocked = Blocked(messageID: messageID, code: error.code)
+            }
+            self.logger.log(level: error.kind == .rateLimited ? .debug : .notice, "message refused", metadata: ["code": "\(error.code.rawValue)", "detail": "\(error.detail.debugDescription)"])
             self.link?.respond(ServerResponsePayload(success: false, message: error.detail, code: error.code, inReplyTo: messageID))
         }
     }
 
     /// The client acknowledges a message delivered to it: the cursor moves to just below the
     /// oldest message still unacknowledged.
-    private func acknowledge(_ messageID: String) {
-        guard let index = self.inFlight.firstIndex(where: { $0.messageID == messageID }) else {
+    ///
+    /// A message id is unique per sender only: with `sender` the acknowledgement clears exactly
+    /// that sender's message; without it, the oldest one in flight with that id.
+    private func acknowledge(_ messageID: String, sender: String?) {
+        let index = self.inFlight.firstIndex { $0.messageID == messageID && (sender == nil || $0.sender == sender) }
+        guard let index else {
             // A late or repeated acknowledgement (after a redelivery, say): nothing to do.
-            self.logger.debug("acknowledgement for no message in flight", metadata: ["message_id": "\(messageID)"])
+            self.logger.debug("acknowledgement for no message in flight", metadata: ["message_id": "\(messageID.debugDescription)", "sender": "\((sender ?? "-").debugDescription)"])
             return
         }
         self.inFlight.remove(at: index)
@@ -191,9 +235,27 @@ final class SessionMailbox {
             self.recordedCursor = cursor
             self.service.cursors.advance(self.clientID, to: cursor)
         }
-        if case .stalled = self.mode, self.inFlight.count <= self.resumeAt {
+        if case .stalled = self.mode, self.inFlight.count <= self.resumeAt, self.isWritable {
             self.startReading()
         }
+    }
+
+    /// The socket's writability changed (from the session handler's `channelWritabilityChanged`):
+    /// a stalled mailbox catches up once the socket takes data again and the window has room.
+    func writabilityChanged() {
+        if case .stalled = self.mode, self.isWritable, self.inFlight.count <= self.resumeAt {
+            self.startReading()
+        }
+    }
+
+    private var isSendOnly: Bool { self.capabilities.contains(RegisterPayload.sendOnlyCapability) }
+
+    /// Messages sent and not yet acknowledged (for tests and diagnostics).
+    var inFlightCount: Int { self.inFlight.count }
+
+    /// Whether the socket takes more now; a client that does not read fills it and stalls delivery.
+    private var isWritable: Bool {
+        self.link?.context.channel.isWritable ?? false
     }
 
     // MARK: From the writer
@@ -203,6 +265,9 @@ final class SessionMailbox {
         guard let context = self.link?.context, self.mode != .stopped else { return }
         for answer in update.answers {
             context.write(NIOAny(answer), promise: nil)
+        }
+        if let failed = update.failedMessageID {
+            self.storeFailed(failed, context: context)
         }
         if let mailbox = update.mailbox {
             self.opened(mailbox)
@@ -226,10 +291,24 @@ final class SessionMailbox {
         self.startReading()
     }
 
+    /// The writer could not store `messageID` (refused `server_busy`, with the rest of its batch):
+    /// this connection's messages still waiting behind it are refused too, in order, and later
+    /// ones until the client sends `messageID` again, so none of them is stored before it.
+    private func storeFailed(_ messageID: String, context: ChannelHandlerContext) {
+        if self.blocked == nil {
+            self.blocked = Blocked(messageID: messageID, code: .serverBusy)
+        }
+        for request in self.service.queue.removeMessages(of: self.connectionID) {
+            guard case .message(let message, .session(_, let inReplyTo)) = request else { continue }
+            let refusal = MessageRefusal(.failed, "message \(message.messageID.debugDescription) was not stored: message \(messageID.debugDescription), sent before it, could not be stored; send that one again first, then this one")
+            context.write(NIOAny(MessageService.refusalFrame(refusal, inReplyTo: inReplyTo)), promise: nil)
+        }
+    }
+
     /// A message stored just now for this client.
     private func push(_ delivery: MessageDelivery) {
         guard delivery.rowID > self.readPosition else { return }  // already sent by a read
-        if case .live = self.mode, self.inFlight.count < self.maxInFlight {
+        if case .live = self.mode, self.inFlight.count < self.maxInFlight, self.isWritable {
             self.send(delivery)
             return
         }
@@ -242,7 +321,7 @@ final class SessionMailbox {
 
     private func send(_ delivery: MessageDelivery) {
         self.link?.context.write(NIOAny(delivery.frame), promise: nil)
-        self.inFlight.append(InFlight(rowID: delivery.rowID, messageID: delivery.messageID))
+        self.inFlight.append(InFlight(rowID: delivery.rowID, messageID: delivery.messageID, sender: delivery.sender))
         self.readPosition = delivery.rowID
     }
 
@@ -250,7 +329,7 @@ final class SessionMailbox {
 
     private func startReading() {
         let room = self.maxInFlight - self.inFlight.count
-        guard room > 0, let ref = self.ref else {
+        guard room > 0, self.isWritable, let ref = self.ref else {
             self.mode = .stalled
             return
         }
@@ -286,7 +365,7 @@ final class SessionMailbox {
             let more = deliveries.count >= limit || self.missedLive > self.readPosition
             if !more {
                 self.mode = .live
-            } else if self.inFlight.count < self.maxInFlight {
+            } else if self.inFlight.count < self.maxInFlight, self.isWritable {
                 self.startReading()
             } else {
                 self.mode = .stalled

@@ -10,6 +10,8 @@ struct SessionUpdate: Sendable {
     var mailboxFailed = false
     /// Encoded `MESSAGE_ACK`s and refusals, in the order the messages were sent.
     var answers: [ByteBuffer] = []
+    /// The first of this connection's messages the store failed to write (refused `server_busy`).
+    var failedMessageID: String?
     /// Newly stored messages for this client, in row order.
     var deliveries: [MessageDelivery] = []
 }

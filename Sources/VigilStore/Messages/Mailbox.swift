@@ -39,11 +39,15 @@ public struct MailboxRegistration: Sendable, Equatable {
     public var kind: String
     public var notices: Bool
     public var at: Date
+    /// `false` for a send-only connection: an existing mailbox keeps its kind and notices
+    /// subscription (those of the client's ordinary registration); a new one is created with these.
+    public var refreshesExisting: Bool
 
-    public init(clientID: String, kind: String, notices: Bool, at: Date) {
+    public init(clientID: String, kind: String, notices: Bool, at: Date, refreshesExisting: Bool = true) {
         self.clientID = clientID
         self.kind = kind
         self.notices = notices
         self.at = at
+        self.refreshesExisting = refreshesExisting
     }
 }

@@ -168,10 +168,14 @@ extension SQLiteStore {
 
     static func ensure(_ registration: MailboxRegistration, in db: Database) throws -> Mailbox {
         let at = registration.at.timeIntervalSince1970
-        try db.execute(
-            sql: "UPDATE mailboxes SET kind = ?, notices = ?, last_seen = ? WHERE client_id = ?",
-            arguments: [registration.kind, registration.notices, at, registration.clientID]
-        )
+        if registration.refreshesExisting {
+            try db.execute(
+                sql: "UPDATE mailboxes SET kind = ?, notices = ?, last_seen = ? WHERE client_id = ?",
+                arguments: [registration.kind, registration.notices, at, registration.clientID]
+            )
+        } else {
+            try db.execute(sql: "UPDATE mailboxes SET last_seen = ? WHERE client_id = ?", arguments: [at, registration.clientID])
+        }
         if db.changesCount == 0 {
             // New: nothing stored before now is its mail (no old broadcasts for newcomers).
             let current = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM messages") ?? 0
