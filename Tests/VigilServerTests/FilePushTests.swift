@@ -15,14 +15,7 @@ struct FilePushTests {
     }
 
     private func withServer(_ configure: @escaping @Sendable (inout ServerSettings) -> Void = { _ in }, _ body: (TestServer) async throws -> Void) async throws {
-        let server = try await TestServer.start(configure)
-        do {
-            try await body(server)
-        } catch {
-            await server.stop()
-            throw error
-        }
-        await server.stop()
+        try await TestServer.with(configure, body)
     }
 
     private func connect(_ server: TestServer, as host: String) async throws -> RawPeer {

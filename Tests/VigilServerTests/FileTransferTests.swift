@@ -36,14 +36,7 @@ struct FileTransferTests {
     }
 
     private func withServer(directory: URL? = nil, _ configure: @escaping @Sendable (inout ServerSettings) -> Void = { _ in }, _ body: (TestServer) async throws -> Void) async throws {
-        let server = try await TestServer.start(directory: directory, configure)
-        do {
-            try await body(server)
-        } catch {
-            await server.stop()
-            throw error
-        }
-        await server.stop()
+        try await TestServer.with(directory: directory, configure, body)
     }
 
     /// A registered peer.

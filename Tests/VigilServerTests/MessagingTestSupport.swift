@@ -114,14 +114,10 @@ extension RawPeer {
 /// Runs `body` against a fresh server with open enrollment, then stops it (and removes its
 /// directory unless `keepingFiles`).
 func withMessagingServer(directory: URL? = nil, keepingFiles: Bool = false, _ configure: @Sendable @escaping (inout ServerSettings) -> Void = { _ in }, _ body: (TestServer) async throws -> Void) async throws {
-    let server = try await TestServer.messaging(directory: directory, configure)
-    do {
-        try await body(server)
-    } catch {
-        await server.stop(keepingFiles: keepingFiles)
-        throw error
-    }
-    await server.stop(keepingFiles: keepingFiles)
+    try await TestServer.with(directory: directory, keepingFiles: keepingFiles, { settings in
+        settings.openEnrollment = true
+        configure(&settings)
+    }, body)
 }
 
 extension TestServer {

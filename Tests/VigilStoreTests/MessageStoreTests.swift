@@ -233,6 +233,20 @@ struct MessageStoreTests {
         }
     }
 
+    @Test("retention deletes in bounded batches until nothing expired is left")
+    func retentionInBatches() async throws {
+        try await withStore { (store, _) async throws in
+            try await register(store, "alice", "bob")
+            let count = SQLiteStore.retentionBatch * 2 + 500
+            _ = try await store.append((0..<count).map { message("m\($0)", from: "alice", to: "bob", at: 100) })
+            _ = try await store.append([message("kept", from: "alice", to: "bob", at: 1000)])
+            try await store.advanceCursors(["bob": Int64(count + 1)])
+            let result = try await store.deleteExpiredMessages(deliveredBefore: date(500), undeliveredBefore: date(50))
+            #expect(result == MessageRetentionResult(delivered: count, undelivered: 0))
+            #expect(try await store.conversation(ConversationQuery(limit: 10)).map(\.messageID) == ["kept"])
+        }
+    }
+
     // MARK: Migration
 
     @Test("migration v2 makes every host already known a mailbox, with nothing delivered yet")

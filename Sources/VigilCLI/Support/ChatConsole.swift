@@ -52,7 +52,10 @@ struct ChatConsole {
                 result.append(contentsOf: "\n    ".unicodeScalars)
             case 0x09:
                 result.append(" ")
-            case 0x00..<0x20, 0x7F, 0x80...0x9F:
+            case 0x00..<0x20, 0x7F, 0x80...0x9F,
+                 // Bidirectional overrides, embeddings and isolates: text from someone else must not
+                 // be able to reorder what the terminal shows after it (a spoofed name or command).
+                 0x202A...0x202E, 0x2066...0x2069:
                 result.append("\u{FFFD}")
             default:
                 result.append(scalar)

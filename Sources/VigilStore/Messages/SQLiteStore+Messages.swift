@@ -102,16 +102,30 @@ extension SQLiteStore {
     }
 
     public func deleteExpiredMessages(deliveredBefore: Date, undeliveredBefore: Date) async throws -> MessageRetentionResult {
-        try await self.pool.write { db in
-            try db.execute(
-                sql: "DELETE FROM messages WHERE stored_at < ? AND \(Self.deliveredCondition)",
-                arguments: [deliveredBefore.timeIntervalSince1970]
-            )
-            let delivered = db.changesCount
-            let old = undeliveredBefore.timeIntervalSince1970
-            let undelivered = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE stored_at < ? AND NOT \(Self.deliveredCondition)", arguments: [old]) ?? 0
-            try db.execute(sql: "DELETE FROM messages WHERE stored_at < ?", arguments: [old])
-            return MessageRetentionResult(delivered: delivered + db.changesCount - undelivered, undelivered: undelivered)
+        // In short transactions of at most `retentionBatch` rows, oldest first (stored_at is indexed):
+        // the message writer shares the write lock, and a long purge must not hold up acknowledgements.
+        let delivered = try await self.deleteInBatches(
+            where: "stored_at < ? AND \(Self.deliveredCondition)", arguments: [deliveredBefore.timeIntervalSince1970])
+        let undelivered = try await self.deleteInBatches(
+            where: "stored_at < ? AND NOT \(Self.deliveredCondition)", arguments: [undeliveredBefore.timeIntervalSince1970])
+        return MessageRetentionResult(delivered: delivered, undelivered: undelivered)
+    }
+
+    /// Rows deleted per transaction by retention.
+    static let retentionBatch = 1000
+
+    /// Deletes every message matching `condition`, `retentionBatch` rows per transaction; returns how many.
+    private func deleteInBatches(where condition: String, arguments: StatementArguments) async throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try await self.pool.write { db in
+                try db.execute(
+                    sql: "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE \(condition) ORDER BY stored_at LIMIT \(Self.retentionBatch))",
+                    arguments: arguments)
+                return db.changesCount
+            }
+            total += deleted
+            if deleted < Self.retentionBatch { return total }
         }
     }
 }

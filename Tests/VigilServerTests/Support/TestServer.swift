@@ -82,6 +82,26 @@ final class TestServer: Sendable {
         self.task = task
     }
 
+    /// Starts a server, runs `body` against it, and stops it whether `body` throws or not.
+    ///
+    /// - Parameters:
+    ///   - directory: The data directory (a fresh one by default).
+    ///   - keepingFiles: Keep the data directory afterwards (to start another server on it).
+    static func with(
+        directory: URL? = nil, keepingFiles: Bool = false,
+        _ configure: @escaping @Sendable (inout ServerSettings) -> Void = { _ in },
+        _ body: (TestServer) async throws -> Void
+    ) async throws {
+        let server = try await TestServer.start(directory: directory, configure)
+        do {
+            try await body(server)
+        } catch {
+            await server.stop(keepingFiles: keepingFiles)
+            throw error
+        }
+        await server.stop(keepingFiles: keepingFiles)
+    }
+
     func stop(keepingFiles: Bool = false) async {
         self.task.cancel()
         _ = await self.task.result
