@@ -40,4 +40,14 @@ struct BenchSmokeTests {
         #expect((report["ratio_best"] as? Double ?? 0) > 0)
         #expect((report["server_peak_rss_mebibytes"] as? Double ?? 0) > 0)
     }
+
+    @Test("connections: every agent is held, heartbeats flow, no false DOWN, source addresses spread")
+    func connections() async throws {
+        let report = try await self.runBench(["connections", "--agents", "60", "--heartbeat", "0.5", "--hold", "2", "--per-source", "25"])
+        #expect(report["connections_held"] as? Int == 60)
+        #expect(report["false_down"] as? Int == 0)
+        #expect(report["disconnects"] as? Int == 0)
+        #expect(report["source_addresses"] as? Int == 3)
+        #expect((report["heartbeats_per_second"] as? Double ?? 0) > 0)
+    }
 }

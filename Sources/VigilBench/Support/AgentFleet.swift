@@ -86,10 +86,21 @@ final class AgentFleet: Sendable {
 
     private let rateDecimals: Int?
 
-    init(group: MultiThreadedEventLoopGroup, port: Int, rateDecimals: Int? = nil) {
+    /// When set, the connections' source addresses are spread over 127.0.0.0/8, this many per
+    /// address, so more than the ~28,000 ephemeral ports of one address pair can be held.
+    private let connectionsPerSource: Int?
+
+    init(group: MultiThreadedEventLoopGroup, port: Int, rateDecimals: Int? = nil, connectionsPerSource: Int? = nil) {
         self.group = group
         self.port = port
         self.rateDecimals = rateDecimals
+        self.connectionsPerSource = connectionsPerSource
+    }
+
+    /// The source address of agent `index`: 127.0.0.1 for the first `perSource`, then 127.0.0.2, ….
+    static func sourceAddress(for index: Int, perSource: Int) -> String {
+        let block = index / perSource + 1
+        return "127.\((block >> 16) & 0xFF).\((block >> 8) & 0xFF).\(block & 0xFF)"
     }
 
     var all: [SimulatedAgent] { self.agents.withLock { $0 } }
@@ -127,7 +138,11 @@ final class AgentFleet: Sendable {
         let registered = loop.makePromise(of: SessionParameters.self)
         let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: loop)
+            var bootstrap = ClientBootstrap(group: loop)
+            if let perSource = self.connectionsPerSource {
+                bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: Self.sourceAddress(for: index, perSource: perSource), port: 0))
+            }
+            channel = try await bootstrap
                 .connectTimeout(timeout.timeAmount)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in

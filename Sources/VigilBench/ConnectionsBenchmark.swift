@@ -1,0 +1,200 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// `vigil-bench connections`: how many agents one server holds, at what cost, without false alarms.
+///
+/// Ramps to `--agents` real TCP connections speaking the agent protocol (register, then heartbeats
+/// at the server's interval), holds them for `--hold` seconds, and reports connections held,
+/// heartbeats per second, DOWN events among the healthy fleet (each one a false alarm), and the
+/// server's CPU and resident memory read from /proc.
+struct ConnectionsBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "connections",
+        abstract: "Hold N agent connections at a heartbeat interval; report heartbeats/s, false DOWN, server CPU and RSS.",
+        discussion: """
+        Source addresses are spread over 127.0.0.0/8 (a new one every `--per-source` connections), \
+        so more than one address pair's ephemeral ports can be used. The open-file limit is raised \
+        to what the fleet needs (the hard limit too, when running as root); each agent needs a \
+        descriptor here and one in the server, and the run stops at once, saying so, when the limit \
+        cannot hold them.
+        """
+    )
+
+    @Option(help: "Agents to connect and hold.")
+    var agents = 1000
+
+    @Option(help: "Heartbeat interval, seconds.")
+    var heartbeat = 10.0
+
+    @Option(help: "Seconds to hold the fleet once every agent is connected.")
+    var hold = 30
+
+    @Option(help: "Agents connecting at once.")
+    var connectBatch = 500
+
+    @Option(help: "Connections per source address before the next one in 127.0.0.0/8 is used.")
+    var perSource = 50_000
+
+    @Option(help: "The vigil executable (default: `vigil` next to this executable).")
+    var vigil: String?
+
+    @Option(help: "Event loop threads of the load generator (default: one per core).")
+    var threads: Int?
+
+    @Flag(help: "Print the figures as JSON.")
+    var json = false
+
+    @Flag(help: "No progress lines on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        guard self.agents >= 1, self.agents <= 1_000_000 else { throw ValidationError("--agents must be in 1...1000000") }
+        guard self.heartbeat >= 0.1, self.heartbeat <= 3600 else { throw ValidationError("--heartbeat must be in 0.1...3600 seconds") }
+        guard self.hold >= 1, self.hold <= 86_400, self.connectBatch >= 1, self.perSource >= 1, self.perSource <= 60_000 else {
+            throw ValidationError("--hold and --connect-batch must be positive, --per-source in 1...60000")
+        }
+    }
+
+    func run() async throws {
+        Cleanup.shared.installSignalHandlers()
+        let started = Stopwatch()
+        let progress: @Sendable (String) -> Void = { [quiet] message in
+            guard !quiet else { return }
+            FileHandle.standardError.write(Data((String(format: "[%7.1f s] ", started.seconds) + message + "\n").utf8))
+        }
+        let openFiles = FileLimit.raise(to: UInt64(self.agents) * 2 + 1024)
+        // Each agent: a socket here; the server (which inherits the limit) needs one per agent and some spare.
+        guard openFiles >= UInt64(self.agents) + 256 else {
+            throw BenchmarkError("the open-file limit is \(openFiles); \(self.agents) agents need at least \(self.agents + 256) (raise the hard limit: ulimit -Hn)")
+        }
+        let loadAtStart = MachineLoad.now()
+        let server = try await ServerProcess.start(executable: self.vigil ?? ServerProcess.defaultExecutable(), environment: [
+            "VIGIL_AGENTS_OPEN_ENROLLMENT": "true",
+            "VIGIL_HEARTBEAT_INTERVAL": "\(Int((self.heartbeat * 1000).rounded()))ms",
+            "VIGIL_LOG_LEVEL": "warning",
+        ])
+        defer { server.removeDirectory() }
+        progress("server pid \(server.pid): agents on \(server.agentPort); open-file limit \(openFiles)")
+        let threads = self.threads ?? System.coreCount
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let fleet = AgentFleet(group: group, port: server.agentPort, connectionsPerSource: self.perSource)
+        let report: ConnectionsReport
+        do {
+            let idleRSS = server.stats?.residentBytes ?? 0
+            let ramp = Stopwatch()
+            let hosts = (0..<self.agents).map { (index: $0, hostname: String(format: "conn-%07d", $0), startMs: Int64(0)) }
+            _ = try await fleet.connect(hosts, batch: self.connectBatch, timeout: .seconds(60))
+            let rampSeconds = ramp.seconds
+            progress("\(self.agents) agents connected in \(String(format: "%.1f", rampSeconds)) s; holding \(self.hold) s")
+            // The hold starts one interval after the ramp, so every agent has settled into its cadence.
+            try await Task.sleep(for: .seconds(min(self.heartbeat, 30)))
+            let http = try await HTTPClient.connect(group: group, port: server.httpPort)
+            let firstEventID = try await Self.newestEventID(http)
+            let before = server.stats
+            let acksBefore = fleet.counters.snapshot.heartbeatAcks
+            let hold = Stopwatch()
+            try await Task.sleep(for: .seconds(self.hold))
+            let holdSeconds = hold.seconds
+            let after = server.stats
+            let acks = fleet.counters.snapshot.heartbeatAcks - acksBefore
+            try server.checkAlive()
+            let down = try await Self.downEvents(http, after: firstEventID)
+            let health = try await VigilAPI(client: http).health()
+            let counters = fleet.counters.snapshot
+            report = ConnectionsReport(
+                date: Date().formatted(.iso8601), agents: self.agents, heartbeatSeconds: self.heartbeat, holdSeconds: holdSeconds,
+                openFileLimit: openFiles, loadGeneratorThreads: threads, sourceAddresses: (self.agents - 1) / self.perSource + 1,
+                rampSeconds: rampSeconds, connectionsHeld: health.connections ?? -1, disconnects: counters.disconnects,
+                firstDisconnect: counters.firstDisconnect,
+                heartbeatsPerSecond: Double(acks) / holdSeconds, expectedHeartbeatsPerSecond: Double(self.agents) / self.heartbeat,
+                falseDown: down.count, firstFalseDown: down.first,
+                serverCPUPercentOfOneCore: ((after?.cpuSeconds ?? 0) - (before?.cpuSeconds ?? 0)) / holdSeconds * 100,
+                serverIdleRSSMebibytes: Double(idleRSS) / 1_048_576,
+                serverRSSMebibytes: Double(after?.residentBytes ?? 0) / 1_048_576,
+                serverPeakRSSMebibytes: Double(after?.peakResidentBytes ?? 0) / 1_048_576,
+                loadAtStart: loadAtStart, loadAtEnd: .now())
+            await http.close()
+        } catch {
+            await fleet.closeAll()
+            _ = await server.stop()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        progress("closing \(self.agents) connections, stopping the server")
+        await fleet.closeAll()
+        _ = await server.stop()
+        try? await group.shutdownGracefully()
+        print(self.json ? try ReportPrinter.json(report) : report.table())
+        if report.falseDown > 0 || report.disconnects > 0 {
+            throw BenchmarkError("\(report.falseDown) false DOWN event(s) and \(report.disconnects) dropped connection(s) among healthy agents")
+        }
+    }
+
+    private struct Event: Decodable {
+        var id: Int64
+        var hostname: String
+        var to: String
+        var reason: String
+    }
+
+    /// The id of the newest stored liveness event (0 when there is none).
+    static func newestEventID(_ http: HTTPClient) async throws -> Int64 {
+        try await http.getJSON([Event].self, "/api/events?limit=1").first?.id ?? 0
+    }
+
+    /// Every DOWN event with an id above `after`, read page by page (newest first).
+    static func downEvents(_ http: HTTPClient, after: Int64) async throws -> [String] {
+        var down: [String] = []
+        var before: Int64?
+        while true {
+            let page = try await http.getJSON([Event].self, "/api/events?limit=10000" + (before.map { "&before=\($0)" } ?? ""))
+            for event in page where event.id > after && event.to == "DOWN" {
+                down.append("\(event.hostname): \(event.reason)")
+            }
+            guard let last = page.last, last.id > after, page.count == 10_000 else { return down }
+            before = last.id
+        }
+    }
+}
+
+struct ConnectionsReport: Codable, Sendable {
+    var date: String
+    var agents: Int
+    var heartbeatSeconds: Double
+    var holdSeconds: Double
+    var openFileLimit: UInt64
+    var loadGeneratorThreads: Int
+    var sourceAddresses: Int
+    var rampSeconds: Double
+    /// As the server counts them at the end of the hold.
+    var connectionsHeld: Int
+    var disconnects: Int
+    var firstDisconnect: String?
+    var heartbeatsPerSecond: Double
+    var expectedHeartbeatsPerSecond: Double
+    var falseDown: Int
+    var firstFalseDown: String?
+    var serverCPUPercentOfOneCore: Double
+    var serverIdleRSSMebibytes: Double
+    var serverRSSMebibytes: Double
+    var serverPeakRSSMebibytes: Double
+    var loadAtStart: MachineLoad
+    var loadAtEnd: MachineLoad
+
+    func table() -> String {
+        var printer = ReportPrinter()
+        printer.section("Connections: \(Format.number(self.agents)) agents at \(self.heartbeatSeconds) s heartbeats, held \(String(format: "%.0f", self.holdSeconds)) s")
+        printer.row("ramp", String(format: "%.1f s (%@ agents/s), %d source address(es)", self.rampSeconds, Format.number(Double(self.agents) / max(self.rampSeconds, 0.001)), self.sourceAddresses))
+        printer.row("connections held (server)", Format.number(self.connectionsHeld))
+        printer.row("dropped connections", "\(self.disconnects)" + (self.firstDisconnect.map { " (first: \($0))" } ?? ""))
+        printer.row("heartbeats/s", "\(Format.number(self.heartbeatsPerSecond)) (expected \(Format.number(self.expectedHeartbeatsPerSecond)))")
+        printer.row("false DOWN", "\(self.falseDown)" + (self.firstFalseDown.map { " (first: \($0))" } ?? ""))
+        printer.row("server CPU during the hold", String(format: "%.1f %% of one core", self.serverCPUPercentOfOneCore))
+        printer.row("server RSS idle / held / peak", "\(Format.number(self.serverIdleRSSMebibytes, 1)) / \(Format.number(self.serverRSSMebibytes, 1)) / \(Format.number(self.serverPeakRSSMebibytes, 1)) MiB")
+        printer.row("open-file limit", "\(self.openFileLimit)")
+        printer.row("machine load at start / end", String(format: "%.2f / %.2f (%d cores)", self.loadAtStart.loadAverage1m, self.loadAtEnd.loadAverage1m, self.loadAtStart.cores))
+        return printer.render()
+    }
+}
