@@ -50,4 +50,16 @@ struct BenchSmokeTests {
         #expect(report["source_addresses"] as? Int == 3)
         #expect((report["heartbeats_per_second"] as? Double ?? 0) > 0)
     }
+
+    @Test("detect: hung and crashed agents are DOWN within the watch, no false DOWN among the rest")
+    func detect() async throws {
+        let report = try await self.runBench(["detect", "--agents", "30", "--silent", "2", "--killed", "2", "--heartbeat", "0.5", "--settle", "4", "--watch", "8"])
+        let silent = try #require(report["silent"] as? [String: Any])
+        let killed = try #require(report["killed"] as? [String: Any])
+        #expect(silent["detected"] as? Int == 2)
+        #expect(killed["detected"] as? Int == 2)
+        #expect(report["false_down"] as? Int == 0)
+        // A silent host is never DOWN before interval + margin (1.5 intervals by default).
+        #expect((silent["p50_intervals"] as? Double ?? 0) >= 1.4)
+    }
 }

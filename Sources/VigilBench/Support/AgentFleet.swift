@@ -194,6 +194,18 @@ final class AgentFleet: Sendable {
         return total
     }
 
+    /// Stops an agent's heartbeats and leaves its connection open: a hung host, as `kill -STOP` makes one.
+    func silence(_ agent: SimulatedAgent) async throws {
+        try await agent.channel.eventLoop.flatSubmit {
+            agent.channel.pipeline.handler(type: AgentHandler.self).map { $0.stopHeartbeats() }
+        }.get()
+    }
+
+    /// Closes an agent's connection without a goodbye: a crashed agent (its socket closes).
+    func kill(_ agent: SimulatedAgent) {
+        agent.channel.close(promise: nil)
+    }
+
     /// Closes every connection (the server is about to be stopped; nothing is unregistered).
     func closeAll() async {
         self.counters.closing.store(true, ordering: .relaxed)
@@ -277,6 +289,12 @@ private final class AgentHandler: ChannelInboundHandler {
         self.heartbeatSeq += 1
         let heartbeat = Envelope(.heartbeat(HeartbeatPayload(seq: self.heartbeatSeq)), senderID: self.hostname, timestamp: Date().timeIntervalSince1970)
         channel.writeAndFlush(heartbeat.encodedFrame(allocator: channel.allocator), promise: nil)
+    }
+
+    /// Sends no more heartbeats (the connection stays open).
+    func stopHeartbeats() {
+        self.heartbeats?.cancel()
+        self.heartbeats = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {

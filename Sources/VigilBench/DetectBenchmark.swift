@@ -1,0 +1,213 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOPosix
+import VigilMetrics
+
+/// `vigil-bench detect`: how fast the failure detector sees hung and crashed agents, and whether
+/// it raises a false alarm for the healthy ones meanwhile.
+struct DetectBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect",
+        abstract: "Among N healthy agents, silence K (heartbeats stop, socket open) and kill K (socket closed); report detection latency per kind and false DOWN.",
+        discussion: """
+        The agents settle for `--settle` heartbeat intervals (the detector learns their rhythm), then \
+        K stop their heartbeats and K close their connections at the same moment. Latency is from \
+        that moment to the DOWN event's time as the server stored it (same clock). Any DOWN of an \
+        agent that was not failed is a false alarm; the run exits 1 if there is one, or if a failed \
+        agent is not detected within `--watch` intervals.
+        """
+    )
+
+    @Option(help: "Agents in the fleet.")
+    var agents = 1000
+
+    @Option(help: "Agents silenced (hung: no heartbeats, connection open).")
+    var silent = 10
+
+    @Option(help: "Agents killed (connection closed without a goodbye).")
+    var killed = 10
+
+    @Option(help: "Heartbeat interval, seconds.")
+    var heartbeat = 1.0
+
+    @Option(help: "Heartbeat intervals to let the fleet settle before the failures.")
+    var settle = 10
+
+    @Option(help: "Heartbeat intervals to wait for every failure to be detected.")
+    var watch = 10
+
+    @Option(help: "Agents connecting at once.")
+    var connectBatch = 500
+
+    @Option(help: "The vigil executable (default: `vigil` next to this executable).")
+    var vigil: String?
+
+    @Flag(help: "Print the figures as JSON.")
+    var json = false
+
+    @Flag(help: "No progress lines on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        guard self.agents >= 1, self.silent >= 0, self.killed >= 0, self.silent + self.killed <= self.agents else {
+            throw ValidationError("--silent + --killed must not exceed --agents")
+        }
+        guard self.heartbeat >= 0.1, self.heartbeat <= 600, self.settle >= 1, self.watch >= 1 else {
+            throw ValidationError("--heartbeat must be in 0.1...600 s; --settle and --watch at least 1")
+        }
+    }
+
+    func run() async throws {
+        Cleanup.shared.installSignalHandlers()
+        let started = Stopwatch()
+        let progress: @Sendable (String) -> Void = { [quiet] message in
+            guard !quiet else { return }
+            FileHandle.standardError.write(Data((String(format: "[%7.1f s] ", started.seconds) + message + "\n").utf8))
+        }
+        let openFiles = FileLimit.raise(to: UInt64(self.agents) * 2 + 1024)
+        guard openFiles >= UInt64(self.agents) + 256 else {
+            throw BenchmarkError("the open-file limit is \(openFiles); \(self.agents) agents need at least \(self.agents + 256)")
+        }
+        let server = try await ServerProcess.start(executable: self.vigil ?? ServerProcess.defaultExecutable(), environment: [
+            "VIGIL_AGENTS_OPEN_ENROLLMENT": "true",
+            "VIGIL_HEARTBEAT_INTERVAL": "\(Int((self.heartbeat * 1000).rounded()))ms",
+            "VIGIL_LOG_LEVEL": "warning",
+        ])
+        defer { server.removeDirectory() }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let fleet = AgentFleet(group: group, port: server.agentPort, connectionsPerSource: 50_000)
+        let report: DetectReport
+        do {
+            let hosts = (0..<self.agents).map { (index: $0, hostname: String(format: "det-%07d", $0), startMs: Int64(0)) }
+            let agents = try await fleet.connect(hosts, batch: self.connectBatch, timeout: .seconds(60))
+            progress("\(self.agents) agents connected; settling for \(self.settle) intervals")
+            try await Task.sleep(for: .seconds(self.heartbeat * Double(self.settle)))
+            let http = try await HTTPClient.connect(group: group, port: server.httpPort)
+            let firstEventID = try await ConnectionsBenchmark.newestEventID(http)
+            let silenced = Array(agents[0..<self.silent])
+            let killedAgents = Array(agents[self.silent..<(self.silent + self.killed)])
+            let failedAt = Date()
+            for agent in silenced { try await fleet.silence(agent) }
+            for agent in killedAgents { fleet.kill(agent) }
+            progress("silenced \(self.silent), killed \(self.killed); watching up to \(self.watch) intervals")
+            let failed = Set((silenced + killedAgents).map(\.hostname))
+            var down: [String: DetectEvent] = [:]
+            let deadline = ContinuousClock.now + .seconds(self.heartbeat * Double(self.watch))
+            while ContinuousClock.now < deadline {
+                down = try await Self.downEvents(http, after: firstEventID)
+                if failed.isSubset(of: down.keys) { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            // One more interval, so a late false alarm is seen too.
+            try await Task.sleep(for: .seconds(self.heartbeat))
+            down = try await Self.downEvents(http, after: firstEventID)
+            await http.close()
+            let latency = { (group: [SimulatedAgent]) -> [Double] in
+                group.compactMap { down[$0.hostname].map { $0.at.timeIntervalSince(failedAt) } }.sorted()
+            }
+            let falseDown = down.filter { !failed.contains($0.key) }
+            report = DetectReport(
+                date: Date().formatted(.iso8601), agents: self.agents, heartbeatSeconds: self.heartbeat,
+                silent: DetectReport.Kind(latencies: latency(silenced), failed: self.silent, interval: self.heartbeat),
+                killed: DetectReport.Kind(latencies: latency(killedAgents), failed: self.killed, interval: self.heartbeat),
+                falseDown: falseDown.count, firstFalseDown: falseDown.first.map { "\($0.key): \($0.value.reason)" },
+                loadAtEnd: .now())
+        } catch {
+            await fleet.closeAll()
+            _ = await server.stop()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        await fleet.closeAll()
+        _ = await server.stop()
+        try? await group.shutdownGracefully()
+        print(self.json ? try ReportPrinter.json(report) : report.table())
+        if report.falseDown > 0 || report.silent.missed > 0 || report.killed.missed > 0 {
+            throw BenchmarkError("\(report.falseDown) false DOWN; \(report.silent.missed) silent and \(report.killed.missed) killed agent(s) not detected within \(self.watch) intervals")
+        }
+    }
+
+    struct DetectEvent: Decodable {
+        var id: Int64
+        var hostname: String
+        var to: String
+        var reason: String
+        var at: Date
+
+        enum CodingKeys: String, CodingKey { case id, hostname, to, reason, at }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.id = try c.decode(Int64.self, forKey: .id)
+            self.hostname = try c.decode(String.self, forKey: .hostname)
+            self.to = try c.decode(String.self, forKey: .to)
+            self.reason = try c.decode(String.self, forKey: .reason)
+            let text = try c.decode(String.self, forKey: .at)
+            guard let at = Date(vigilISO8601: text) else {
+                throw DecodingError.dataCorruptedError(forKey: .at, in: c, debugDescription: "not an ISO 8601 time: \(text)")
+            }
+            self.at = at
+        }
+    }
+
+    /// The first DOWN event of each host with an id above `after`.
+    static func downEvents(_ http: HTTPClient, after: Int64) async throws -> [String: DetectEvent] {
+        var down: [String: DetectEvent] = [:]
+        var before: Int64?
+        while true {
+            let page = try await http.getJSON([DetectEvent].self, "/api/events?limit=10000" + (before.map { "&before=\($0)" } ?? ""))
+            for event in page where event.id > after && event.to == "DOWN" {
+                if let seen = down[event.hostname], seen.id < event.id { continue }
+                down[event.hostname] = event
+            }
+            guard let last = page.last, last.id > after, page.count == 10_000 else { return down }
+            before = last.id
+        }
+    }
+}
+
+struct DetectReport: Codable, Sendable {
+    struct Kind: Codable, Sendable {
+        var failed: Int
+        var detected: Int
+        var missed: Int
+        var p50Seconds: Double?
+        var maxSeconds: Double?
+        var p50Intervals: Double?
+        var maxIntervals: Double?
+
+        init(latencies: [Double], failed: Int, interval: Double) {
+            self.failed = failed
+            self.detected = latencies.count
+            self.missed = failed - latencies.count
+            self.p50Seconds = latencies.isEmpty ? nil : latencies[latencies.count / 2]
+            self.maxSeconds = latencies.last
+            self.p50Intervals = self.p50Seconds.map { $0 / interval }
+            self.maxIntervals = self.maxSeconds.map { $0 / interval }
+        }
+    }
+
+    var date: String
+    var agents: Int
+    var heartbeatSeconds: Double
+    var silent: Kind
+    var killed: Kind
+    var falseDown: Int
+    var firstFalseDown: String?
+    var loadAtEnd: MachineLoad
+
+    func table() -> String {
+        var printer = ReportPrinter()
+        printer.section("Failure detection: \(Format.number(self.agents)) agents at \(self.heartbeatSeconds) s heartbeats")
+        for (title, kind) in [("silent (hung)", self.silent), ("killed (socket closed)", self.killed)] {
+            let figures = kind.p50Seconds.map { p50 in
+                String(format: "p50 %.2f s (%.2f intervals), max %.2f s (%.2f intervals)", p50, kind.p50Intervals ?? 0, kind.maxSeconds ?? 0, kind.maxIntervals ?? 0)
+            } ?? "-"
+            printer.row(title, "\(kind.detected) of \(kind.failed) detected; \(figures)")
+        }
+        printer.row("false DOWN among the rest", "\(self.falseDown)" + (self.firstFalseDown.map { " (first: \($0))" } ?? ""))
+        printer.row("machine load at end", String(format: "%.2f (%d cores)", self.loadAtEnd.loadAverage1m, self.loadAtEnd.cores))
+        return printer.render()
+    }
+}
