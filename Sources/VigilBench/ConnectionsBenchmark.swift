@@ -37,17 +37,10 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
     @Option(help: "Connections per source address before the next one in 127.0.0.0/8 is used.")
     var perSource = 50_000
 
-    @Option(help: "The vigil executable (default: `vigil` next to this executable).")
-    var vigil: String?
-
     @Option(help: "Event loop threads of the load generator (default: one per core).")
     var threads: Int?
 
-    @Flag(help: "Print the figures as JSON.")
-    var json = false
-
-    @Flag(help: "No progress lines on standard error.")
-    var quiet = false
+    @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard self.agents >= 1, self.agents <= 1_000_000 else { throw ValidationError("--agents must be in 1...1000000") }
@@ -59,18 +52,14 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         Cleanup.shared.installSignalHandlers()
-        let started = Stopwatch()
-        let progress: @Sendable (String) -> Void = { [quiet] message in
-            guard !quiet else { return }
-            FileHandle.standardError.write(Data((String(format: "[%7.1f s] ", started.seconds) + message + "\n").utf8))
-        }
+        let progress = self.common.progressPrinter()
         let openFiles = FileLimit.raise(to: UInt64(self.agents) * 2 + 1024)
         // Each agent: a socket here; the server (which inherits the limit) needs one per agent and some spare.
         guard openFiles >= UInt64(self.agents) + 256 else {
             throw BenchmarkError("the open-file limit is \(openFiles); \(self.agents) agents need at least \(self.agents + 256) (raise the hard limit: ulimit -Hn)")
         }
         let loadAtStart = MachineLoad.now()
-        let server = try await ServerProcess.start(executable: self.vigil ?? ServerProcess.defaultExecutable(), environment: [
+        let server = try await ServerProcess.start(executable: self.common.executable, environment: [
             "VIGIL_AGENTS_OPEN_ENROLLMENT": "true",
             "VIGIL_HEARTBEAT_INTERVAL": "\(Int((self.heartbeat * 1000).rounded()))ms",
             "VIGIL_LOG_LEVEL": "warning",
@@ -126,7 +115,7 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
         await fleet.closeAll()
         _ = await server.stop()
         try? await group.shutdownGracefully()
-        print(self.json ? try ReportPrinter.json(report) : report.table())
+        try self.common.print(report) { $0.table() }
         if report.falseDown > 0 || report.disconnects > 0 {
             throw BenchmarkError("\(report.falseDown) false DOWN event(s) and \(report.disconnects) dropped connection(s) among healthy agents")
         }

@@ -40,14 +40,7 @@ struct DetectBenchmark: AsyncParsableCommand {
     @Option(help: "Agents connecting at once.")
     var connectBatch = 500
 
-    @Option(help: "The vigil executable (default: `vigil` next to this executable).")
-    var vigil: String?
-
-    @Flag(help: "Print the figures as JSON.")
-    var json = false
-
-    @Flag(help: "No progress lines on standard error.")
-    var quiet = false
+    @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard self.agents >= 1, self.silent >= 0, self.killed >= 0, self.silent + self.killed <= self.agents else {
@@ -60,16 +53,12 @@ struct DetectBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         Cleanup.shared.installSignalHandlers()
-        let started = Stopwatch()
-        let progress: @Sendable (String) -> Void = { [quiet] message in
-            guard !quiet else { return }
-            FileHandle.standardError.write(Data((String(format: "[%7.1f s] ", started.seconds) + message + "\n").utf8))
-        }
+        let progress = self.common.progressPrinter()
         let openFiles = FileLimit.raise(to: UInt64(self.agents) * 2 + 1024)
         guard openFiles >= UInt64(self.agents) + 256 else {
             throw BenchmarkError("the open-file limit is \(openFiles); \(self.agents) agents need at least \(self.agents + 256)")
         }
-        let server = try await ServerProcess.start(executable: self.vigil ?? ServerProcess.defaultExecutable(), environment: [
+        let server = try await ServerProcess.start(executable: self.common.executable, environment: [
             "VIGIL_AGENTS_OPEN_ENROLLMENT": "true",
             "VIGIL_HEARTBEAT_INTERVAL": "\(Int((self.heartbeat * 1000).rounded()))ms",
             "VIGIL_LOG_LEVEL": "warning",
@@ -122,7 +111,7 @@ struct DetectBenchmark: AsyncParsableCommand {
         await fleet.closeAll()
         _ = await server.stop()
         try? await group.shutdownGracefully()
-        print(self.json ? try ReportPrinter.json(report) : report.table())
+        try self.common.print(report) { $0.table() }
         if report.falseDown > 0 || report.silent.missed > 0 || report.killed.missed > 0 {
             throw BenchmarkError("\(report.falseDown) false DOWN; \(report.silent.missed) silent and \(report.killed.missed) killed agent(s) not detected within \(self.watch) intervals")
         }

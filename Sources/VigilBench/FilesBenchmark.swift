@@ -24,17 +24,10 @@ struct FilesBenchmark: AsyncParsableCommand {
     @Option(help: "Transfers of the file (the best and the median are reported).")
     var runs = 3
 
-    @Option(help: "The vigil executable (default: `vigil` next to this executable).")
-    var vigil: String?
-
     @Option(help: "Directory for the file and the copies (default: the temporary directory).")
     var directory: String?
 
-    @Flag(help: "Print the figures as JSON.")
-    var json = false
-
-    @Flag(help: "No progress lines on standard error.")
-    var quiet = false
+    @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard self.size >= 1, self.size <= 1 << 20, self.runs >= 1, self.runs <= 20 else {
@@ -44,11 +37,7 @@ struct FilesBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         Cleanup.shared.installSignalHandlers()
-        let started = Stopwatch()
-        let progress: @Sendable (String) -> Void = { [quiet] message in
-            guard !quiet else { return }
-            FileHandle.standardError.write(Data((String(format: "[%7.1f s] ", started.seconds) + message + "\n").utf8))
-        }
+        let progress = self.common.progressPrinter()
         let base = self.directory ?? NSTemporaryDirectory()
         var template = Array((base + "/vigil-bench-files.XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw BenchmarkError("cannot create a directory in \(base)") }
@@ -74,7 +63,7 @@ struct FilesBenchmark: AsyncParsableCommand {
             progress("raw copy \(run): \(String(format: "%.2f", rawSeconds.last!)) s")
         }
 
-        let executable = self.vigil ?? ServerProcess.defaultExecutable()
+        let executable = self.common.executable
         let server = try await ServerProcess.start(executable: executable, environment: [
             "VIGIL_AGENTS_OPEN_ENROLLMENT": "true",
             "VIGIL_LOG_LEVEL": "warning",
@@ -128,7 +117,7 @@ struct FilesBenchmark: AsyncParsableCommand {
             offerToReadyMs: median(readySeconds) * 1000,
             serverIdleRSSMebibytes: Double(idleRSS) / 1_048_576, serverPeakRSSMebibytes: Double(peakRSS) / 1_048_576,
             serverCPUPercentOfOneCore: serverCPU / vigilSeconds.reduce(0, +) * 100)
-        print(self.json ? try ReportPrinter.json(report) : report.table())
+        try self.common.print(report) { $0.table() }
     }
 
     /// Pseudo-random bytes (xorshift), so neither the disk nor anything on the way can compress them.

@@ -36,17 +36,10 @@ struct MessagesBenchmark: AsyncParsableCommand {
     @Option(help: "Messages a sender keeps unacknowledged at most.")
     var window = 256
 
-    @Option(help: "The vigil executable (default: `vigil` next to this executable).")
-    var vigil: String?
-
     @Option(help: "Seconds each phase may take.")
     var timeout = 600
 
-    @Flag(help: "Print the figures as JSON.")
-    var json = false
-
-    @Flag(help: "No progress lines on standard error.")
-    var quiet = false
+    @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard self.pairs >= 1, self.perSender >= 1, self.broadcastRecipients >= 1, self.broadcasts >= 1, self.window >= 1 else {
@@ -56,12 +49,8 @@ struct MessagesBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         Cleanup.shared.installSignalHandlers()
-        let started = Stopwatch()
-        let progress: @Sendable (String) -> Void = { [quiet] message in
-            guard !quiet else { return }
-            FileHandle.standardError.write(Data((String(format: "[%7.1f s] ", started.seconds) + message + "\n").utf8))
-        }
-        let executable = self.vigil ?? ServerProcess.defaultExecutable()
+        let progress = self.common.progressPrinter()
+        let executable = self.common.executable
         let load = MachineLoad.now()
         progress("private: \(self.pairs) pairs × \(self.perSender) messages, window \(self.window)")
         let privatePhase = try await MessagesPhase(executable: executable, timeout: .seconds(self.timeout), progress: progress)
@@ -70,7 +59,7 @@ struct MessagesBenchmark: AsyncParsableCommand {
         let broadcastPhase = try await MessagesPhase(executable: executable, timeout: .seconds(self.timeout), progress: progress)
             .run(senders: 1, recipientsPerSender: self.broadcastRecipients, messagesPerSender: self.broadcasts, window: self.window, broadcast: true)
         let report = MessagesReport(date: Date().formatted(.iso8601), loadAtStart: load, loadAtEnd: .now(), privateMessages: privatePhase, broadcast: broadcastPhase)
-        print(self.json ? try ReportPrinter.json(report) : report.table())
+        try self.common.print(report) { $0.table() }
         if privatePhase.lost + broadcastPhase.lost > 0 {
             throw BenchmarkError("\(privatePhase.lost + broadcastPhase.lost) message(s) acknowledged by the server were never delivered")
         }
