@@ -80,7 +80,8 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
             // The hold starts one interval after the ramp, so every agent has settled into its cadence.
             try await Task.sleep(for: .seconds(min(self.heartbeat, 30)))
             let http = try await HTTPClient.connect(group: group, port: server.httpPort)
-            let firstEventID = try await Self.newestEventID(http)
+            let api = VigilAPI(client: http)
+            let firstEventID = try await api.newestEventID()
             let before = server.stats
             let acksBefore = fleet.counters.snapshot.heartbeatAcks
             let hold = Stopwatch()
@@ -89,8 +90,8 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
             let after = server.stats
             let acks = fleet.counters.snapshot.heartbeatAcks - acksBefore
             try server.checkAlive()
-            let down = try await Self.downEvents(http, after: firstEventID)
-            let health = try await VigilAPI(client: http).health()
+            let down = try await api.downEvents(after: firstEventID).sorted { $0.value.id < $1.value.id }.map { "\($0.key): \($0.value.reason)" }
+            let health = try await api.health()
             let counters = fleet.counters.snapshot
             report = ConnectionsReport(
                 date: Date().formatted(.iso8601), agents: self.agents, heartbeatSeconds: self.heartbeat, holdSeconds: holdSeconds,
@@ -106,45 +107,25 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
                 loadAtStart: loadAtStart, loadAtEnd: .now())
             await http.close()
         } catch {
-            await fleet.closeAll()
-            _ = await server.stop()
-            try? await group.shutdownGracefully()
+            await Self.tearDown(fleet, server, group)
             throw error
         }
         progress("closing \(self.agents) connections, stopping the server")
-        await fleet.closeAll()
-        _ = await server.stop()
-        try? await group.shutdownGracefully()
+        await Self.tearDown(fleet, server, group)
         try self.common.print(report) { $0.table() }
         if report.falseDown > 0 || report.disconnects > 0 {
             throw BenchmarkError("\(report.falseDown) false DOWN event(s) and \(report.disconnects) dropped connection(s) among healthy agents")
         }
     }
+}
 
-    private struct Event: Decodable {
-        var id: Int64
-        var hostname: String
-        var to: String
-        var reason: String
-    }
-
-    /// The id of the newest stored liveness event (0 when there is none).
-    static func newestEventID(_ http: HTTPClient) async throws -> Int64 {
-        try await http.getJSON([Event].self, "/api/events?limit=1").first?.id ?? 0
-    }
-
-    /// Every DOWN event with an id above `after`, read page by page (newest first).
-    static func downEvents(_ http: HTTPClient, after: Int64) async throws -> [String] {
-        var down: [String] = []
-        var before: Int64?
-        while true {
-            let page = try await http.getJSON([Event].self, "/api/events?limit=10000" + (before.map { "&before=\($0)" } ?? ""))
-            for event in page where event.id > after && event.to == "DOWN" {
-                down.append("\(event.hostname): \(event.reason)")
-            }
-            guard let last = page.last, last.id > after, page.count == 10_000 else { return down }
-            before = last.id
-        }
+extension ConnectionsBenchmark {
+    /// Closes the fleet's connections, stops the server and the load generator's threads (after a
+    /// run, and after a failure).
+    static func tearDown(_ fleet: AgentFleet, _ server: ServerProcess, _ group: MultiThreadedEventLoopGroup) async {
+        await fleet.closeAll()
+        _ = await server.stop()
+        try? await group.shutdownGracefully()
     }
 }
 

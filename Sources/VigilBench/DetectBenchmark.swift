@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOPosix
-import VigilMetrics
 
 /// `vigil-bench detect`: how fast the failure detector sees hung and crashed agents, and whether
 /// it raises a false alarm for the healthy ones meanwhile.
@@ -73,7 +72,8 @@ struct DetectBenchmark: AsyncParsableCommand {
             progress("\(self.agents) agents connected; settling for \(self.settle) intervals")
             try await Task.sleep(for: .seconds(self.heartbeat * Double(self.settle)))
             let http = try await HTTPClient.connect(group: group, port: server.httpPort)
-            let firstEventID = try await ConnectionsBenchmark.newestEventID(http)
+            let api = VigilAPI(client: http)
+            let firstEventID = try await api.newestEventID()
             let silenced = Array(agents[0..<self.silent])
             let killedAgents = Array(agents[self.silent..<(self.silent + self.killed)])
             let failedAt = Date()
@@ -81,16 +81,16 @@ struct DetectBenchmark: AsyncParsableCommand {
             for agent in killedAgents { fleet.kill(agent) }
             progress("silenced \(self.silent), killed \(self.killed); watching up to \(self.watch) intervals")
             let failed = Set((silenced + killedAgents).map(\.hostname))
-            var down: [String: DetectEvent] = [:]
+            var down: [String: VigilAPI.Event] = [:]
             let deadline = ContinuousClock.now + .seconds(self.heartbeat * Double(self.watch))
             while ContinuousClock.now < deadline {
-                down = try await Self.downEvents(http, after: firstEventID)
+                down = try await api.downEvents(after: firstEventID)
                 if failed.isSubset(of: down.keys) { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
             // One more interval, so a late false alarm is seen too.
             try await Task.sleep(for: .seconds(self.heartbeat))
-            down = try await Self.downEvents(http, after: firstEventID)
+            down = try await api.downEvents(after: firstEventID)
             await http.close()
             let latency = { (group: [SimulatedAgent]) -> [Double] in
                 group.compactMap { down[$0.hostname].map { $0.at.timeIntervalSince(failedAt) } }.sorted()
@@ -103,55 +103,13 @@ struct DetectBenchmark: AsyncParsableCommand {
                 falseDown: falseDown.count, firstFalseDown: falseDown.first.map { "\($0.key): \($0.value.reason)" },
                 loadAtEnd: .now())
         } catch {
-            await fleet.closeAll()
-            _ = await server.stop()
-            try? await group.shutdownGracefully()
+            await ConnectionsBenchmark.tearDown(fleet, server, group)
             throw error
         }
-        await fleet.closeAll()
-        _ = await server.stop()
-        try? await group.shutdownGracefully()
+        await ConnectionsBenchmark.tearDown(fleet, server, group)
         try self.common.print(report) { $0.table() }
         if report.falseDown > 0 || report.silent.missed > 0 || report.killed.missed > 0 {
             throw BenchmarkError("\(report.falseDown) false DOWN; \(report.silent.missed) silent and \(report.killed.missed) killed agent(s) not detected within \(self.watch) intervals")
-        }
-    }
-
-    struct DetectEvent: Decodable {
-        var id: Int64
-        var hostname: String
-        var to: String
-        var reason: String
-        var at: Date
-
-        enum CodingKeys: String, CodingKey { case id, hostname, to, reason, at }
-
-        init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.id = try c.decode(Int64.self, forKey: .id)
-            self.hostname = try c.decode(String.self, forKey: .hostname)
-            self.to = try c.decode(String.self, forKey: .to)
-            self.reason = try c.decode(String.self, forKey: .reason)
-            let text = try c.decode(String.self, forKey: .at)
-            guard let at = Date(vigilISO8601: text) else {
-                throw DecodingError.dataCorruptedError(forKey: .at, in: c, debugDescription: "not an ISO 8601 time: \(text)")
-            }
-            self.at = at
-        }
-    }
-
-    /// The first DOWN event of each host with an id above `after`.
-    static func downEvents(_ http: HTTPClient, after: Int64) async throws -> [String: DetectEvent] {
-        var down: [String: DetectEvent] = [:]
-        var before: Int64?
-        while true {
-            let page = try await http.getJSON([DetectEvent].self, "/api/events?limit=10000" + (before.map { "&before=\($0)" } ?? ""))
-            for event in page where event.id > after && event.to == "DOWN" {
-                if let seen = down[event.hostname], seen.id < event.id { continue }
-                down[event.hostname] = event
-            }
-            guard let last = page.last, last.id > after, page.count == 10_000 else { return down }
-            before = last.id
         }
     }
 }

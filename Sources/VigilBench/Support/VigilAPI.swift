@@ -1,4 +1,5 @@
 import Foundation
+import VigilMetrics
 
 /// The parts of the server's HTTP API the benchmarks read, decoded leniently: only the fields
 /// used here are required.
@@ -68,5 +69,51 @@ struct VigilAPI: Sendable {
 
     func storage() async throws -> Storage {
         try await self.client.getJSON(Storage.self, "/api/storage", timeout: .seconds(300))
+    }
+
+    /// A liveness event from `GET /api/events`.
+    struct Event: Decodable, Sendable {
+        var id: Int64
+        var hostname: String
+        var to: String
+        var reason: String
+        var at: Date
+
+        enum CodingKeys: String, CodingKey { case id, hostname, to, reason, at }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.id = try c.decode(Int64.self, forKey: .id)
+            self.hostname = try c.decode(String.self, forKey: .hostname)
+            self.to = try c.decode(String.self, forKey: .to)
+            self.reason = try c.decode(String.self, forKey: .reason)
+            let text = try c.decode(String.self, forKey: .at)
+            guard let at = Date(vigilISO8601: text) else {
+                throw DecodingError.dataCorruptedError(forKey: .at, in: c, debugDescription: "not an ISO 8601 time: \(text)")
+            }
+            self.at = at
+        }
+    }
+
+    /// The id of the newest stored liveness event (0 when there is none).
+    func newestEventID() async throws -> Int64 {
+        try await self.client.getJSON([Event].self, "/api/events?limit=1").first?.id ?? 0
+    }
+
+    /// The first DOWN event of each host among the events with an id above `after`, read page by
+    /// page (newest first).
+    func downEvents(after: Int64) async throws -> [String: Event] {
+        let pageSize = 10_000  // the API's largest `limit`
+        var down: [String: Event] = [:]
+        var before: Int64?
+        while true {
+            let page = try await self.client.getJSON([Event].self, "/api/events?limit=\(pageSize)" + (before.map { "&before=\($0)" } ?? ""))
+            for event in page where event.id > after && event.to == "DOWN" {
+                if let seen = down[event.hostname], seen.id < event.id { continue }
+                down[event.hostname] = event
+            }
+            guard let last = page.last, last.id > after, page.count == pageSize else { return down }
+            before = last.id
+        }
     }
 }
