@@ -104,7 +104,7 @@ public struct VigilServer: Sendable {
         let listener = try await AgentListener(environment: environment, group: group)
         let agentPort = listener.localAddress?.port ?? settings.agentPort
 
-        let router = Router()
+        let router = Router(context: VigilRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
         APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version).register(on: router)
         MetricsIngestRoute(store: store, ingestor: metrics, settings: settings).register(on: router.group("api"))

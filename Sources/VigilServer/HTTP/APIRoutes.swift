@@ -52,7 +52,7 @@ struct APIRoutes: Sendable {
         }
     }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<VigilRequestContext>) {
         let api = router.group("api")
         api.get("health") { _, _ in try await self.health() }
         api.get("agents") { _, _ in try JSONResponse.make(self.tracker.snapshot()) }

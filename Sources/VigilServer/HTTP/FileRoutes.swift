@@ -56,7 +56,7 @@ struct FileRoutes: Sendable {
         }
     }
 
-    func register(on api: RouterGroup<BasicRequestContext>) {
+    func register(on api: RouterGroup<VigilRequestContext>) {
         api.get("files") { request, _ in try await self.list(request) }
         api.get("files/:id") { _, context in try await self.download(context) }
         api.post("files/:id/push") { request, context in try await self.push(request, context) }
@@ -86,7 +86,7 @@ struct FileRoutes: Sendable {
 
     /// Offers a stored file to a connected client, as a `FILE_OFFER` from the server (202: offered;
     /// the client's answer is logged).
-    func push(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func push(_ request: Request, _ context: VigilRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let body: ByteBuffer
         do {
@@ -134,7 +134,7 @@ struct FileRoutes: Sendable {
         return try JSONResponse.make(Page(files: files.map(APIFile.init), nextBefore: files.count == limit ? files.last?.id : nil))
     }
 
-    func download(_ context: BasicRequestContext) async throws -> Response {
+    func download(_ context: VigilRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         guard UUID(uuidString: id) != nil, let file = try await self.files.file(id: id.lowercased()) else {
             throw APIError(.notFound, "not_found", "no file with id \(id.prefix(64).debugDescription)")

@@ -65,7 +65,7 @@ struct MessageRoutes: Sendable {
         }
     }
 
-    func register(on api: RouterGroup<BasicRequestContext>) {
+    func register(on api: RouterGroup<VigilRequestContext>) {
         api.post("messages") { request, _ in try await self.post(request) }
         api.get("messages") { request, _ in try await self.list(request) }
     }

@@ -21,11 +21,11 @@ struct MetricsIngestRoute: Sendable {
         var hostname: String
     }
 
-    func register(on api: RouterGroup<BasicRequestContext>) {
+    func register(on api: RouterGroup<VigilRequestContext>) {
         api.post("metrics") { request, context in try await self.handle(request, context) }
     }
 
-    func handle(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func handle(_ request: Request, _ context: VigilRequestContext) async throws -> Response {
         // The key first: an unauthenticated peer learns nothing about the body rules.
         let hostname = try await self.authenticate(request)
         let limit = self.settings.maxMetricsBodySize

@@ -14,7 +14,7 @@ struct ServerRoutes: Sendable {
     let store: any VigilStore
     let settings: ServerSettings
 
-    func register(on api: RouterGroup<BasicRequestContext>) {
+    func register(on api: RouterGroup<VigilRequestContext>) {
         api.get("servers") { _, _ in try self.overview() }
         let host = api.group("servers/:hostname")
         host.get("current") { _, context in try self.current(context) }
@@ -53,7 +53,7 @@ struct ServerRoutes: Sendable {
         }
     }
 
-    func current(_ context: BasicRequestContext) throws -> Response {
+    func current(_ context: VigilRequestContext) throws -> Response {
         let (hostname, sample) = try self.latestSample(context)
         return try JSONResponse.make(Current(hostname: hostname, receivedAt: sample.receivedAt, metrics: sample.document))
     }
@@ -111,7 +111,7 @@ struct ServerRoutes: Sendable {
         }
     }
 
-    func section(_ context: BasicRequestContext, _ make: (String, MetricsDocument) -> some Encodable) throws -> Response {
+    func section(_ context: VigilRequestContext, _ make: (String, MetricsDocument) -> some Encodable) throws -> Response {
         let (hostname, sample) = try self.latestSample(context)
         return try JSONResponse.make(make(hostname, sample.document))
     }
@@ -144,7 +144,7 @@ struct ServerRoutes: Sendable {
         var points: [Point]
     }
 
-    func history(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func history(_ request: Request, _ context: VigilRequestContext) async throws -> Response {
         let hostname = try self.knownHost(context)
         let parameters = request.uri.queryParameters
         guard let metric = parameters["metric"].map(String.init), !metric.isEmpty else {
@@ -205,7 +205,7 @@ struct ServerRoutes: Sendable {
     /// The series `/stats` reports when no `metric` is given.
     static let defaultStatsSeries = ["cpu.cpu_percent_total", "cpu.load_average[0]", "memory.memory_percent", "memory.swap_percent"]
 
-    func stats(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func stats(_ request: Request, _ context: VigilRequestContext) async throws -> Response {
         let hostname = try self.knownHost(context)
         let parameters = request.uri.queryParameters
         let query = try HistoryQuery(parameters, now: Date().timeIntervalSince1970, retention: self.settings.retention, defaultRange: 86_400)
@@ -232,12 +232,12 @@ struct ServerRoutes: Sendable {
         var aliases: [String: String]
     }
 
-    func seriesNames(_ context: BasicRequestContext) async throws -> Response {
+    func seriesNames(_ context: VigilRequestContext) async throws -> Response {
         let hostname = try self.knownHost(context)
         return try JSONResponse.make(SeriesList(hostname: hostname, series: try await self.history.seriesNames(hostname: hostname), aliases: MetricsDocument.seriesAliases))
     }
 
-    func events(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func events(_ request: Request, _ context: VigilRequestContext) async throws -> Response {
         try await APIRoutes.events(request.uri.queryParameters, hostname: try self.knownHost(context), store: self.store)
     }
 
@@ -252,7 +252,7 @@ struct ServerRoutes: Sendable {
     }
 
     /// The `hostname` path parameter, if the server knows that host (from liveness or metrics).
-    private func knownHost(_ context: BasicRequestContext) throws -> String {
+    private func knownHost(_ context: VigilRequestContext) throws -> String {
         let hostname = try context.parameters.require("hostname")
         guard self.latest.sample(for: hostname) != nil || self.tracker.status(of: hostname) != nil else {
             throw APIError(.notFound, "not_found", "no host named \(hostname.prefix(253).debugDescription)")
@@ -260,7 +260,7 @@ struct ServerRoutes: Sendable {
         return hostname
     }
 
-    private func latestSample(_ context: BasicRequestContext) throws -> (String, LatestSample) {
+    private func latestSample(_ context: VigilRequestContext) throws -> (String, LatestSample) {
         let hostname = try self.knownHost(context)
         guard let sample = self.latest.sample(for: hostname) else {
             throw APIError(.notFound, "no_samples", "host \(hostname) has sent no metrics yet")
