@@ -22,8 +22,7 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "Agents to connect and hold.")
-    var agents = 1000
+    @OptionGroup var fleet: FleetOptions
 
     @Option(help: "Heartbeat interval, seconds.")
     var heartbeat = 10.0
@@ -31,52 +30,32 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds to hold the fleet once every agent is connected.")
     var hold = 30
 
-    @Option(help: "Agents connecting at once.")
-    var connectBatch = 500
-
-    @Option(help: "Connections per source address before the next one in 127.0.0.0/8 is used.")
-    var perSource = 50_000
-
-    @Option(help: "Event loop threads of the load generator (default: one per core).")
-    var threads: Int?
-
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        guard self.agents >= 1, self.agents <= 1_000_000 else { throw ValidationError("--agents must be in 1...1000000") }
         guard self.heartbeat >= 0.1, self.heartbeat <= 3600 else { throw ValidationError("--heartbeat must be in 0.1...3600 seconds") }
-        guard self.hold >= 1, self.hold <= 86_400, self.connectBatch >= 1, self.perSource >= 1, self.perSource <= 60_000 else {
-            throw ValidationError("--hold and --connect-batch must be positive, --per-source in 1...60000")
-        }
+        guard self.hold >= 1, self.hold <= 86_400 else { throw ValidationError("--hold must be in 1...86400 seconds") }
     }
 
     func run() async throws {
         Cleanup.shared.installSignalHandlers()
         let progress = self.common.progressPrinter()
-        let openFiles = FileLimit.raise(to: UInt64(self.agents) * 2 + 1024)
-        // Each agent: a socket here; the server (which inherits the limit) needs one per agent and some spare.
-        guard openFiles >= UInt64(self.agents) + 256 else {
-            throw BenchmarkError("the open-file limit is \(openFiles); \(self.agents) agents need at least \(self.agents + 256) (raise the hard limit: ulimit -Hn)")
-        }
+        let openFiles = try self.fleet.raiseFileLimit()
         let loadAtStart = MachineLoad.now()
-        let server = try await ServerProcess.start(executable: self.common.executable, environment: [
-            "VIGIL_AGENTS_OPEN_ENROLLMENT": "true",
-            "VIGIL_HEARTBEAT_INTERVAL": "\(Int((self.heartbeat * 1000).rounded()))ms",
-            "VIGIL_LOG_LEVEL": "warning",
-        ])
+        let server = try await self.fleet.startServer(self.common, heartbeat: self.heartbeat)
         defer { server.removeDirectory() }
         progress("server pid \(server.pid): agents on \(server.agentPort); open-file limit \(openFiles)")
-        let threads = self.threads ?? System.coreCount
+        let threads = self.fleet.loadGeneratorThreads
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let fleet = AgentFleet(group: group, port: server.agentPort, connectionsPerSource: self.perSource)
+        let fleet = AgentFleet(group: group, port: server.agentPort, connectionsPerSource: self.fleet.perSource)
         let report: ConnectionsReport
         do {
             let idleRSS = server.stats?.residentBytes ?? 0
             let ramp = Stopwatch()
-            let hosts = (0..<self.agents).map { (index: $0, hostname: String(format: "conn-%07d", $0), startMs: Int64(0)) }
-            _ = try await fleet.connect(hosts, batch: self.connectBatch, timeout: .seconds(60))
+            let hosts = (0..<self.fleet.agents).map { (index: $0, hostname: String(format: "conn-%07d", $0), startMs: Int64(0)) }
+            _ = try await fleet.connect(hosts, batch: self.fleet.connectBatch, timeout: .seconds(60))
             let rampSeconds = ramp.seconds
-            progress("\(self.agents) agents connected in \(String(format: "%.1f", rampSeconds)) s; holding \(self.hold) s")
+            progress("\(self.fleet.agents) agents connected in \(String(format: "%.1f", rampSeconds)) s; holding \(self.hold) s")
             // The hold starts one interval after the ramp, so every agent has settled into its cadence.
             try await Task.sleep(for: .seconds(min(self.heartbeat, 30)))
             let http = try await HTTPClient.connect(group: group, port: server.httpPort)
@@ -94,11 +73,11 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
             let health = try await api.health()
             let counters = fleet.counters.snapshot
             report = ConnectionsReport(
-                date: Date().formatted(.iso8601), agents: self.agents, heartbeatSeconds: self.heartbeat, holdSeconds: holdSeconds,
-                openFileLimit: openFiles, loadGeneratorThreads: threads, sourceAddresses: (self.agents - 1) / self.perSource + 1,
+                date: Date().formatted(.iso8601), agents: self.fleet.agents, heartbeatSeconds: self.heartbeat, holdSeconds: holdSeconds,
+                openFileLimit: openFiles, loadGeneratorThreads: threads, sourceAddresses: self.fleet.sourceAddresses,
                 rampSeconds: rampSeconds, connectionsHeld: health.connections ?? -1, disconnects: counters.disconnects,
                 firstDisconnect: counters.firstDisconnect,
-                heartbeatsPerSecond: Double(acks) / holdSeconds, expectedHeartbeatsPerSecond: Double(self.agents) / self.heartbeat,
+                heartbeatsPerSecond: Double(acks) / holdSeconds, expectedHeartbeatsPerSecond: Double(self.fleet.agents) / self.heartbeat,
                 falseDown: down.count, firstFalseDown: down.first,
                 serverCPUPercentOfOneCore: ((after?.cpuSeconds ?? 0) - (before?.cpuSeconds ?? 0)) / holdSeconds * 100,
                 serverIdleRSSMebibytes: Double(idleRSS) / 1_048_576,
@@ -110,7 +89,7 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
             await Self.tearDown(fleet, server, group)
             throw error
         }
-        progress("closing \(self.agents) connections, stopping the server")
+        progress("closing \(self.fleet.agents) connections, stopping the server")
         await Self.tearDown(fleet, server, group)
         try self.common.print(report) { $0.table() }
         if report.falseDown > 0 || report.disconnects > 0 {

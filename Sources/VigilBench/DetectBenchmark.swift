@@ -18,8 +18,7 @@ struct DetectBenchmark: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "Agents in the fleet.")
-    var agents = 1000
+    @OptionGroup var fleet: FleetOptions
 
     @Option(help: "Agents silenced (hung: no heartbeats, connection open).")
     var silent = 10
@@ -36,13 +35,10 @@ struct DetectBenchmark: AsyncParsableCommand {
     @Option(help: "Heartbeat intervals to wait for every failure to be detected.")
     var watch = 10
 
-    @Option(help: "Agents connecting at once.")
-    var connectBatch = 500
-
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        guard self.agents >= 1, self.silent >= 0, self.killed >= 0, self.silent + self.killed <= self.agents else {
+        guard self.silent >= 0, self.killed >= 0, self.silent + self.killed <= self.fleet.agents else {
             throw ValidationError("--silent + --killed must not exceed --agents")
         }
         guard self.heartbeat >= 0.1, self.heartbeat <= 600, self.settle >= 1, self.watch >= 1 else {
@@ -53,23 +49,16 @@ struct DetectBenchmark: AsyncParsableCommand {
     func run() async throws {
         Cleanup.shared.installSignalHandlers()
         let progress = self.common.progressPrinter()
-        let openFiles = FileLimit.raise(to: UInt64(self.agents) * 2 + 1024)
-        guard openFiles >= UInt64(self.agents) + 256 else {
-            throw BenchmarkError("the open-file limit is \(openFiles); \(self.agents) agents need at least \(self.agents + 256)")
-        }
-        let server = try await ServerProcess.start(executable: self.common.executable, environment: [
-            "VIGIL_AGENTS_OPEN_ENROLLMENT": "true",
-            "VIGIL_HEARTBEAT_INTERVAL": "\(Int((self.heartbeat * 1000).rounded()))ms",
-            "VIGIL_LOG_LEVEL": "warning",
-        ])
+        _ = try self.fleet.raiseFileLimit()
+        let server = try await self.fleet.startServer(self.common, heartbeat: self.heartbeat)
         defer { server.removeDirectory() }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let fleet = AgentFleet(group: group, port: server.agentPort, connectionsPerSource: 50_000)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.fleet.loadGeneratorThreads)
+        let fleet = AgentFleet(group: group, port: server.agentPort, connectionsPerSource: self.fleet.perSource)
         let report: DetectReport
         do {
-            let hosts = (0..<self.agents).map { (index: $0, hostname: String(format: "det-%07d", $0), startMs: Int64(0)) }
-            let agents = try await fleet.connect(hosts, batch: self.connectBatch, timeout: .seconds(60))
-            progress("\(self.agents) agents connected; settling for \(self.settle) intervals")
+            let hosts = (0..<self.fleet.agents).map { (index: $0, hostname: String(format: "det-%07d", $0), startMs: Int64(0)) }
+            let agents = try await fleet.connect(hosts, batch: self.fleet.connectBatch, timeout: .seconds(60))
+            progress("\(self.fleet.agents) agents connected; settling for \(self.settle) intervals")
             try await Task.sleep(for: .seconds(self.heartbeat * Double(self.settle)))
             let http = try await HTTPClient.connect(group: group, port: server.httpPort)
             let api = VigilAPI(client: http)
@@ -97,7 +86,7 @@ struct DetectBenchmark: AsyncParsableCommand {
             }
             let falseDown = down.filter { !failed.contains($0.key) }
             report = DetectReport(
-                date: Date().formatted(.iso8601), agents: self.agents, heartbeatSeconds: self.heartbeat,
+                date: Date().formatted(.iso8601), agents: self.fleet.agents, heartbeatSeconds: self.heartbeat,
                 silent: DetectReport.Kind(latencies: latency(silenced), failed: self.silent, interval: self.heartbeat),
                 killed: DetectReport.Kind(latencies: latency(killedAgents), failed: self.killed, interval: self.heartbeat),
                 falseDown: falseDown.count, firstFalseDown: falseDown.first.map { "\($0.key): \($0.value.reason)" },

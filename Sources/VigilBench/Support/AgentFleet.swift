@@ -46,35 +46,68 @@ final class SimulatedAgent: Sendable {
     let index: Int
     let hostname: String
     let channel: any Channel
-    /// Touched only on `channel.eventLoop`.
-    private let simulator: NIOLoopBoundBox<HostSimulator>
-    private let sequence: NIOLoopBoundBox<Int>
+    private let samples: SampleWriter
 
-    init(index: Int, hostname: String, channel: any Channel, simulator: HostSimulator) {
+    init(index: Int, hostname: String, channel: any Channel, samples: SampleWriter) {
         self.index = index
         self.hostname = hostname
         self.channel = channel
-        self.simulator = .makeBoxSendingValue(simulator, eventLoop: channel.eventLoop)
-        self.sequence = .makeBoxSendingValue(0, eventLoop: channel.eventLoop)
+        self.samples = samples
     }
 
     /// Writes `count` consecutive samples, `intervalMs` apart from `firstMs` (must run on the event loop).
     /// - Returns: Bytes written, framing included.
     func writeSamples(firstMs: Int64, intervalMs: Int64, count: Int) -> Int {
-        self.channel.eventLoop.preconditionInEventLoop()
+        self.samples.write(to: self.channel, firstMs: firstMs, intervalMs: intervalMs, count: count, flush: true)
+    }
+}
+
+/// One host's METRICS frames: its simulator and sequence number, touched only on the event loop
+/// of its connection (shared by the backfill path and the live cadence of ``LiveMetrics``).
+final class SampleWriter: Sendable {
+    let index: Int
+    let hostname: String
+    private let simulator: NIOLoopBoundBox<HostSimulator>
+    private let sequence: NIOLoopBoundBox<Int>
+
+    init(index: Int, hostname: String, eventLoop: any EventLoop, simulator: HostSimulator) {
+        self.index = index
+        self.hostname = hostname
+        self.simulator = .makeBoxSendingValue(simulator, eventLoop: eventLoop)
+        self.sequence = .makeBoxSendingValue(0, eventLoop: eventLoop)
+    }
+
+    /// Writes `count` consecutive samples, `intervalMs` apart from `firstMs` (must run on the event loop).
+    /// - Returns: Bytes written, framing included.
+    func write(to channel: any Channel, firstMs: Int64, intervalMs: Int64, count: Int, flush: Bool) -> Int {
+        channel.eventLoop.preconditionInEventLoop()
         var bytes = 0
         for offset in 0..<count {
-            var buffer = self.channel.allocator.buffer(capacity: 4096)
+            var buffer = channel.allocator.buffer(capacity: 4096)
             self.sequence.value += 1
             self.simulator.value.writeEnvelope(into: &buffer, hostname: self.hostname, hostIndex: self.index,
                                                timestampMs: firstMs + Int64(offset) * intervalMs, sequence: self.sequence.value)
             self.simulator.value.advance(seconds: Double(intervalMs) / 1000)
             bytes += buffer.readableBytes + 4
-            self.channel.write(buffer, promise: nil)
+            channel.write(buffer, promise: nil)
         }
-        self.channel.flush()
+        if flush { channel.flush() }
         return bytes
     }
+}
+
+/// Live samples, as a running agent sends them: a METRICS frame stamped with the current time
+/// written just before every `everyHeartbeats`-th heartbeat (agent i on the ticks where
+/// (seq + i) is a multiple, so the fleet's samples are spread over the ticks).
+///
+/// Each such sample is timed from the write to the acknowledgement of the heartbeat that follows
+/// it on the same connection: the server handles a connection's frames in order and takes a
+/// sample (latest-sample cache updated, so visible in `GET /api/servers/{h}/current`; queued for
+/// the next batched write) before it reads the next frame, so this is send → visible plus the
+/// acknowledgement's way back — an upper bound, on one clock, for every sample.
+struct LiveMetrics: Sendable {
+    var everyHeartbeats: Int
+    var latency: LatencyRecorder
 }
 
 /// Many simulated agents on one event loop group, connected in parallel batches.
@@ -90,11 +123,15 @@ final class AgentFleet: Sendable {
     /// address, so more than the ~28,000 ephemeral ports of one address pair can be held.
     private let connectionsPerSource: Int?
 
-    init(group: MultiThreadedEventLoopGroup, port: Int, rateDecimals: Int? = nil, connectionsPerSource: Int? = nil) {
+    /// When set, agents send samples on their heartbeat cadence (the `ingest` scenario).
+    private let live: LiveMetrics?
+
+    init(group: MultiThreadedEventLoopGroup, port: Int, rateDecimals: Int? = nil, connectionsPerSource: Int? = nil, live: LiveMetrics? = nil) {
         self.group = group
         self.port = port
         self.rateDecimals = rateDecimals
         self.connectionsPerSource = connectionsPerSource
+        self.live = live
     }
 
     /// The source address of agent `index`: 127.0.0.1 for the first `perSource`, then 127.0.0.2, ….
@@ -136,6 +173,9 @@ final class AgentFleet: Sendable {
         let counters = self.counters
         let loop = self.group.next()
         let registered = loop.makePromise(of: SessionParameters.self)
+        let samples = SampleWriter(index: index, hostname: hostname, eventLoop: loop,
+                                   simulator: HostSimulator(seed: UInt64(index), startMs: startMs, rateDecimals: self.rateDecimals))
+        let live = self.live.map { (settings: $0, samples: samples) }
         let channel: any Channel
         do {
             var bootstrap = ClientBootstrap(group: loop)
@@ -148,7 +188,7 @@ final class AgentFleet: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addVigilFraming(maxFrameSize: 16 << 20)
-                        try channel.pipeline.syncOperations.addHandler(AgentHandler(hostname: hostname, registered: registered, counters: counters))
+                        try channel.pipeline.syncOperations.addHandler(AgentHandler(hostname: hostname, registered: registered, counters: counters, live: live))
                     }
                 }
                 .connect(host: "127.0.0.1", port: self.port)
@@ -167,7 +207,7 @@ final class AgentFleet: Sendable {
             channel.close(promise: nil)
             throw error
         }
-        return SimulatedAgent(index: index, hostname: hostname, channel: channel, simulator: HostSimulator(seed: UInt64(index), startMs: startMs, rateDecimals: self.rateDecimals))
+        return SimulatedAgent(index: index, hostname: hostname, channel: channel, samples: samples)
     }
 
     /// Writes samples `first..<first+count` of every agent given, all agents of one event loop in
@@ -227,11 +267,16 @@ private final class AgentHandler: ChannelInboundHandler {
     private var heartbeatSeq: UInt64 = 0
     private var heartbeats: RepeatedTask?
     private var fatalAnswer: String?
+    private let live: (settings: LiveMetrics, samples: SampleWriter)?
+    private var heartbeatInterval = 1.0
+    /// The heartbeat sent right after the last live sample, and when the sample was written.
+    private var probe: (seq: UInt64, sentAt: NIODeadline)?
 
-    init(hostname: String, registered: EventLoopPromise<SessionParameters>, counters: FleetCounters) {
+    init(hostname: String, registered: EventLoopPromise<SessionParameters>, counters: FleetCounters, live: (settings: LiveMetrics, samples: SampleWriter)?) {
         self.hostname = hostname
         self.registered = registered
         self.counters = counters
+        self.live = live
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -267,8 +312,12 @@ private final class AgentHandler: ChannelInboundHandler {
             if response.fatal {
                 self.fatalAnswer = "fatal answer \(response.code?.rawValue ?? "-"): \(response.message)"
             }
-        case .heartbeatAck:
+        case .heartbeatAck(let ack):
             self.counters.ack()
+            if let probe = self.probe, probe.seq == ack.seq, let live = self.live {
+                live.settings.latency.record(nanoseconds: (NIODeadline.now() - probe.sentAt).nanoseconds)
+                self.probe = nil
+            }
         default:
             break
         }
@@ -276,6 +325,7 @@ private final class AgentHandler: ChannelInboundHandler {
 
     /// The first heartbeat at once (the host becomes HEALTHY), then one per interval.
     private func startHeartbeats(_ context: ChannelHandlerContext, interval: Double) {
+        self.heartbeatInterval = interval
         self.sendHeartbeat(context.channel)
         let interval = TimeAmount.nanoseconds(Int64(min(max(interval, 0.1), 3600) * 1e9))
         let channel = context.channel
@@ -287,6 +337,13 @@ private final class AgentHandler: ChannelInboundHandler {
 
     private func sendHeartbeat(_ channel: any Channel) {
         self.heartbeatSeq += 1
+        if let live = self.live, (self.heartbeatSeq + UInt64(live.samples.index)) % UInt64(live.settings.everyHeartbeats) == 0 {
+            let intervalMs = Int64((self.heartbeatInterval * Double(live.settings.everyHeartbeats) * 1000).rounded())
+            let sentAt = NIODeadline.now()
+            _ = live.samples.write(to: channel, firstMs: Int64(Date().timeIntervalSince1970 * 1000), intervalMs: intervalMs, count: 1, flush: false)
+            // An earlier sample still unanswered is simply not timed (its heartbeat's answer is late or lost).
+            self.probe = (self.heartbeatSeq, sentAt)
+        }
         let heartbeat = Envelope(.heartbeat(HeartbeatPayload(seq: self.heartbeatSeq)), senderID: self.hostname, timestamp: Date().timeIntervalSince1970)
         channel.writeAndFlush(heartbeat.encodedFrame(allocator: channel.allocator), promise: nil)
     }

@@ -446,3 +446,10 @@ struct SplitMix: Sendable {
         low + Double(self.next() >> 11) * (1.0 / 9_007_199_254_740_992.0) * (high - low)
     }
 }
+
+extension HostSimulator {
+    /// Values each simulated sample adds to the store (`MetricsDocument.series()`: the same for every host).
+    static var seriesPerSample: Int {
+        HostSimulator(seed: 1, startMs: 0).document(hostname: "series-count", timestampMs: 0).series().count
+    }
+}

@@ -211,8 +211,8 @@ final class AgentSessionHandler: ChannelInboundHandler {
                 self.environment.tracker.heartbeat(hostname: hostname, connectionID: id, now: .now(), wallNow: Date())
             }
             self.logger.debug("heartbeat", metadata: ["host": "\(hostname)", "seq": "\(heartbeat.seq)"])
-            let ack = Envelope(.heartbeatAck(HeartbeatAckPayload(seq: heartbeat.seq, serverTime: Date().timeIntervalSince1970)), senderID: "server", timestamp: Date().timeIntervalSince1970)
-            context.writeAndFlush(self.wrapOutboundOut(ack.encodedFrame(allocator: context.channel.allocator)), promise: nil)
+            let ack = HeartbeatAckFrame.encode(seq: heartbeat.seq, serverTime: Date().timeIntervalSince1970, allocator: context.channel.allocator)
+            context.writeAndFlush(self.wrapOutboundOut(ack), promise: nil)
         case .clientUnregister(let unregister):
             let reason = unregister.reason.map { Self.truncated($0, toBytes: ProtocolLimits.maxReasonBytes) }
             if kind == .agent {
