@@ -11,6 +11,7 @@ import PackageDescription
 /// - `VigilTransfer`: files on disk for both ends of a transfer: partial files, hashing, fsync, atomic rename, resume.
 /// - `VigilClient`: a client connection for people's tools (`vigil chat`, `vigil send`, `vigil send-file`).
 /// - `VigilStore`: the backend-neutral storage protocol and its embedded SQLite implementation.
+/// - `VigilDashboard`: the web dashboard's assets (HTML, CSS, JavaScript modules), embedded in code.
 /// - `VigilServer`: the agent listener, liveness (failure detection), configuration and the HTTP API.
 /// - `VigilCLI` (`vigil`) and `VigilAgentMain` (`vigil-agent`): the executables.
 let package = Package(
@@ -92,9 +93,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The web dashboard's HTML, CSS and JavaScript, compiled into the binary (no files to install).
+        .target(name: "VigilDashboard", resources: [.embedInCode("Assets")]),
         .target(
             name: "VigilServer",
             dependencies: [
+                "VigilDashboard",
                 "VigilProtocol",
                 "VigilTransfer",
                 "VigilMetrics",
@@ -110,6 +114,7 @@ let package = Package(
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -148,6 +153,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -185,6 +191,8 @@ let package = Package(
                 "VigilServer", "VigilStore", "VigilProtocol", "VigilAgent", "VigilMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
@@ -192,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "VigilEndToEndTests",
             dependencies: ["VigilProtocol"],
-            exclude: ["openapi_validate.py", "interop_chat_client.py"]
+            exclude: ["openapi_validate.py", "interop_chat_client.py", "dashboard_js_tests.mjs"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOPosix
@@ -9,7 +10,7 @@ import VigilStore
 /// A whole Vigil server: agent listener, failure detection, recorder and HTTP API, run as one
 /// service group with graceful shutdown.
 ///
-/// Start order is recorder → monitor → metrics writer → messages → files → listener → HTTP; shutdown
+/// Start order is recorder → monitor → metrics writer → messages → files → live stream hub → listener → HTTP; shutdown
 /// runs in reverse, so connections are closed before the detector stops, the message writer stores
 /// every accepted message and the last cursors, open transfers keep resumable partials, the metrics
 /// writer writes every accepted sample, and the recorder writes the last event before the store closes.
@@ -35,6 +36,10 @@ public struct VigilServer: Sendable {
     public let files: FileService
     /// What agent connections share, including the count of open connections.
     public let sessions: SessionEnvironment
+    /// Users, sign-in and sessions; checks the access tokens of the API and the live stream.
+    public let users: UserService
+    /// The live stream's fan-out (`GET /api/stream`).
+    public let live: LiveHub
     /// The services in start order, for callers that run them in a larger group (`vigil up`).
     public let services: [any Service]
     private let logger: Logger
@@ -72,16 +77,19 @@ public struct VigilServer: Sendable {
             }
         }()
         self.history = history
-        let metrics = MetricsIngestor(settings: settings, logger: logger)
+        let (updates, continuation) = AsyncStream<LivenessUpdate>.makeStream()
+        let tracker = LivenessTracker(policy: LivenessPolicy(settings: settings), updates: continuation)
+        self.tracker = tracker
+        let latest = LatestMetrics()
+        let live = LiveHub(settings: settings.stream, tracker: tracker, latest: latest, logger: logger)
+        self.live = live
+        let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, logger: logger)
         self.metrics = metrics
         let metricsService = MetricsService(ingestor: metrics, store: history, settings: settings, logger: logger)
         try await metricsService.restore()
         let storedID = try await store.serverID()
         let serverID = settings.serverID ?? storedID
 
-        let (updates, continuation) = AsyncStream<LivenessUpdate>.makeStream()
-        let tracker = LivenessTracker(policy: LivenessPolicy(settings: settings), updates: continuation)
-        self.tracker = tracker
         let known = try await store.agents()
         tracker.restore(known, now: .now())
         logger.info("restored agents", metadata: [
@@ -90,7 +98,7 @@ public struct VigilServer: Sendable {
             "grace": "\(settings.restartGrace.compactDescription)",
         ])
 
-        let messages = MessageService(store: store, settings: settings, logger: logger)
+        let messages = MessageService(store: store, settings: settings, logger: logger, live: live)
         self.messages = messages
         let files = FileService(store: store, settings: settings, logger: logger)
         self.files = files
@@ -100,19 +108,34 @@ public struct VigilServer: Sendable {
             metrics: metrics, messages: messages, files: files, logger: logger
         )
         self.sessions = environment
+        // Users before the listener binds: creating the first admin may fail (a bad database), and
+        // a failed start must not leave a bound port behind.
+        let users = try await UserService(store: store, settings: settings.auth, logger: logger)
+        self.users = users
         let group = MultiThreadedEventLoopGroup.singleton
         let listener = try await AgentListener(environment: environment, group: group)
         let agentPort = listener.localAddress?.port ?? settings.agentPort
 
         let router = Router(context: VigilRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
-        APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version).register(on: router)
+        // Before every route (middleware applies to the routes added after it): who is asking, and may they.
+        router.add(middleware: SessionTokenAuthenticator(verifier: users))
+        router.add(middleware: RouteAccessMiddleware())
+        AuthRoutes(users: users).register(on: router.group("api"))
+        UserRoutes(users: users).register(on: router.group("api"))
+        KeyRoutes(store: store, logger: logger).register(on: router.group("api"))
+        APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version, live: live).register(on: router)
         MetricsIngestRoute(store: store, ingestor: metrics, settings: settings).register(on: router.group("api"))
         ServerRoutes(tracker: tracker, latest: metrics.latest, history: history, store: store, settings: settings).register(on: router.group("api"))
         MessageRoutes(messages: messages, settings: settings).register(on: router.group("api"))
         FileRoutes(files: files).register(on: router.group("api"))
+        StreamRoutes(hub: live, verifier: users, settings: settings.stream, logger: logger).register(on: router.group("api"))
+        DashboardRoutes(directory: settings.dashboardDirectory).register(on: router)
         let http = Application(
             router: router,
+            // The same router answers WebSocket upgrades (`GET /api/stream`), so its middleware
+            // (errors, access rules) applies to them too.
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: settings.stream.maxMessageSize, closeTimeout: settings.stream.closeTimeout))),
             configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "vigil/\(Self.version)"),
             onServerRunning: { channel in
                 let httpPort = channel.localAddress?.port ?? settings.httpPort
@@ -123,11 +146,16 @@ public struct VigilServer: Sendable {
             logger: logger
         )
         self.services = [
-            RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger, onTransition: messages.notify(of:)), updates: continuation),
+            RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger, onTransition: { event in
+                messages.notify(of: event)
+                live.publishTransition(event)
+            }), updates: continuation),
             LivenessMonitor(tracker: tracker, store: store, checkInterval: settings.checkInterval, persistInterval: settings.persistInterval, logger: logger),
             metricsService,
             messages,
             files,
+            live,
+            users,
             listener,
             http,
         ]

@@ -33,6 +33,20 @@ struct BenchSmokeTests {
         #expect((privateMessages["delivery_p99_ms"] as? Double ?? 0) > 0)
     }
 
+    @Test("stream: every sample reaches every WebSocket client, with latencies and server CPU")
+    func stream() async throws {
+        let report = try await self.runBench(["stream", "--clients", "20", "--hosts", "2", "--rate", "5", "--duration", "2"])
+        let expected = report["deliveries_expected"] as? Int ?? 0
+        #expect(expected >= 150, "deliveries expected: \(expected)")  // 20 clients × ~10 samples of their host
+        #expect(report["deliveries"] as? Int == expected)
+        #expect(report["unmatched"] as? Int == 0)
+        #expect(report["dropped_slow"] as? Int == 0)
+        #expect(report["client_failures"] as? Int == 0)
+        #expect((report["agent_to_client_p99_ms"] as? Double ?? 0) > 0)
+        #expect((report["server_to_client_p50_ms"] as? Double ?? 0) > 0)
+        #expect((report["server_cpu_percent_of_one_core"] as? Double ?? -1) >= 0)
+    }
+
     @Test("files: a small file arrives verified, next to the raw copy")
     func files() async throws {
         let report = try await self.runBench(["files", "--size", "8", "--runs", "1"])
@@ -49,6 +63,36 @@ struct BenchSmokeTests {
         #expect(report["disconnects"] as? Int == 0)
         #expect(report["source_addresses"] as? Int == 3)
         #expect((report["heartbeats_per_second"] as? Double ?? 0) > 0)
+    }
+
+    @Test("ingest: live samples are stored at the fleet's rate and timed, heartbeats flow, no false DOWN")
+    func ingest() async throws {
+        let report = try await self.runBench(["ingest", "--agents", "20", "--heartbeat", "0.5", "--metrics-every", "1", "--hold", "3"])
+        #expect(report["connections_held"] as? Int == 20)
+        #expect(report["false_down"] as? Int == 0)
+        #expect(report["refused"] as? Int == 0)
+        #expect(report["disconnects"] as? Int == 0)
+        // 20 agents at one sample a second: about 20 samples/s stored, each with its series.
+        let samples = report["samples_stored_per_second"] as? Double ?? 0
+        #expect(samples > 10 && samples < 30, "samples/s stored: \(samples)")
+        let series = report["series_per_sample"] as? Int ?? 0
+        #expect((report["values_stored_per_second"] as? Double ?? 0) > samples * Double(series) / 2)
+        let latency = try #require(report["latency"] as? [String: Any])
+        #expect((latency["count"] as? Int ?? 0) >= 30, "timed samples: \(latency)")
+        #expect((latency["p99_ms"] as? Double ?? 0) > 0)
+    }
+
+    @Test("http: every endpoint answers under load, with a rate and latencies")
+    func http() async throws {
+        let report = try await self.runBench(["http", "--hosts", "20", "--samples", "2", "--history-hours", "2", "--clients", "2", "--duration", "1", "--warmup", "0.2"])
+        let endpoints = try #require(report["endpoints"] as? [String: [String: Any]])
+        #expect(Set(endpoints.keys) == ["servers", "current", "history_24h"])
+        for (name, endpoint) in endpoints {
+            #expect((endpoint["requests"] as? Int ?? 0) > 0, "\(name): \(endpoint)")
+            #expect((endpoint["requests_per_second"] as? Double ?? 0) > 0, "\(name)")
+            let latency = endpoint["latency"] as? [String: Any] ?? [:]
+            #expect((latency["p99_ms"] as? Double ?? 0) > 0, "\(name): \(latency)")
+        }
     }
 
     @Test("detect: hung and crashed agents are DOWN within the watch, no false DOWN among the rest")

@@ -106,12 +106,19 @@ struct LivenessEndToEndTests {
         let delta = try fleet.agent("delta", key: try fleet.key(for: "delta"))
         _ = try await waitFor("delta HEALTHY") { try await fleet.api.state(of: "delta") == "HEALTHY" ? true : nil }
         let url = "http://127.0.0.1:\(fleet.api.port)"
-        let (ok, table) = try run(fleet.vigil, ["status", "--server", url])
+        let password = ["VIGIL_PASSWORD": E2EAuth.adminPassword]
+        let (ok, table) = try run(fleet.vigil, ["status", "--server", url, "--user", E2EAuth.adminName], environment: password)
         #expect(ok == 0)
         #expect(table.contains("delta") && table.contains("HEALTHY"))
+        // An access token works as well (--token or VIGIL_TOKEN).
+        let token = try await E2EAuth.accessToken(port: fleet.api.port)
+        #expect(try run(fleet.vigil, ["status", "--server", url], environment: ["VIGIL_TOKEN": token]).0 == 0)
         delta.signal(SIGKILL)
         _ = try await waitFor("delta DOWN") { try await fleet.api.state(of: "delta") == "DOWN" ? true : nil }
-        #expect(try run(fleet.vigil, ["status", "--server", url]).0 == 2)
-        #expect(try run(fleet.vigil, ["status", "--server", "http://127.0.0.1:1"]).0 == 3)
+        #expect(try run(fleet.vigil, ["status", "--server", url, "--user", E2EAuth.adminName], environment: password).0 == 2)
+        #expect(try run(fleet.vigil, ["status", "--server", "http://127.0.0.1:1", "--user", E2EAuth.adminName], environment: password).0 == 3)
+        // No credentials, or wrong ones: the server cannot be asked.
+        #expect(try run(fleet.vigil, ["status", "--server", url], environment: ["VIGIL_PASSWORD": ""]).0 == 3)
+        #expect(try run(fleet.vigil, ["status", "--server", url, "--user", E2EAuth.adminName], environment: ["VIGIL_PASSWORD": "wrong-password"]).0 == 3)
     }
 }

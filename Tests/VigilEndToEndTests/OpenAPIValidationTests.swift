@@ -23,6 +23,8 @@ struct OpenAPIValidationTests {
         defer { fleet.stop() }
         let log = ExchangeLog(directory: fleet.directory)
         let main = fleet.api.port
+        // Every route but the open ones is called as the first admin unless a test says otherwise.
+        log.bearer[main] = try await fleet.api.accessToken()
 
         // A real agent sampling every second; wait for two samples (rates need a previous one).
         let agent = try fleet.agent("alpha", key: try fleet.key(for: "alpha"), extraArguments: ["--metrics-interval", "1"])
@@ -75,6 +77,7 @@ struct OpenAPIValidationTests {
         ], name: "agent-quiet", directory: strict)
         defer { quiet.stop() }
         let strictAPI = API(port: strictPorts.http)
+        log.bearer[strictPorts.http] = try await strictAPI.accessToken()
         _ = try await waitFor("quiet HEALTHY on the strict server", timeout: .seconds(15)) { try await strictAPI.state(of: "quiet") == "HEALTHY" ? true : nil }
         let limitedKey = try strictKey("limited")
         let strictPort = strictPorts.http
@@ -196,6 +199,15 @@ struct OpenAPIValidationTests {
         try log.get(main, messages, "/api/messages?peer=alpha", expect: 400, error: "invalid_parameter", "peer without client")
         try log.get(main, messages, "/api/messages?client=nosuch", expect: 404, error: "not_found")
 
+        try await Self.exerciseAuth(log, port: main, fleet: fleet, fileID: fileID)
+
+        // The dashboard's files (public; 304 revalidation is DashboardRoutesTests' job).
+        _ = try log.call("GET", port: main, template: "/", path: "/", headers: [:], body: nil, expect: 200, error: nil, note: "the page", anonymous: true, sourceLocation: #_sourceLocation)
+        for asset in ["app.js", "app.css", "favicon.svg"] {
+            _ = try log.call("GET", port: main, template: "/assets/{name}", path: "/assets/\(asset)", headers: [:], body: nil, expect: 200, error: nil, note: asset, anonymous: true, sourceLocation: #_sourceLocation)
+        }
+        _ = try log.call("GET", port: main, template: "/assets/{name}", path: "/assets/nosuch.js", headers: [:], body: nil, expect: 404, error: "not_found", note: "unknown file", anonymous: true, sourceLocation: #_sourceLocation)
+
         // The document checks.
         let exchanges = try log.write()
         let (status, output) = try await runCapturing("/usr/bin/env", [
@@ -210,6 +222,92 @@ struct OpenAPIValidationTests {
             try? FileManager.default.copyItem(at: exchanges, to: kept)
             Issue.record("docs/openapi.yaml and the server disagree (openapi_validate.py exited \(status); exchanges kept in \(kept.path)):\n\(output)")
         }
+    }
+
+    /// Users, sessions, keys, and the 401/403 answers of every route that needs a user.
+    static func exerciseAuth(_ log: ExchangeLog, port main: Int, fleet: Fleet, fileID: String) async throws {
+        @discardableResult
+        func call(_ method: String, _ template: String, _ path: String? = nil, _ body: String? = nil, as token: String? = nil, anonymous: Bool = false,
+                  expect status: Int, error code: String? = nil, _ note: String = "", sourceLocation: SourceLocation = #_sourceLocation) throws -> Any? {
+            try log.call(method, port: main, template: template, path: path ?? template, headers: body == nil ? [:] : ["Content-Type": "application/json"],
+                         body: body.map { Data($0.utf8) }, expect: status, error: code, note: note, token: token, anonymous: anonymous, sourceLocation: sourceLocation)
+        }
+        func login(_ name: String, _ password: String) throws -> [String: Any] {
+            try call("POST", "/api/auth/login", nil, #"{"username": "\#(name)", "password": "\#(password)"}"#, anonymous: true, expect: 200) as? [String: Any] ?? [:]
+        }
+
+        // Sign-in and refresh.
+        _ = try login(E2EAuth.adminName, E2EAuth.adminPassword)
+        try call("POST", "/api/auth/login", nil, "{}", anonymous: true, expect: 400, error: "missing_field")
+        try call("POST", "/api/auth/login", nil, #"{"username": "nobody", "password": "wrong-password"}"#, anonymous: true, expect: 401, error: "invalid_credentials")
+        try call("POST", "/api/auth/login", nil, #"{"username": "x", "password": ""# + String(repeating: "x", count: 20_000) + #""}"#, anonymous: true, expect: 413, error: "body_too_large")
+        for _ in 0..<5 {
+            try call("POST", "/api/auth/login", nil, #"{"username": "locked-out", "password": "wrong-password"}"#, anonymous: true, expect: 401, error: "invalid_credentials", "failures up to auth.login_failures_per_user")
+        }
+        try call("POST", "/api/auth/login", nil, #"{"username": "locked-out", "password": "wrong-password"}"#, anonymous: true, expect: 429, error: "too_many_attempts")
+
+        // Users.
+        try call("POST", "/api/users", nil, #"{"name": "ada", "password": "ada-password-1", "role": "viewer"}"#, expect: 201)
+        try call("POST", "/api/users", nil, #"{"name": "vera", "password": "vera-password-1", "role": "viewer"}"#, expect: 201)
+        try call("POST", "/api/users", nil, #"{"name": "temp", "password": "temp-password-1", "role": "operator"}"#, expect: 201)
+        try call("POST", "/api/users", nil, #"{"name": "ada", "password": "ada-password-1", "role": "viewer"}"#, expect: 409, error: "user_exists")
+        try call("POST", "/api/users", nil, #"{"name": "bob", "password": "short", "role": "viewer"}"#, expect: 400, error: "weak_password")
+        let ada = try login("ada", "ada-password-1")
+        let adaToken = ada["access_token"] as? String ?? ""
+        let vera = try login("vera", "vera-password-1")["access_token"] as? String ?? ""
+        try call("POST", "/api/auth/refresh", nil, #"{"refresh_token": "\#(ada["refresh_token"] as? String ?? "")"}"#, anonymous: true, expect: 200)
+        try call("POST", "/api/auth/refresh", nil, "{}", anonymous: true, expect: 400, error: "missing_field")
+        try call("POST", "/api/auth/refresh", nil, #"{"refresh_token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#, anonymous: true, expect: 401, error: "invalid_token")
+        try call("GET", "/api/users", expect: 200)
+        try call("GET", "/api/auth/me", as: adaToken, expect: 200)
+        let user = "/api/users/{name}"
+        try call("PATCH", user, "/api/users/ada", #"{"role": "operator"}"#, expect: 200)
+        try call("PATCH", user, "/api/users/ada", "{}", expect: 400, error: "invalid_body")
+        try call("PATCH", user, "/api/users/nobody", #"{"role": "operator"}"#, expect: 404, error: "not_found")
+        try call("PATCH", user, "/api/users/admin", #"{"role": "viewer"}"#, expect: 409, error: "last_admin")
+        try call("DELETE", user, "/api/users/temp", expect: 204)
+        try call("DELETE", user, "/api/users/nobody", expect: 404, error: "not_found")
+        try call("DELETE", user, "/api/users/admin", expect: 409, error: "last_admin")
+        try call("POST", "/api/auth/password", nil, #"{"current_password": "wrong-password", "new_password": "ada-password-2"}"#, as: adaToken, expect: 403, error: "wrong_password")
+        try call("POST", "/api/auth/password", nil, #"{"current_password": "ada-password-1", "new_password": "short"}"#, as: adaToken, expect: 400, error: "weak_password")
+        try call("POST", "/api/auth/password", nil, #"{"current_password": "ada-password-1", "new_password": "ada-password-2"}"#, as: adaToken, expect: 204)
+
+        // Keys.
+        let issued = try call("POST", "/api/keys", nil, #"{"hostname": "keyed-host"}"#, expect: 201) as? [String: Any]
+        try call("POST", "/api/keys", nil, #"{"hostname": "not a host name"}"#, expect: 400, error: "invalid_field")
+        try call("GET", "/api/keys", expect: 200)
+        try call("DELETE", "/api/keys/{id}", "/api/keys/\(issued?["id"] as? String ?? "x")", expect: 204)
+        try call("DELETE", "/api/keys/{id}", "/api/keys/nosuchkey123", expect: 404, error: "not_found")
+
+        // Every route that needs a user: 401 without a token; 403 for a role too low.
+        let viewerRoutes: [(String, String, String, String?)] = [
+            ("GET", "/api/storage", "/api/storage", nil), ("GET", "/api/agents", "/api/agents", nil),
+            ("GET", "/api/agents/{hostname}", "/api/agents/alpha", nil), ("GET", "/api/events", "/api/events", nil),
+            ("GET", "/api/servers", "/api/servers", nil), ("GET", "/api/messages", "/api/messages", nil),
+            ("GET", "/api/files", "/api/files", nil), ("GET", "/api/files/{id}", "/api/files/\(fileID)", nil),
+            ("GET", "/api/auth/me", "/api/auth/me", nil), ("POST", "/api/auth/logout", "/api/auth/logout", nil),
+            ("POST", "/api/auth/password", "/api/auth/password", #"{"current_password": "a", "new_password": "b"}"#),
+        ] + ["current", "disk", "network", "processes", "metrics", "history", "stats", "events"].map {
+            ("GET", "/api/servers/{hostname}/\($0)", "/api/servers/alpha/\($0)", nil)
+        }
+        let operatorRoutes: [(String, String, String, String?)] = [
+            ("POST", "/api/messages", "/api/messages", #"{"content": "hello"}"#),
+            ("POST", "/api/files/{id}/push", "/api/files/\(fileID)/push", #"{"to": "alpha"}"#),
+        ]
+        let adminRoutes: [(String, String, String, String?)] = [
+            ("GET", "/api/users", "/api/users", nil), ("POST", "/api/users", "/api/users", #"{"name": "eve", "password": "eve-password-1", "role": "admin"}"#),
+            ("PATCH", "/api/users/{name}", "/api/users/vera", #"{"role": "admin"}"#), ("DELETE", "/api/users/{name}", "/api/users/admin", nil),
+            ("GET", "/api/keys", "/api/keys", nil), ("POST", "/api/keys", "/api/keys", #"{"hostname": "eve"}"#),
+            ("DELETE", "/api/keys/{id}", "/api/keys/nosuchkey123", nil),
+        ]
+        for (method, template, path, body) in viewerRoutes + operatorRoutes + adminRoutes {
+            try call(method, template, path, body, anonymous: true, expect: 401, error: "unauthorized", "no token")
+        }
+        for (method, template, path, body) in operatorRoutes + adminRoutes {
+            try call(method, template, path, body, as: vera, expect: 403, error: "forbidden", "a viewer")
+        }
+        try call("POST", "/api/auth/logout", as: vera, expect: 204)
+        try call("GET", "/api/agents", as: vera, expect: 401, error: "unauthorized", "signed out")
     }
 
     /// A document with every section, as a script could send it (`timestamp` is JSON text).
@@ -323,6 +421,10 @@ final class ExchangeLog {
 
     let directory: URL
     private(set) var exchanges: [Exchange] = []
+    /// The access token sent to each port (by the server's HTTP port) unless a call says otherwise.
+    var bearer: [Int: String] = [:]
+    /// Routes that take no user token.
+    static let openTemplates: Set<String> = ["/api/health", "/api/metrics", "/api/auth/login", "/api/auth/refresh"]
 
     init(directory: URL) { self.directory = directory }
 
@@ -340,7 +442,12 @@ final class ExchangeLog {
         return try self.call("POST", port: port, template: "/api/metrics", path: "/api/metrics", headers: headers, body: Data(body.utf8), expect: status, error: code, note: note, sourceLocation: sourceLocation)
     }
 
-    func call(_ method: String, port: Int, template: String, path: String, headers: [String: String], body: Data?, expect expected: Int, error code: String?, note: String, sourceLocation: SourceLocation) throws -> Any? {
+    func call(_ method: String, port: Int, template: String, path: String, headers: [String: String], body: Data?, expect expected: Int, error code: String?, note: String,
+              token: String? = nil, anonymous: Bool = false, sourceLocation: SourceLocation) throws -> Any? {
+        var headers = headers
+        if !anonymous, !Self.openTemplates.contains(template), let token = token ?? self.bearer[port] {
+            headers["Authorization"] = "Bearer \(token)"
+        }
         let id = UUID().uuidString.prefix(8)
         let bodyFile = self.directory.appendingPathComponent("response-\(id).body")
         let headerFile = self.directory.appendingPathComponent("response-\(id).headers")

@@ -42,7 +42,11 @@ final class Child: @unchecked Sendable {
         self.process.arguments = arguments
         self.process.standardOutput = handle
         self.process.standardError = handle
-        self.process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // Every `vigil server`/`vigil up` a test starts gets the known first admin (see E2EAuth).
+        let defaults = (executable.hasSuffix("/vigil") && ["server", "up"].contains(arguments.first ?? "")) ? E2EAuth.serverEnvironment : [:]
+        // An empty value given for one of those defaults removes it (a server with no preset admin password).
+        self.process.environment = ProcessInfo.processInfo.environment.merging(defaults) { $1 }.merging(environment) { $1 }
+            .filter { !($0.value.isEmpty && defaults[$0.key] != nil) }
         try self.process.run()
     }
 
@@ -71,12 +75,13 @@ final class Child: @unchecked Sendable {
     }
 }
 
-/// Runs a command to completion and returns (status, stdout).
-func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
+/// Runs a command to completion and returns (status, stdout). `environment` is added to this process's.
+func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
     let process = Process()
     let pipe = Pipe()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice
     try process.run()
@@ -85,13 +90,67 @@ func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) 
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
-/// Minimal JSON access over the HTTP API.
+/// The first admin of every server the end-to-end tests start (`Child` sets the environment).
+enum E2EAuth {
+    static let adminName = "admin"
+    static let adminPassword = "e2e-admin-password"
+    static let serverEnvironment = [
+        "VIGIL_AUTH_INITIAL_ADMIN_PASSWORD": adminPassword,
+        "VIGIL_AUTH_BCRYPT_COST": "4",  // the cheapest: tests sign in often
+    ]
+
+    /// Signs in as `name` and returns the access token.
+    static func accessToken(port: Int, name: String = adminName, password: String = adminPassword) async throws -> String {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/auth/login")!)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["username": name, "password": password])
+        let (data, response) = try await URLSession.shared.data(for: request)
+        guard (response as? HTTPURLResponse)?.statusCode == 200,
+              let token = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["access_token"] as? String
+        else { throw E2EError("sign-in as \(name) on port \(port) failed: \(String(decoding: data, as: UTF8.self))") }
+        return token
+    }
+}
+
+/// Minimal JSON access over the HTTP API, signed in as the first admin (on first use).
 struct API {
     let port: Int
+    private let token = TokenBox()
+
+    init(port: Int) { self.port = port }
+
+    /// The access token, shared by copies of this API value.
+    final class TokenBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: String?
+        func get() -> String? { self.lock.withLock { self.value } }
+        func set(_ token: String?) { self.lock.withLock { self.value = token } }
+    }
+
+    /// The admin's access token (signing in when there is none yet).
+    func accessToken() async throws -> String {
+        if let token = self.token.get() { return token }
+        let token = try await E2EAuth.accessToken(port: self.port)
+        self.token.set(token)
+        return token
+    }
+
+    /// A request with the admin's bearer token; returns the body and the status.
+    func request(_ method: String, _ path: String, body: Data? = nil) async throws -> (Data, Int) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(self.port)\(path)")!)
+        request.httpMethod = method
+        request.httpBody = body
+        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        request.setValue("Bearer \(try await self.accessToken())", forHTTPHeaderField: "Authorization")
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        if status == 401 { self.token.set(nil) }  // a restarted server or an expired token: sign in again next time
+        return (data, status)
+    }
 
     func get(_ path: String) async throws -> Any {
-        let url = URL(string: "http://127.0.0.1:\(self.port)\(path)")!
-        let (data, _) = try await URLSession.shared.data(from: url)
+        let (data, _) = try await self.request("GET", path)
         return try JSONSerialization.jsonObject(with: data)
     }
 

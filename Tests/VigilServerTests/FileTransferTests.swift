@@ -102,7 +102,9 @@ struct FileTransferTests {
 
     /// `GET /api/files/{id}`: status, headers (lower-case names) and the body's bytes.
     private func download(_ server: TestServer, _ id: String) async throws -> (status: Int, headers: [String: String], body: [UInt8]) {
-        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(server.httpPort)/api/files/\(id)")!)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.httpPort)/api/files/\(id)")!)
+        request.setValue("Bearer \(try await server.adminAccessToken())", forHTTPHeaderField: "Authorization")
+        let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as! HTTPURLResponse
         var headers: [String: String] = [:]
         for (name, value) in http.allHeaderFields { headers["\(name)".lowercased()] = "\(value)" }

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// One answer, with the time it took as seen on the connection's event loop: from the moment the
 /// request is written to the socket to the moment the last byte of the answer is read (so task
@@ -22,8 +23,25 @@ final class HTTPClient: Sendable {
     let port: Int
     private let channel: any Channel
     private let collector: NIOLoopBound<AnswerCollector>
+    /// The access token sent as `Authorization: Bearer` (every route but health needs one).
+    private let token = Mutex<String?>(nil)
 
-    static func connect(group: any EventLoopGroup, host: String = "127.0.0.1", port: Int, timeout: Duration = .seconds(10)) async throws -> HTTPClient {
+    /// A user to sign in as.
+    struct Credentials: Sendable {
+        var name: String
+        var password: String
+        /// The first admin of every server ``ServerProcess`` starts.
+        static let benchAdmin = Credentials(name: "admin", password: ServerProcess.adminPassword)
+    }
+
+    /// Connects and, unless `credentials` is `nil`, signs in (`POST /api/auth/login`).
+    static func connect(group: any EventLoopGroup, host: String = "127.0.0.1", port: Int, timeout: Duration = .seconds(10), credentials: Credentials? = .benchAdmin) async throws -> HTTPClient {
+        let client = try await Self.open(group: group, host: host, port: port, timeout: timeout)
+        if let credentials { try await client.signIn(credentials) }
+        return client
+    }
+
+    private static func open(group: any EventLoopGroup, host: String, port: Int, timeout: Duration) async throws -> HTTPClient {
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(timeout.timeAmount)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -48,22 +66,45 @@ final class HTTPClient: Sendable {
         self.collector = collector
     }
 
+    /// Signs in and keeps the access token for the requests that follow.
+    func signIn(_ credentials: Credentials) async throws {
+        let body = try JSONSerialization.data(withJSONObject: ["username": credentials.name, "password": credentials.password])
+        let answer = try await self.send(.POST, "/api/auth/login", body: body, timeout: .seconds(60))
+        struct Grant: Decodable { var access_token: String }
+        guard answer.status == 200, let grant = try? JSONDecoder().decode(Grant.self, from: answer.data) else {
+            throw BenchmarkError("signing in as \(credentials.name) failed: HTTP \(answer.status): \(String(decoding: answer.data.prefix(300), as: UTF8.self))")
+        }
+        self.token.withLock { $0 = grant.access_token }
+    }
+
     /// `GET path`; fails after `timeout` with a clear error.
     func get(_ path: String, timeout: Duration = .seconds(60)) async throws -> HTTPAnswer {
-        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+        try await self.send(.GET, path, timeout: timeout)
+    }
+
+    /// One request (with the bearer token once signed in); fails after `timeout` with a clear error.
+    func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, timeout: Duration = .seconds(60)) async throws -> HTTPAnswer {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: "\(self.host):\(self.port)")
         head.headers.add(name: "Accept", value: "application/json")
+        if let token = self.token.withLock({ $0 }) { head.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            head.headers.add(name: "Content-Type", value: "application/json")
+            head.headers.add(name: "Content-Length", value: "\(body.count)")
+        }
         let request = head
+        let payload = body.map { ByteBuffer(bytes: $0) }
         let promise = self.channel.eventLoop.makePromise(of: HTTPAnswer.self)
         let channel = self.channel
         let collector = self.collector
         channel.eventLoop.execute {
             collector.value.expect(promise)
             channel.write(HTTPClientRequestPart.head(request), promise: nil)
+            if let payload { channel.write(HTTPClientRequestPart.body(.byteBuffer(payload)), promise: nil) }
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         }
         let timer = channel.eventLoop.scheduleTask(in: timeout.timeAmount) {
-            promise.fail(BenchmarkError("GET \(path): no answer within \(timeout)"))
+            promise.fail(BenchmarkError("\(method) \(path): no answer within \(timeout)"))
             channel.close(promise: nil)
         }
         defer { timer.cancel() }

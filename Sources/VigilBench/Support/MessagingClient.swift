@@ -84,11 +84,7 @@ struct MessagingFigures: Sendable {
     /// When the last message arrived, monotonic nanoseconds.
     var lastReceivedAt: UInt64 = 0
 
-    static func histogram() -> Histogram<UInt64> {
-        var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
-        histogram.autoResize = true
-        return histogram
-    }
+    static func histogram() -> Histogram<UInt64> { LatencyRecorder.empty() }
 
     mutating func merge(_ other: MessagingFigures) {
         self.received += other.received

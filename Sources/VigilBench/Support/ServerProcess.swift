@@ -13,6 +13,10 @@ final class ServerProcess: Sendable {
     let httpPort: Int
 
     var dataDirectory: String { self.directory + "/data" }
+
+    /// The first admin's password on every server started here (a throwaway server: no secret).
+    static let adminPassword = "vigil-bench-admin"
+
     var logPath: String { self.directory + "/server.log" }
 
     struct Ports: Decodable {
@@ -53,6 +57,11 @@ final class ServerProcess: Sendable {
         let logPath = directory + "/server.log"
 
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VIGIL_") }
+        // The first admin, whom HTTPClient signs in as; the cheapest bcrypt (sign-in is not measured).
+        env["VIGIL_AUTH_INITIAL_ADMIN_PASSWORD"] = Self.adminPassword
+        env["VIGIL_AUTH_BCRYPT_COST"] = "4"
+        // A benchmark may run longer than the default 15 min access token: no refresh in the middle.
+        env["VIGIL_AUTH_ACCESS_TOKEN_TTL"] = "24h"
         env.merge(environment) { _, new in new }
         var arguments = [executable, "server", "--data-dir", directory + "/data", "--agent-port", "0", "--http-port", "0", "--ready-file", readyFile]
         // If the benchmark is killed outright (SIGKILL, a CI timeout), the kernel kills the server too.

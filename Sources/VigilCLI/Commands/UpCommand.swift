@@ -37,14 +37,17 @@ struct UpCommand: AsyncParsableCommand {
             readyContinuation.finish()
         }
         let agentLogger = Logger(label: "vigil-agent")
+        // On the first start the admin's generated password is shown here too (and never again).
+        let signIn = server.users.generatedAdmin.map { "  Sign in:  \($0.name) / \($0.password)   (first start: shown once; change it in the dashboard or with vigil users set-password \($0.name))\n" } ?? ""
         let agentService = LocalAgentService(settings: settings, key: key, hostname: hostname, ready: ready, logger: agentLogger) { ports in
             if let readyFile { writeReadyFile(readyFile, ports: ports) }
             let httpHost = settings.httpHost == "0.0.0.0" ? "127.0.0.1" : settings.httpHost
             print("""
             Vigil is up.
-              Health:   http://\(httpHost):\(ports.httpPort)/api/health
+              Dashboard: http://\(httpHost):\(ports.httpPort)/
+            \(signIn)  Health:   http://\(httpHost):\(ports.httpPort)/api/health
               Agents:   http://\(httpHost):\(ports.httpPort)/api/agents   (this host reports as \(hostname))
-              Status:   vigil status --server http://\(httpHost):\(ports.httpPort)
+              Status:   VIGIL_PASSWORD=… vigil status --user NAME --server http://\(httpHost):\(ports.httpPort)
               Listener: \(settings.agentHost):\(ports.agentPort) for agents (vigil keys create --host NAME)
               Data:     \(settings.dataDirectory)
             Press Ctrl-C to stop.

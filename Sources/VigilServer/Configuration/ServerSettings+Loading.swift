@@ -65,6 +65,7 @@ extension ServerSettings {
         parser.int("http.port", 0...65535) { settings.httpPort = $0 }
         parser.int("api.max_history_points", 100...10_000_000) { settings.maxHistoryPoints = $0 }
         parser.int("api.max_stats_metrics", 1...10_000) { settings.maxStatsMetrics = $0 }
+        parser.string("dashboard.directory") { settings.dashboardDirectory = $0 }
 
         parser.duration("heartbeat.interval") { settings.heartbeatInterval = $0 }
         parser.duration("liveness.reconnect_grace") { settings.reconnectGraceSetting = $0 }
@@ -114,6 +115,29 @@ extension ServerSettings {
         parser.duration("files.partial_retention") { settings.filePartialRetention = $0 }
         parser.duration("files.push_answer_timeout") { settings.filePushAnswerTimeout = $0 }
 
+        parser.int("auth.bcrypt_cost", 4...31) { settings.auth.bcryptCost = $0 }
+        parser.duration("auth.access_token_ttl") { settings.auth.accessTokenTTL = $0 }
+        parser.duration("auth.refresh_token_ttl") { settings.auth.refreshTokenTTL = $0 }
+        parser.int("auth.login_failures_per_user", 1...1_000_000) { settings.auth.loginFailuresPerUser = $0 }
+        parser.int("auth.login_failures_per_address", 1...1_000_000) { settings.auth.loginFailuresPerAddress = $0 }
+        parser.duration("auth.login_failure_window") { settings.auth.loginFailureWindow = $0 }
+        parser.int("auth.login_tracking_capacity", 100...100_000_000) { settings.auth.loginTrackingCapacity = $0 }
+        parser.duration("auth.reload_interval") { settings.auth.reloadInterval = $0 }
+        parser.int("auth.min_password_length", 1...AuthSettings.maxPasswordBytes) { settings.auth.minPasswordLength = $0 }
+        parser.string("auth.initial_admin_name") { settings.auth.initialAdminName = $0 }
+        parser.string("auth.initial_admin_password") { settings.auth.initialAdminPassword = $0 }
+
+        parser.duration("stream.auth_timeout") { settings.stream.authTimeout = $0 }
+        parser.duration("stream.session_check_interval") { settings.stream.sessionCheckInterval = $0 }
+        parser.duration("stream.fleet_interval") { settings.stream.fleetInterval = $0 }
+        parser.int("stream.max_queued_messages", 1...1_000_000) { settings.stream.maxQueuedMessages = $0 }
+        parser.int("stream.max_queued_bytes", 1024...(1 << 30)) { settings.stream.maxQueuedBytes = $0 }
+        parser.int("stream.max_clients", 1...1_000_000) { settings.stream.maxClients = $0 }
+        parser.int("stream.max_message_size", 256...(16 << 20)) { settings.stream.maxMessageSize = $0 }
+        parser.int("stream.max_topics", 1...1_000_000) { settings.stream.maxTopics = $0 }
+        parser.int("stream.max_pending_items", 1...100_000_000) { settings.stream.maxPendingItems = $0 }
+        parser.duration("stream.close_timeout") { settings.stream.closeTimeout = $0 }
+
         if let problem = parser.problems.first {
             throw ConfigurationError(description: parser.problems.count == 1 ? problem : parser.problems.joined(separator: "; "))
         }
@@ -156,6 +180,12 @@ extension ServerSettings {
         guard self.retention.raw <= self.retention.minute, self.retention.minute <= self.retention.hour else {
             throw ConfigurationError(description: "metrics.retention must not shrink with coarser resolution: raw \(self.retention.raw.compactDescription) <= minute \(self.retention.minute.compactDescription) <= hour \(self.retention.hour.compactDescription)")
         }
+        if let directory = self.dashboardDirectory {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ConfigurationError(description: "dashboard.directory \(directory) is not a directory (it replaces the built-in dashboard files; leave it unset to use those)")
+            }
+        }
         guard self.phiSuspectThreshold < self.phiDownThreshold else {
             throw ConfigurationError(description: "liveness.phi_suspect (\(self.phiSuspectThreshold)) must be below liveness.phi_down (\(self.phiDownThreshold))")
         }
@@ -165,6 +195,8 @@ extension ServerSettings {
         guard self.idleTimeout > self.heartbeatInterval * self.maxMissedHeartbeats else {
             throw ConfigurationError(description: "liveness.idle_timeout must exceed liveness.max_missed_heartbeats intervals")
         }
+        try self.auth.validate()
+        try self.stream.validate()
     }
 }
 

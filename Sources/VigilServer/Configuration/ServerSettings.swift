@@ -39,6 +39,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxHistoryPoints = 50_000
     /// The most `metric` parameters one `/stats` request may name.
     public var maxStatsMetrics = 100
+    /// Serve the dashboard's files from this directory instead of the copies built into the binary
+    /// (for developing the dashboard without rebuilding). Default: unset (the built-in copies).
+    public var dashboardDirectory: String?
 
     // MARK: Heartbeats and failure detection
     /// The interval agents are told to keep.
@@ -140,6 +143,14 @@ public struct ServerSettings: Sendable, Equatable {
     /// offer, and for its `FILE_SAVED`/`FILE_FAILED` after the last byte; then it is set aside until
     /// the client's next connection and the next file is offered.
     public var filePushAnswerTimeout: Duration = .seconds(60)
+
+    // MARK: Users and sessions
+    /// Sign-in, tokens and the first admin (`auth.*`).
+    public var auth = AuthSettings()
+
+    // MARK: Live stream
+    /// `GET /api/stream` (`stream.*`).
+    public var stream = StreamSettings()
 
     public init() {}
 

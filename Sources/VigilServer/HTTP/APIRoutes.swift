@@ -11,6 +11,8 @@ struct APIRoutes: Sendable {
     let history: any MetricsStore
     let startedAt: Date
     let version: String
+    /// The live stream, for its counters.
+    var live: LiveHub? = nil
 
     /// `GET /api/health` body.
     struct Health: Encodable {
@@ -24,6 +26,20 @@ struct APIRoutes: Sendable {
         var down: [String]
         var recentEvents: [LivenessEvent]
         var metrics: MetricsCounts
+        var stream: StreamCounts
+
+        /// Live stream (`GET /api/stream`) connections and drops since start.
+        struct StreamCounts: Encodable {
+            var clients: Int
+            var droppedSlow: Int
+            var skippedItems: Int
+
+            enum CodingKeys: String, CodingKey {
+                case clients
+                case droppedSlow = "dropped_slow"
+                case skippedItems = "skipped_items"
+            }
+        }
 
         /// Samples taken and refused since start, and how many wait to be written.
         struct MetricsCounts: Encodable {
@@ -44,7 +60,7 @@ struct APIRoutes: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case status, version, agents, down, connections, metrics
+            case status, version, agents, down, connections, metrics, stream
             case serverID = "server_id"
             case uptimeSeconds = "uptime_seconds"
             case heartbeatInterval = "heartbeat_interval"
@@ -82,9 +98,15 @@ struct APIRoutes: Sendable {
             agents: .init(total: agents.count, connected: agents.filter(\.connected).count, byState: byState),
             down: agents.filter { $0.state == .down }.map(\.hostname),
             recentEvents: try await self.store.events(hostname: nil, limit: 20, before: nil),
-            metrics: Self.metricsCounts(self.environment.metrics)
+            metrics: Self.metricsCounts(self.environment.metrics),
+            stream: Self.streamCounts(self.live)
         )
         return try JSONResponse.make(health)
+    }
+
+    private static func streamCounts(_ live: LiveHub?) -> Health.StreamCounts {
+        let statistics = live?.statistics ?? LiveHub.Statistics()
+        return Health.StreamCounts(clients: statistics.clients, droppedSlow: statistics.droppedSlow, skippedItems: statistics.skippedItems)
     }
 
     private static func metricsCounts(_ ingestor: MetricsIngestor) -> Health.MetricsCounts {

@@ -5,8 +5,8 @@ import VigilStore
 
 /// `POST /api/messages` (the server sends a message) and `GET /api/messages` (a conversation).
 ///
-/// Posted messages are sent as `server`; who may post is not checked yet (users and roles come
-/// with a later version), so keep the HTTP port on a trusted network.
+/// Posted messages are sent as `server` (the server's reply channel); posting needs the operator
+/// role, and the user who posted is logged (an `audit` line: user, action, target).
 struct MessageRoutes: Sendable {
     let messages: MessageService
     let settings: ServerSettings
@@ -66,14 +66,14 @@ struct MessageRoutes: Sendable {
     }
 
     func register(on api: RouterGroup<VigilRequestContext>) {
-        api.post("messages") { request, _ in try await self.post(request) }
+        api.post("messages") { request, context in try await self.post(request, by: context.identity) }
         api.get("messages") { request, _ in try await self.list(request) }
     }
 
     /// The body limit: the longest content, every byte escaped as `\uXXXX`, plus room for the rest.
     var maxBodySize: Int { self.settings.messageMaxContentBytes * 6 + 4096 }
 
-    func post(_ request: Request) async throws -> Response {
+    func post(_ request: Request, by user: SignedInUser? = nil) async throws -> Response {
         let limit = self.maxBodySize
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw APIError(.contentTooLarge, "body_too_large", "body of \(declared) bytes is over the limit of \(limit) bytes (6 × messages.max_content_bytes + 4096)")
@@ -99,6 +99,9 @@ struct MessageRoutes: Sendable {
         } catch {
             throw Self.apiError(for: error)
         }
+        self.messages.logger.notice("audit", metadata: [
+            "user": "\(user?.name ?? "-")", "action": "send_message", "target": "\(parsed.recipient ?? "broadcast")", "message_id": "\(stored.messageID)",
+        ])
         return try JSONResponse.make(APIMessage(message: stored), status: .created)
     }
 

@@ -29,10 +29,13 @@ public final class MessageService: Service, Sendable {
     let cursors = CursorBook()
     let rateLimiter: MessageRateLimiter
     let rules: MessageRules
+    /// The live stream: told of stored messages after each commit (it only enqueues).
+    let live: LiveHub?
     /// A session's retry delay after a failed store read or mailbox write.
     static let retryDelay: Duration = .seconds(1)
 
-    public init(store: any MessageStore, settings: ServerSettings, logger: Logger) {
+    public init(store: any MessageStore, settings: ServerSettings, logger: Logger, live: LiveHub? = nil) {
+        self.live = live
         self.settings = settings
         self.logger = logger
         self.store = store
@@ -194,6 +197,7 @@ public final class MessageService: Service, Sendable {
             }
         }
         if !routed.isEmpty {
+            self.live?.publishMessages(routed)
             // Everyone online, only when there is a broadcast (a directory of 100,000 agents is not copied per private message).
             let everyone = routed.contains { $0.recipient == nil } ? self.directory.all() : []
             let allocator = ByteBufferAllocator()

@@ -29,6 +29,8 @@ public final class MetricsIngestor: Sendable {
     }
 
     public let latest: LatestMetrics
+    /// The live stream: told of each accepted sample (it only enqueues; see ``LiveHub``).
+    let live: LiveHub?
     let settings: ServerSettings
     private let state = Mutex(State())
     private let logger: Logger
@@ -36,9 +38,10 @@ public final class MetricsIngestor: Sendable {
     private let batchFull: AsyncStream<Void>.Continuation
     let batchFullSignals: AsyncStream<Void>
 
-    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), logger: Logger) {
+    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), live: LiveHub? = nil, logger: Logger) {
         self.settings = settings
         self.latest = latest
+        self.live = live
         self.logger = logger
         (self.batchFullSignals, self.batchFull) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -103,6 +106,7 @@ public final class MetricsIngestor: Sendable {
         }
         self.latest.update(hostname, LatestSample(document: document, receivedAt: receivedAt))
         if full { self.batchFull.yield() }
+        self.live?.publishSample(hostname: hostname, receivedAt: receivedAt, document: document)
     }
 
     private func refuse(_ refusal: IngestRefusal) -> IngestRefusal {

@@ -98,6 +98,37 @@ extension SQLiteStore {
                 CREATE INDEX files_sender ON files(sender, id);
                 """)
         }
+        migrator.registerMigration("v4: users and sessions") { db in
+            // Refresh tokens are kept as SHA-256 digests only. A session's current token has
+            // spent_at NULL; spent ones are kept until the session is pruned, so a reused token is
+            // recognised (and ends its session) rather than merely refused.
+            try db.execute(sql: """
+                CREATE TABLE users (
+                  name TEXT PRIMARY KEY NOT NULL,
+                  role TEXT NOT NULL,
+                  password_hash TEXT NOT NULL,
+                  created_at REAL NOT NULL,
+                  updated_at REAL NOT NULL
+                ) WITHOUT ROWID;
+
+                CREATE TABLE user_sessions (
+                  id TEXT PRIMARY KEY NOT NULL,
+                  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                  created_at REAL NOT NULL,
+                  expires_at REAL NOT NULL,
+                  ended_at REAL
+                ) WITHOUT ROWID;
+                CREATE INDEX user_sessions_user ON user_sessions(user_name);
+
+                CREATE TABLE refresh_tokens (
+                  digest BLOB PRIMARY KEY NOT NULL,
+                  session_id TEXT NOT NULL REFERENCES user_sessions(id) ON DELETE CASCADE,
+                  issued_at REAL NOT NULL,
+                  spent_at REAL
+                ) WITHOUT ROWID;
+                CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);
+                """)
+        }
         return migrator
     }
 }

@@ -20,6 +20,7 @@ final class InProcessServer: Sendable {
         settings.httpPort = 0
         settings.heartbeatInterval = .seconds(1)
         settings.openEnrollment = true
+        settings.auth.bcryptCost = 4  // the first admin's hash: the cheapest (these tests use no HTTP)
         configure(&settings)
         let store = try SQLiteStore(directory: directory)
         var logger = Logger(label: "in-process-server")

@@ -48,6 +48,21 @@ final class TestServer: Sendable {
     let logs: LogCapture
     let server: VigilServer
     private let task: Task<Void, any Error>
+    /// The admin's access token, once `http` has signed in.
+    private let adminToken = Mutex<String?>(nil)
+
+    static let adminName = "admin"
+    static let adminPassword = "test-admin-password"
+
+    /// Who an `http` request is made as.
+    enum Caller: Sendable {
+        /// The first admin (signed in on first use).
+        case admin
+        /// No Authorization header.
+        case anonymous
+        /// This access token.
+        case token(String)
+    }
 
     /// - Parameter directory: The data directory; a fresh temporary one by default (pass an old
     ///   one, kept by `stop(keepingFiles: true)`, to restart a server on the same data).
@@ -58,6 +73,10 @@ final class TestServer: Sendable {
         settings.agentPort = 0
         settings.httpPort = 0
         settings.heartbeatInterval = .seconds(1)
+        // Every API route but health needs a signed-in user: `http` signs in as this admin.
+        settings.auth.initialAdminName = TestServer.adminName
+        settings.auth.initialAdminPassword = TestServer.adminPassword
+        settings.auth.bcryptCost = 4  // the cheapest: tests sign in often
         configure(&settings)
         let store = try SQLiteStore(directory: directory)
         let logs = LogCapture()
@@ -109,16 +128,56 @@ final class TestServer: Sendable {
     }
 
     /// An HTTP request to the API; returns the status, the headers and the body as JSON (or `nil`).
-    func http(_ method: String = "GET", _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws -> (status: Int, headers: [String: String], json: Any?) {
+    ///
+    /// Made as the admin unless `as` says otherwise (or `headers` has its own Authorization).
+    func http(_ method: String = "GET", _ path: String, headers: [String: String] = [:], body: Data? = nil, as caller: Caller = .admin) async throws -> (status: Int, headers: [String: String], json: Any?) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(self.httpPort)\(path)")!)
         request.httpMethod = method
         request.httpBody = body
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        if !headers.keys.contains(where: { $0.lowercased() == "authorization" }) {
+            switch caller {
+            case .admin: request.setValue("Bearer \(try await self.adminAccessToken())", forHTTPHeaderField: "Authorization")
+            case .token(let token): request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            case .anonymous: break
+            }
+        }
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as! HTTPURLResponse
         var fields: [String: String] = [:]
         for (name, value) in http.allHeaderFields { fields["\(name)".lowercased()] = "\(value)" }
         return (http.statusCode, fields, try? JSONSerialization.jsonObject(with: data))
+    }
+
+    /// Signs in and returns the whole answer of `POST /api/auth/login` (status and JSON).
+    func signIn(_ name: String, _ password: String, headers: [String: String] = [:]) async throws -> (status: Int, headers: [String: String], json: Any?) {
+        let body = try JSONSerialization.data(withJSONObject: ["username": name, "password": password])
+        return try await self.http("POST", "/api/auth/login", headers: headers.merging(["Content-Type": "application/json"]) { a, _ in a }, body: body, as: .anonymous)
+    }
+
+    /// An access token for `name`, signing in (fails the test's expectations by throwing otherwise).
+    func accessToken(_ name: String, _ password: String) async throws -> String {
+        let answer = try await self.signIn(name, password)
+        guard answer.status == 200, let token = (answer.json as? [String: Any])?["access_token"] as? String else {
+            throw TimeoutError(description: "sign-in as \(name) answered \(answer.status): \(answer.json ?? "-")")
+        }
+        return token
+    }
+
+    /// The admin's access token (signed in once per server).
+    func adminAccessToken() async throws -> String {
+        if let token = self.adminToken.withLock({ $0 }) { return token }
+        let token = try await self.accessToken(Self.adminName, Self.adminPassword)
+        self.adminToken.withLock { $0 = token }
+        return token
+    }
+
+    /// Creates a user with `role` (through the API, as the admin) and returns an access token for it.
+    func user(_ name: String, role: UserRole, password: String = "password-of-a-user") async throws -> String {
+        let body = try JSONSerialization.data(withJSONObject: ["name": name, "password": password, "role": role.rawValue])
+        let created = try await self.http("POST", "/api/users", headers: ["Content-Type": "application/json"], body: body)
+        guard created.status == 201 else { throw TimeoutError(description: "creating user \(name) answered \(created.status): \(created.json ?? "-")") }
+        return try await self.accessToken(name, password)
     }
 
     /// Creates a key and returns its token.

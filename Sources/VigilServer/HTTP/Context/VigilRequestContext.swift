@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdAuth
 import HummingbirdWebSocket
+import NIOCore
 import VigilStore
 
 /// Who made an HTTP request: the user a valid session token names.
@@ -25,10 +26,14 @@ public struct VigilRequestContext: AuthRequestContext, WebSocketRequestContext, 
     public var coreContext: CoreRequestContextStorage
     public var identity: SignedInUser?
     public let webSocket: WebSocketHandlerReference<VigilRequestContext>
+    /// The connection the request came on: its peer address, and the live stream closes it to drop
+    /// a client that stopped reading (a close frame cannot reach a client whose buffers are full).
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.identity = nil
         self.webSocket = .init()
+        self.channel = source.channel
     }
 }
