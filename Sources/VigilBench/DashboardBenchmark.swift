@@ -59,6 +59,15 @@ struct DashboardBenchmark: AsyncParsableCommand {
         defer { server.removeDirectory() }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let fleet = AgentFleet(group: group, port: server.agentPort)
+        var live: Task<Void, Never>?
+        /// Stops the live samples before the connections and their event loops go away.
+        func tearDown() async {
+            live?.cancel()
+            await live?.value
+            await fleet.closeAll()
+            _ = await server.stop()
+            try? await group.shutdownGracefully()
+        }
         do {
             let startMs = Int64(Date().timeIntervalSince1970 * 1000)
             let hosts = (0..<self.hosts).map { (index: $0, hostname: String(format: "web-%05d", $0), startMs: startMs) }
@@ -67,7 +76,7 @@ struct DashboardBenchmark: AsyncParsableCommand {
             progress("\(self.hosts) hosts connected with a sample each; loading the fleet view \(self.runs + 1) times")
             // Live traffic during the page loads: a sample from every host each interval.
             let interval = self.metricsInterval
-            let live = Task {
+            live = Task {
                 var next: Int64 = 1
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(interval))
@@ -75,10 +84,9 @@ struct DashboardBenchmark: AsyncParsableCommand {
                     next += 1
                 }
             }
-            defer { live.cancel() }
             let before = server.stats
             let clock = Stopwatch()
-            let measured = try Self.runBrowser(script: self.script, port: server.httpPort, password: password, hosts: self.hosts, runs: self.runs)
+            let measured = try Self.runBrowser(script: self.script, port: server.httpPort, password: password, hosts: self.hosts, runs: self.runs, quiet: self.common.quiet)
             let seconds = clock.seconds
             let after = server.stats
             try server.checkAlive()
@@ -89,14 +97,10 @@ struct DashboardBenchmark: AsyncParsableCommand {
                 serverCPUPercentOfOneCore: ((after?.cpuSeconds ?? 0) - (before?.cpuSeconds ?? 0)) / seconds * 100,
                 serverRSSMebibytes: Double(after?.residentBytes ?? 0) / 1_048_576,
                 loadAtStart: loadAtStart, loadAtEnd: .now())
-            await fleet.closeAll()
-            _ = await server.stop()
-            try? await group.shutdownGracefully()
+            await tearDown()
             try self.common.print(report) { $0.table() }
         } catch {
-            await fleet.closeAll()
-            _ = await server.stop()
-            try? await group.shutdownGracefully()
+            await tearDown()
             throw error
         }
     }
@@ -112,8 +116,9 @@ struct DashboardBenchmark: AsyncParsableCommand {
         var all: [Double] { self.all_ms }
     }
 
-    /// Runs the browser script's `render` job and decodes its JSON line.
-    static func runBrowser(script: String, port: Int, password: String, hosts: Int, runs: Int) throws -> Measured {
+    /// Runs the browser script's `render` job and decodes its JSON line. Its progress lines (standard
+    /// error) go to a file: shown afterwards unless `quiet`, and in the error when it fails.
+    static func runBrowser(script: String, port: Int, password: String, hosts: Int, runs: Int, quiet: Bool) throws -> Measured {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, "render", "--url", "http://127.0.0.1:\(port)", "--hosts", "\(hosts)", "--runs", "\(runs)"]
@@ -122,12 +127,20 @@ struct DashboardBenchmark: AsyncParsableCommand {
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output
+        let errorLog = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("vigil-bench-browser-\(UUID().uuidString).log")
+        guard FileManager.default.createFile(atPath: errorLog.path, contents: nil) else {
+            throw BenchmarkError("cannot create \(errorLog.path)")
+        }
+        defer { try? FileManager.default.removeItem(at: errorLog) }
+        process.standardError = try FileHandle(forWritingTo: errorLog)
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        let progress = (try? String(contentsOf: errorLog, encoding: .utf8)) ?? ""
         guard process.terminationStatus == 0 else {
-            throw BenchmarkError("the browser script exited \(process.terminationStatus) (its error output is above)")
+            throw BenchmarkError("the browser script exited \(process.terminationStatus):\n\(progress.suffix(4000))")
         }
+        if !quiet { FileHandle.standardError.write(Data(progress.utf8)) }
         guard let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
               let measured = try? JSONDecoder().decode(Measured.self, from: Data(line.utf8)) else {
             throw BenchmarkError("the browser script printed no figures")

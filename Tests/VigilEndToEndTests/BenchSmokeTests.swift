@@ -47,6 +47,17 @@ struct BenchSmokeTests {
         #expect((report["server_cpu_percent_of_one_core"] as? Double ?? -1) >= 0)
     }
 
+    @Test("dashboard: the fleet view's first render is timed in headless Chromium")
+    func dashboard() async throws {
+        guard try BrowserTools.find() != nil else { return }
+        let script = BrowserTools.packageRoot.appendingPathComponent("scripts/dashboard_browser.py").path
+        let report = try await self.runBench(["dashboard", "--hosts", "30", "--runs", "1", "--script", script])
+        #expect(report["hosts"] as? Int == 30)
+        #expect(report["runs"] as? Int == 1)
+        let median = report["first_render_median_ms"] as? Double ?? 0
+        #expect(median > 0 && median < 60_000, "first render \(median) ms")
+    }
+
     @Test("files: a small file arrives verified, next to the raw copy")
     func files() async throws {
         let report = try await self.runBench(["files", "--size", "8", "--runs", "1"])

@@ -34,9 +34,9 @@ struct SQLiteStoreUserTests {
             try await store.createUser(Self.user("root", .admin))
             await #expect(throws: UserStoreError.lastAdmin("root")) { try await store.updateUser(named: "root", role: .operator, passwordHash: nil, at: date(2000)) }
             await #expect(throws: UserStoreError.lastAdmin("root")) { try await store.deleteUser(named: "root", at: date(2000)) }
-            try await store.updateUser(named: "root", role: .admin, passwordHash: "$2b$04$x", at: date(2000))  // no demotion: fine
+            _ = try await store.updateUser(named: "root", role: .admin, passwordHash: "$2b$04$x", at: date(2000))  // no demotion: fine
             try await store.createUser(Self.user("other", .admin))
-            try await store.updateUser(named: "root", role: .viewer, passwordHash: nil, at: date(2000))
+            _ = try await store.updateUser(named: "root", role: .viewer, passwordHash: nil, at: date(2000))
             await #expect(throws: UserStoreError.lastAdmin("other")) { try await store.deleteUser(named: "other", at: date(2000)) }
         }
     }

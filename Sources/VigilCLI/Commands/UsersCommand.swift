@@ -147,7 +147,7 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             let role = try UsersCommand.role(self.role)
             let store = try await self.options.openStore()
-            try await UsersCommand.change { try await store.updateUser(named: self.name, role: role, passwordHash: nil, at: Date()) }
+            _ = try await UsersCommand.change { try await store.updateUser(named: self.name, role: role, passwordHash: nil, at: Date()) }
             print("\(self.name) is now \(role.rawValue)")
         }
     }
@@ -166,7 +166,7 @@ struct UsersCommand: AsyncParsableCommand {
             let (password, generated) = try self.password.read(settings: settings)
             let hash = try await PasswordHasher(cost: settings.auth.bcryptCost).hash(password)
             let now = Date()
-            try await UsersCommand.change { try await store.updateUser(named: self.name, role: nil, passwordHash: hash, at: now) }
+            _ = try await UsersCommand.change { try await store.updateUser(named: self.name, role: nil, passwordHash: hash, at: now) }
             let ended = try await store.endSessions(userName: self.name, keeping: nil, at: now)
             FileHandle.standardError.write(Data("set the password of \(self.name); \(ended.count) session(s) ended\(generated ? "; the password is shown once:" : "")\n".utf8))
             if generated { print(password) }
