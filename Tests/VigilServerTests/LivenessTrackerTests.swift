@@ -70,6 +70,28 @@ private final class Harness {
 
 @Suite("Liveness state machine")
 struct LivenessTrackerTests {
+    @Test("hosts in every shard: all are swept to DOWN once, the snapshot lists each once in name order, a live one stays")
+    func everyShard() async {
+        let h = Harness()
+        let names = (0..<(LivenessTracker.shardCount * 8)).map { String(format: "host-%04d", $0) }
+        for (index, name) in names.enumerated() { h.register(name, connection: UInt64(index + 1)) }
+        for (index, name) in names.enumerated() { h.heartbeat(name, connection: UInt64(index + 1)) }
+        _ = await h.drain()
+        // Every host but the first falls silent; the first keeps its rhythm.
+        for _ in 0..<20 {
+            h.advance(1)
+            h.heartbeat(names[0], connection: 1)
+        }
+        let downs = await h.drain().filter { $0.hasSuffix(">DOWN") }
+        #expect(downs.count == names.count - 1, "one DOWN per silent host, across all \(LivenessTracker.shardCount) shards")
+        #expect(Set(downs).count == downs.count)
+        #expect(!downs.contains { $0.hasPrefix(names[0] + ":") })
+        let snapshot = h.tracker.snapshot(now: h.now).filter { $0.hostname != "__sentinel__" }
+        #expect(snapshot.map(\.hostname) == names)
+        #expect(snapshot.first?.state == .healthy)
+        #expect(snapshot.dropFirst().allSatisfy { $0.state == .down })
+    }
+
     @Test("register then heartbeat: CONNECTED, then HEALTHY")
     func firstContact() async {
         let h = Harness()
