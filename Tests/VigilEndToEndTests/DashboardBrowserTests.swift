@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
 
 /// The dashboard in real headless Chromium: the real `vigil server`, a real `vigil-agent`, and
@@ -13,15 +10,14 @@ struct DashboardBrowserTests {
     @Test("sign in, live fleet and charts, chat to the agent, a killed agent DOWN on screen within 3 s, a viewer without send")
     func walkThrough() async throws {
         guard let browser = try BrowserTools.find() else { return }
-        let adminPassword = "correct-horse-\(UUID().uuidString.prefix(8))"
-        let server = try await ToolServer.start(environment: ["VIGIL_AUTH_INITIAL_ADMIN_PASSWORD": adminPassword])
+        let server = try await ToolServer.start()  // its first admin is E2EAuth's
         defer { server.stop() }
 
         // A viewer, made by the admin over the API.
         let viewerPassword = "viewer-pass-\(UUID().uuidString.prefix(8))"
-        let admin = try await SignedInClient.signIn(port: server.httpPort, user: "admin", password: adminPassword)
-        let created = try await admin.send("POST", "/api/users", json: ["name": "vera", "password": viewerPassword, "role": "viewer"])
-        #expect(created.status == 201, "creating the viewer: \(created.body)")
+        let body = try JSONSerialization.data(withJSONObject: ["name": "vera", "password": viewerPassword, "role": "viewer"])
+        let (created, createdStatus) = try await server.api.request("POST", "/api/users", body: body)
+        #expect(createdStatus == 201, "creating the viewer: \(String(decoding: created, as: UTF8.self))")
 
         // An agent sampling every second (the server's heartbeat is 1 s too).
         let host = "dash-\(UUID().uuidString.prefix(6).lowercased())"
@@ -37,11 +33,11 @@ struct DashboardBrowserTests {
         let driver = try Child(browser.python, [
             browser.script, "check",
             "--url", "http://127.0.0.1:\(server.httpPort)",
-            "--admin", "admin", "--viewer", "vera",
+            "--admin", E2EAuth.adminName, "--viewer", "vera",
             "--host", host, "--agent-pid", "\(agent.pid)", "--agent-log", agent.log.path,
             "--message", message, "--screenshots", screenshots.path,
         ], name: "browser", directory: server.directory, environment: [
-            "VIGIL_ADMIN_PASSWORD": adminPassword, "VIGIL_VIEWER_PASSWORD": viewerPassword,
+            "VIGIL_ADMIN_PASSWORD": E2EAuth.adminPassword, "VIGIL_VIEWER_PASSWORD": viewerPassword,
         ])
         defer { driver.stop() }
         let status = try await driver.waitForExit(timeout: .seconds(240))
@@ -112,32 +108,5 @@ struct BrowserTools {
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
         return nil
-    }
-}
-
-/// A user's session over the HTTP API, for setting up what a test needs.
-struct SignedInClient {
-    let port: Int
-    let token: String
-
-    static func signIn(port: Int, user: String, password: String) async throws -> SignedInClient {
-        let anonymous = SignedInClient(port: port, token: "")
-        let answer = try await anonymous.send("POST", "/api/auth/login", json: ["username": user, "password": password])
-        guard answer.status == 200, let token = (answer.json as? [String: Any])?["access_token"] as? String else {
-            throw E2EError("signing in as \(user): \(answer.status) \(answer.body)")
-        }
-        return SignedInClient(port: port, token: token)
-    }
-
-    func send(_ method: String, _ path: String, json: [String: Any]? = nil) async throws -> (status: Int, json: Any?, body: String) {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(self.port)\(path)")!)
-        request.httpMethod = method
-        if !self.token.isEmpty { request.setValue("Bearer \(self.token)", forHTTPHeaderField: "Authorization") }
-        if let json {
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = try JSONSerialization.data(withJSONObject: json)
-        }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, try? JSONSerialization.jsonObject(with: data), String(decoding: data, as: UTF8.self))
     }
 }
