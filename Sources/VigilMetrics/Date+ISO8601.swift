@@ -10,9 +10,10 @@ extension Date {
     /// Writes with milliseconds, `2026-11-22T03:33:32.085Z`.
     public static let vigilISO8601 = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
-    /// Reads ISO 8601 with or without fractional seconds; `nil` for anything else.
+    /// Reads ISO 8601 with or without fractional seconds, and the forms of ``init(lenientISO8601:)``
+    /// (no zone means UTC; a fraction of any length; a space for `T`); `nil` for anything else.
     public init?(vigilISO8601 text: String) {
-        guard let date = (try? Self.vigilISO8601.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) else { return nil }
+        guard let date = (try? Self.vigilISO8601.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) ?? Date(lenientISO8601: text) else { return nil }
         self = date
     }
 }

@@ -335,6 +335,55 @@ public struct MetricsDocument: Codable, Sendable, Equatable {
             case os, kernel, architecture, hostname, uptime
             case bootTime = "boot_time"
         }
+
+        /// Besides numbers, takes what the original Python metrics agent sends: `boot_time` as a
+        /// date-time (`2026-12-07 09:47:00`, UTC when it has no zone) and `uptime` as `"0d 0h 7m"`.
+        /// Unknown fields (its `os_version`) are ignored, as everywhere.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.os = try c.decode(String.self, forKey: .os)
+            self.kernel = try c.decode(String.self, forKey: .kernel)
+            self.architecture = try c.decode(String.self, forKey: .architecture)
+            self.hostname = try c.decodeIfPresent(String.self, forKey: .hostname)
+            if let seconds = try? c.decode(Double.self, forKey: .bootTime) {
+                self.bootTime = seconds
+            } else if let text = try? c.decode(String.self, forKey: .bootTime) {
+                guard let date = Date(vigilISO8601: text) else {
+                    throw DecodingError.dataCorruptedError(forKey: .bootTime, in: c, debugDescription: "expected Unix seconds or a date-time such as 2026-12-07 09:47:00 (got \(String(text.prefix(64)).debugDescription))")
+                }
+                self.bootTime = date.timeIntervalSince1970
+            } else {
+                self.bootTime = try c.decode(Double.self, forKey: .bootTime)  // the precise error
+            }
+            if let seconds = try? c.decode(Double.self, forKey: .uptime) {
+                self.uptime = seconds
+            } else if let text = try? c.decode(String.self, forKey: .uptime) {
+                guard let seconds = Self.uptimeSeconds(text) else {
+                    throw DecodingError.dataCorruptedError(forKey: .uptime, in: c, debugDescription: "expected seconds or the form \"3d 4h 5m\" (got \(String(text.prefix(64)).debugDescription))")
+                }
+                self.uptime = seconds
+            } else {
+                self.uptime = try c.decode(Double.self, forKey: .uptime)
+            }
+        }
+
+        /// `"3d 4h 5m"`, `"0d 0h 7m"`, `"12m 30s"`, `"4h"`: whole numbers with the units d, h, m and
+        /// s, each at most once, in that order, separated by spaces. `nil` for anything else.
+        public static func uptimeSeconds(_ text: String) -> Double? {
+            let units: [(Character, Double)] = [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)]
+            var next = 0
+            var total = 0.0
+            let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+            guard !parts.isEmpty, parts.count <= units.count else { return nil }
+            for part in parts {
+                guard let unit = part.last, let amount = UInt32(part.dropLast()),
+                      let position = units[next...].firstIndex(where: { $0.0 == unit })
+                else { return nil }
+                total += Double(amount) * units[position].1
+                next = position + 1
+            }
+            return total
+        }
     }
 
     public struct Processes: Codable, Sendable, Equatable {

@@ -126,7 +126,7 @@ public struct VigilServer: Sendable {
         KeyRoutes(store: store, logger: logger).register(on: router.group("api"))
         APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version, live: live).register(on: router)
         MetricsIngestRoute(store: store, ingestor: metrics, settings: settings).register(on: router.group("api"))
-        ServerRoutes(tracker: tracker, latest: metrics.latest, history: history, store: store, settings: settings).register(on: router.group("api"))
+        ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, settings: settings).register(on: router.group("api"))
         MessageRoutes(messages: messages, settings: settings).register(on: router.group("api"))
         FileRoutes(files: files).register(on: router.group("api"))
         StreamRoutes(hub: live, verifier: users, settings: settings.stream, logger: logger).register(on: router.group("api"))

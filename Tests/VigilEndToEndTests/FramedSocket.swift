@@ -31,7 +31,11 @@ final class FramedSocket {
     }
 
     func send(_ envelope: Envelope) throws {
-        let payload = Array(envelope.encodedFrame().readableBytesView)
+        try self.send(raw: Array(envelope.encodedFrame().readableBytesView))
+    }
+
+    /// Sends one frame with this payload (the length field is added).
+    func send(raw payload: [UInt8]) throws {
         var frame = withUnsafeBytes(of: UInt32(payload.count).bigEndian, Array.init)
         frame += payload
         var offset = 0

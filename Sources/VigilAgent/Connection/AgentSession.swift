@@ -210,10 +210,15 @@ struct AgentSession {
                             continuation.yield(.tick)
                         }
                     }
-                case (.unregistering, .serverResponse):
+                case (.unregistering, .serverResponse(let response)) where !(response.inReplyTo.map(recentMetricsIDs.contains) ?? false):
+                    // The answer to the unregister (a late answer to a sample is not it).
                     return .shutDown
                 case (_, .serverResponse(let response)) where response.fatal:
                     throw SessionError.closed(reason: "\(response.code?.rawValue ?? "server"): \(response.message)")
+                case (_, .serverResponse(let response)) where response.success && self.metrics != nil
+                    && response.inReplyTo.map(recentMetricsIDs.contains) == true:
+                    // The sample is on the server's disk (PROTOCOL.md §4.6).
+                    self.metrics?.noteAcknowledged()
                 case (_, .serverResponse(let response)) where !response.success && self.metrics != nil
                     && (response.inReplyTo.map(recentMetricsIDs.contains) ?? (response.code == .rateLimited)):
                     // A refused sample (rate_limited, invalid_field, …): the session goes on. Throttled,

@@ -163,6 +163,11 @@ final class MetricsPipeline: Sendable {
         self.state.withLock { $0.statistics.sent += 1 }
     }
 
+    /// The server has the sample on disk.
+    func noteAcknowledged() {
+        self.state.withLock { $0.statistics.acknowledged += 1 }
+    }
+
     /// A sample too large for the server's frame limit: warned about once per agent, then at debug level.
     func noteOversized(size: Int, limit: Int, logger: Logger) {
         let first = self.state.withLock { state in

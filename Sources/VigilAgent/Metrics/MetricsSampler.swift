@@ -28,6 +28,10 @@ public struct MetricsStatistics: Sendable, Equatable {
     public var droppedOversized = 0
     /// Sent samples the server refused with a non-fatal `SERVER_RESPONSE` (`rate_limited`, `invalid_field`, …).
     public var refused = 0
+    /// Sent samples the server acknowledged as stored on disk (`SERVER_RESPONSE` with `success: true`
+    /// and `in_reply_to` = the frame's id). Sent minus acknowledged minus refused is what a crash
+    /// of the server or the connection may have lost.
+    public var acknowledged = 0
 
     public init() {}
 }

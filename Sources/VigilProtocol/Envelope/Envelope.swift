@@ -51,6 +51,8 @@ public struct Envelope: Sendable, Equatable {
     public var senderID: String?
     /// Unix seconds when it was sent.
     public var timestamp: Double?
+    /// Unix seconds a `timestamp` may hold: 1970 to the end of the year 9999.
+    public static let timestampRange: ClosedRange<Double> = 0...253_402_300_799
     /// A unique id (a UUID string) chosen by the sender; answers quote it as `in_reply_to`.
     public var messageID: String?
 
@@ -102,6 +104,10 @@ extension Envelope: Codable {
         }
         self.senderID = try c.decodeIfPresent(String.self, forKey: .senderID)
         self.timestamp = try c.decodeIfPresent(Double.self, forKey: .timestamp)
+        if let timestamp = self.timestamp, !Self.timestampRange.contains(timestamp) {
+            // A message's send time is stored and shown: a year past 9999 is no time at all.
+            throw DecodingError.dataCorruptedError(forKey: .timestamp, in: c, debugDescription: "\(timestamp) is outside \(Self.timestampRange.lowerBound)...\(Self.timestampRange.upperBound) (Unix seconds up to the year 9999)")
+        }
         self.messageID = try c.decodeIfPresent(String.self, forKey: .messageID)
     }
 

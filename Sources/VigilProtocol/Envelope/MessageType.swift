@@ -11,7 +11,8 @@ public enum MessageType: String, Sendable, CaseIterable, Codable {
     /// Client → server: a clean goodbye; the host is STOPPED, not DOWN.
     case clientUnregister = "CLIENT_UNREGISTER"
     /// Client → server, every sample interval: one metrics document (the body of `POST /api/metrics`).
-    /// Not acknowledged; a refused sample is answered by a non-fatal `SERVER_RESPONSE`.
+    /// Acknowledged once on disk by a `SERVER_RESPONSE` with `success: true` and `in_reply_to`; a
+    /// refused sample is answered by a non-fatal `SERVER_RESPONSE` with `success: false`.
     case metrics = "METRICS"
 
     /// Either way: a text message. Client → server with `payload.recipient` (a client id, or null for

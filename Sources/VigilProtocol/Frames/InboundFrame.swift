@@ -51,7 +51,7 @@ extension Envelope {
         } catch let error as Envelope.UnknownType {
             throw ProtocolViolation(.unknownType, "unknown message type \(String(error.type.prefix(ProtocolLimits.maxQuotedTypeCharacters)).debugDescription)")
         } catch {
-            throw ProtocolViolation(decoding: error, from: data)
+            throw ProtocolViolation(decoding: error, from: data, as: Envelope.self)
         }
     }
 
@@ -72,9 +72,26 @@ extension ProtocolViolation {
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch {
-            throw ProtocolViolation(decoding: error, from: data)
+            throw ProtocolViolation(decoding: error, from: data, as: type)
         }
     }
+
+    /// Maps an error thrown while decoding `data` as `type` to a violation; a number that does not
+    /// fit its field (which Foundation reports without a path) is located by decoding once more
+    /// through a ``FieldLocatingDecoder``, so the message names the field.
+    public init<T: Decodable>(decoding error: any Error, from data: Data, as type: T.Type) {
+        self.init(decoding: error, from: data)
+        guard self.code == .invalidJSON || self.detail == Self.numberDoesNotFit else { return }
+        do {
+            _ = try JSONDecoder().decode(LocatedValue<T>.self, from: data)
+        } catch DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty && context.underlyingError.map({ !($0 is DecodingError) }) == true {
+            self = ProtocolViolation(decodingError: .dataCorrupted(context))
+        } catch {
+            // Not a number out of place: the first account stands.
+        }
+    }
+
+    static let numberDoesNotFit = "a number does not fit its field (not an integer, or out of range)"
 
     /// Maps an error thrown while decoding `data` to a violation.
     public init(decoding error: any Error, from data: Data) {
@@ -86,7 +103,7 @@ extension ProtocolViolation {
            (try? JSONDecoder().decode(AnyJSON.self, from: data)) != nil {
             // Foundation reports a number that does not fit its field (1.5 or -1 for an integer)
             // as corrupt data without a path, although the JSON itself is well formed.
-            self.init(.invalidField, "a number does not fit its field (not an integer, or out of range)")
+            self.init(.invalidField, Self.numberDoesNotFit)
             return
         }
         self.init(decodingError: error)

@@ -47,10 +47,17 @@ struct MetricsIngestRoute: Sendable {
         } catch {
             throw APIError(.badRequest, error.code.rawValue, error.detail)
         }
-        do {
-            try self.ingestor.ingest(document, hostname: hostname)
-        } catch {
-            throw Self.apiError(for: error)
+        // The 200 means durable: it waits for the sample's write transaction (group-committed
+        // with whatever else arrived meanwhile) to be on disk.
+        let stored: Result<Void, any Error> = try await withCheckedThrowingContinuation { continuation in
+            do throws(IngestRefusal) {
+                try self.ingestor.ingest(document, hostname: hostname) { continuation.resume(returning: $0) }
+            } catch {
+                continuation.resume(throwing: Self.apiError(for: error))
+            }
+        }
+        if case .failure(let error) = stored {
+            throw Self.apiError(forWriteFailure: error)
         }
         return try JSONResponse.make(Accepted(hostname: hostname))
     }
@@ -69,6 +76,13 @@ struct MetricsIngestRoute: Sendable {
         case .malformed:
             throw APIError(.unauthorized, "invalid_key", "key is malformed: expected vk_<12 lowercase letters or digits>_<43 base64url characters>")
         }
+    }
+
+    /// The sample was taken but its write failed: nothing was acknowledged, and the sender may send
+    /// the same sample again.
+    static func apiError(forWriteFailure error: any Error) -> APIError {
+        APIError(.serviceUnavailable, "storage_error", "the server could not store the sample (\(error)); send it again later",
+                 headers: [.retryAfter: "1"])
     }
 
     static func apiError(for refusal: IngestRefusal) -> APIError {

@@ -9,7 +9,8 @@ import VigilStore
 /// latest-sample cache; `history` and `stats` from the history store.
 struct ServerRoutes: Sendable {
     let tracker: LivenessTracker
-    let latest: LatestMetrics
+    let ingestor: MetricsIngestor
+    var latest: LatestMetrics { self.ingestor.latest }
     let history: any MetricsStore
     let store: any VigilStore
     let settings: ServerSettings
@@ -251,10 +252,11 @@ struct ServerRoutes: Sendable {
         }
     }
 
-    /// The `hostname` path parameter, if the server knows that host (from liveness or metrics).
+    /// The `hostname` path parameter, if the server knows that host (from liveness, its latest
+    /// sample, or the history it has, which a restart finds before the latest document is saved).
     private func knownHost(_ context: VigilRequestContext) throws -> String {
         let hostname = try context.parameters.require("hostname")
-        guard self.latest.sample(for: hostname) != nil || self.tracker.status(of: hostname) != nil else {
+        guard self.latest.sample(for: hostname) != nil || self.tracker.status(of: hostname) != nil || self.ingestor.knows(host: hostname) else {
             throw APIError(.notFound, "not_found", "no host named \(hostname.prefix(253).debugDescription)")
         }
         return hostname

@@ -226,7 +226,7 @@ final class AgentSessionHandler: ChannelInboundHandler {
             self.violation(context, ProtocolViolation(.unexpectedType, "METRICS is sent by agents; this connection registered as a user"), inReplyTo: messageID)
         case .metrics(let document):
             do {
-                try self.environment.metrics.ingest(document, hostname: hostname)
+                try self.environment.metrics.ingest(document, hostname: hostname, onStored: Self.metricsAcknowledgement(channel: context.channel, inReplyTo: messageID))
             } catch {
                 // A refused sample is not a protocol error: the agent did nothing wrong in framing,
                 // so it is answered but not counted toward agents.max_protocol_errors.
@@ -333,6 +333,23 @@ final class AgentSessionHandler: ChannelInboundHandler {
         self.respond(context, ServerResponsePayload(success: true, message: "registered as \(hostname)", inReplyTo: messageID, session: session), thenClose: false)
         // After the reply: whatever waited in the mailbox follows the register answer.
         self.mailbox?.start()
+    }
+
+    /// Answers a `METRICS` frame once its sample is on disk: `SERVER_RESPONSE` with `success: true`
+    /// and `in_reply_to` (PROTOCOL.md §4.6), or, when the write failed, a non-fatal `server_busy`
+    /// refusal (the sample was not kept; send it again). Runs on the metrics writer's task; a
+    /// channel write may come from any thread. A frame without a usable `message_id` has nothing
+    /// to match an answer to, so it gets none.
+    private static func metricsAcknowledgement(channel: any Channel, inReplyTo messageID: String?) -> MetricsIngestor.Completion? {
+        guard let messageID else { return nil }
+        return { result in
+            let payload = switch result {
+            case .success: ServerResponsePayload(success: true, message: "stored", inReplyTo: messageID)
+            case .failure: ServerResponsePayload(success: false, message: "the server could not store the sample; send it again later", code: .serverBusy, inReplyTo: messageID)
+            }
+            let envelope = Envelope(.serverResponse(payload), senderID: "server", timestamp: Date().timeIntervalSince1970, messageID: UUID().uuidString.lowercased())
+            channel.writeAndFlush(envelope.encodedFrame(allocator: channel.allocator), promise: nil)
+        }
     }
 
     // MARK: Errors

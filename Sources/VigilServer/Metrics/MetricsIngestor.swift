@@ -6,15 +6,26 @@ import VigilMetrics
 import VigilStore
 
 /// Takes metrics samples from agents (TCP) and scripts (HTTP): checks, rate-limits, updates the
-/// latest-sample cache at once, and queues the flattened series for the next batched write.
+/// latest-sample cache at once, and queues the flattened series for the writer.
 ///
-/// ``ingest(_:hostname:receivedAt:)`` only takes a lock briefly and never waits for I/O, so the
-/// agent connections call it on their event loops; ``MetricsService`` writes the queue off them.
+/// ``ingest(_:hostname:receivedAt:now:onStored:)`` only takes a lock briefly and never waits for
+/// I/O, so the agent connections call it on their event loops; ``MetricsService`` writes the queue
+/// off them and calls each sample's `onStored` once its transaction is on disk: that is when the
+/// sender is acknowledged (HTTP 200, or the `SERVER_RESPONSE` that acknowledges a `METRICS` frame).
 public final class MetricsIngestor: Sendable {
+    /// Told once whether a queued sample reached the disk.
+    public typealias Completion = @Sendable (Result<Void, any Error>) -> Void
+
+    /// A sample waiting for the writer, with whoever waits for its acknowledgement.
+    struct Queued: Sendable {
+        var sample: MetricSample
+        var onStored: Completion?
+    }
+
     private struct State {
         /// A ring, so taking a batch off the front costs the batch, not a shift of the whole
         /// backlog while the event loops wait on this lock.
-        var pending = CircularBuffer<MetricSample>()
+        var pending = CircularBuffer<Queued>()
         var buckets: [String: TokenBucket] = [:]
         /// The newest accepted sample time per host, in milliseconds (the precision history and the
         /// stored latest document keep), so resends and stepped-back clocks are refused.
@@ -34,16 +45,17 @@ public final class MetricsIngestor: Sendable {
     let settings: ServerSettings
     private let state = Mutex(State())
     private let logger: Logger
-    /// Wakes the writer: when a batch is full (so it need not wait for its next tick), and on each tick.
-    private let batchFull: AsyncStream<Void>.Continuation
-    let batchFullSignals: AsyncStream<Void>
+    /// Wakes the writer whenever a sample is queued; at most one wake-up is buffered, so the writer
+    /// takes everything that arrived during its previous write in one transaction (group commit).
+    private let wake: AsyncStream<Void>.Continuation
+    let wakeups: AsyncStream<Void>
 
     public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), live: LiveHub? = nil, logger: Logger) {
         self.settings = settings
         self.latest = latest
         self.live = live
         self.logger = logger
-        (self.batchFullSignals, self.batchFull) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (self.wakeups, self.wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Checks one sample and queues it.
@@ -52,12 +64,21 @@ public final class MetricsIngestor: Sendable {
     ///   - document: The sample; its `hostname` is ignored (the caller's authenticated identity wins).
     ///   - hostname: The host the sample belongs to.
     ///   - receivedAt: The server's clock now.
+    ///   - onStored: Called once the sample's write transaction is on disk (or failed), from the
+    ///     writer's task; not called when this throws.
     /// - Throws: ``IngestRefusal`` when the sample is not taken; nothing is changed then.
-    public func ingest(_ document: MetricsDocument, hostname: String, receivedAt: Date = Date(), now: ContinuousClock.Instant = .now) throws(IngestRefusal) {
+    public func ingest(_ document: MetricsDocument, hostname: String, receivedAt: Date = Date(), now: ContinuousClock.Instant = .now, onStored: Completion? = nil) throws(IngestRefusal) {
         let timestamp = document.timestamp.timeIntervalSince1970
         let received = receivedAt.timeIntervalSince1970
-        if timestamp > received + self.settings.metricsMaxClockSkew.seconds {
-            throw self.refuse(IngestRefusal(.invalid, "timestamp: \(Int(timestamp - received)) s ahead of the server's clock (limit metrics.max_clock_skew = \(self.settings.metricsMaxClockSkew.compactDescription)); check the host's clock"))
+        if let violation = document.rangeViolation() {
+            throw self.refuse(IngestRefusal(.invalid, violation))
+        }
+        if !(timestamp <= received + self.settings.metricsMaxClockSkew.seconds) {
+            // Said in whole seconds only while that is a sensible number: a peer may send 1e300,
+            // and `Int(1e300)` would trap (it did: any key holder could stop the server).
+            let ahead = timestamp - received
+            let amount = ahead < 1e12 ? "\(Int(ahead)) s" : "\(ahead) s"
+            throw self.refuse(IngestRefusal(.invalid, "timestamp: \(amount) ahead of the server's clock (limit metrics.max_clock_skew = \(self.settings.metricsMaxClockSkew.compactDescription)); check the host's clock"))
         }
         if timestamp < received - self.settings.retention.raw.seconds {
             throw self.refuse(IngestRefusal(.invalid, "timestamp: older than the raw retention (\(self.settings.retention.raw.compactDescription))"))
@@ -70,7 +91,7 @@ public final class MetricsIngestor: Sendable {
             throw self.refuse(IngestRefusal(.invalid, "\(String(long.name.prefix(80)))…: series name over \(self.settings.metricsMaxSeriesNameBytes) bytes (a mount point or interface name too long)"))
         }
         var sample = MetricSample(hostname: hostname, timestamp: timestamp, names: series.map(\.name), values: series.map(\.value))
-        let full: Bool = try self.state.withLock { (state) throws(IngestRefusal) -> Bool in
+        try self.state.withLock { (state) throws(IngestRefusal) -> Void in
             let milliseconds = Self.milliseconds(timestamp)
             if let newest = state.newest[hostname], milliseconds <= newest {
                 state.refused[.stale, default: 0] += 1
@@ -100,12 +121,11 @@ public final class MetricsIngestor: Sendable {
                 }
                 state.names[hostname] = sample.names
             }
-            state.pending.append(sample)
+            state.pending.append(Queued(sample: sample, onStored: onStored))
             state.accepted += 1
-            return state.pending.count >= self.settings.metricsMaxBatch
         }
         self.latest.update(hostname, LatestSample(document: document, receivedAt: receivedAt))
-        if full { self.batchFull.yield() }
+        self.wake.yield()
         self.live?.publishSample(hostname: hostname, receivedAt: receivedAt, document: document)
     }
 
@@ -116,11 +136,11 @@ public final class MetricsIngestor: Sendable {
 
     /// Wakes the writer (``MetricsService``) to write what is queued.
     func wakeWriter() {
-        self.batchFull.yield()
+        self.wake.yield()
     }
 
     /// Takes up to `metrics.max_batch` queued samples, oldest first.
-    func takeBatch() -> [MetricSample] {
+    func takeBatch() -> [Queued] {
         self.state.withLock { state in
             let count = min(state.pending.count, self.settings.metricsMaxBatch)
             guard count > 0 else { return [] }
@@ -128,6 +148,26 @@ public final class MetricsIngestor: Sendable {
             state.pending.removeFirst(count)
             return batch
         }
+    }
+
+    /// After a failed write: lets each host of the lost samples send its sample again. A host's
+    /// newest time goes back to just before its lost sample unless a later sample of the host was
+    /// accepted meanwhile (a resend of the lost one is then refused as stale rather than stored out
+    /// of order, which the store would drop after acknowledging it).
+    func forget(_ lost: [MetricSample]) {
+        self.state.withLock { state in
+            for sample in lost {
+                let milliseconds = Self.milliseconds(sample.timestamp)
+                if state.newest[sample.hostname] == milliseconds {
+                    state.newest[sample.hostname] = milliseconds - 1
+                }
+            }
+        }
+    }
+
+    /// Whether the host has sent a sample that is kept (since start, or in the history store).
+    public func knows(host hostname: String) -> Bool {
+        self.state.withLock { $0.newest[hostname] != nil }
     }
 
     /// Samples queued and not yet written.

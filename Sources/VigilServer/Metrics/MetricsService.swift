@@ -33,6 +33,11 @@ public struct MetricsService: Service {
             samples[stored.hostname] = LatestSample(document: document, receivedAt: Date(timeIntervalSince1970: stored.timestamp))
             newest[stored.hostname] = document.timestamp.timeIntervalSince1970
         }
+        // The history's own newest times too: a host killed within `liveness.persist_interval` of
+        // its first sample has history but no saved latest document yet, and must still be known.
+        for (hostname, timestamp) in try await self.store.newestSampleTimes() {
+            newest[hostname] = max(newest[hostname] ?? -.infinity, timestamp)
+        }
         self.ingestor.latest.restore(samples)
         self.ingestor.restoreNewest(newest)
     }
@@ -61,43 +66,48 @@ public struct MetricsService: Service {
         }.value
     }
 
-    /// Writes a batch each flush interval, or as soon as one is full.
+    /// Writes whatever waits, as soon as it is queued; what arrives during one write goes into the
+    /// next (group commit), so a busy server writes fewer, larger transactions and a quiet one
+    /// acknowledges a sample within one commit.
     ///
     /// One task writes, so batches reach the store in the order they were queued: the store drops a
     /// host's sample that is not newer than its newest, so two writers racing would lose samples.
-    /// The ticker only wakes the writer, through the same signal a full batch sends.
     private func writeLoop() async {
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                await self.every(self.settings.metricsFlushInterval) { self.ingestor.wakeWriter() }
-            }
-            group.addTask {
-                for await _ in self.ingestor.batchFullSignals {
-                    while self.ingestor.pendingCount > 0 {
-                        guard await self.writeBatch() else { break }
-                    }
-                }
+        for await _ in self.ingestor.wakeups {
+            while self.ingestor.pendingCount > 0 {
+                guard await self.writeBatch() else { break }
             }
         }
     }
 
-    /// - Returns: `false` when the write failed (the batch is lost; logged).
+    /// Writes one batch, then tells each sample's sender.
+    ///
+    /// - Returns: `false` when the write failed: the batch's senders are told so (HTTP 503 or
+    ///   500, a refusal on the agent's connection), nothing of it was acknowledged, and its hosts
+    ///   may send those samples again (``MetricsIngestor/forget(_:)``).
     @discardableResult
     func writeBatch() async -> Bool {
         let batch = self.ingestor.takeBatch()
         guard !batch.isEmpty else { return true }
-        do {
-            let stored = try await self.store.append(batch)
+        let samples = batch.map(\.sample)
+        // In a task of its own: at shutdown the service's task is cancelled, and GRDB refuses to
+        // start work in a cancelled task; what was accepted must still be written.
+        let store = self.store
+        let result = await Task { try await store.append(samples) }.result
+        switch result {
+        case .success(let stored):
             if stored < batch.count {
                 // The ingestor refuses samples not newer than a host's latest, so this means the
                 // store and the ingestor disagree about what is newest: say so, never silently.
                 self.logger.warning("metrics history kept fewer samples than written", metadata: ["written": "\(batch.count)", "stored": "\(stored)"])
             }
+            for queued in batch { queued.onStored?(.success(())) }
             return true
-        } catch {
-            // The disk or database failed: say how much is lost rather than retry for ever and
-            // grow memory without bound.
-            self.logger.error("could not write metrics history; samples dropped", metadata: ["samples": "\(batch.count)", "error": "\(error)"])
+        case .failure(let error):
+            self.ingestor.forget(samples)
+            // Nothing of the batch was acknowledged: its senders hear of the failure and send again.
+            self.logger.error("could not write metrics history; the batch's senders are told", metadata: ["samples": "\(batch.count)", "error": "\(error)"])
+            for queued in batch { queued.onStored?(.failure(error)) }
             return false
         }
     }

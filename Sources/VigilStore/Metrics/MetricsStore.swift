@@ -170,6 +170,11 @@ public protocol MetricsStore: Sendable {
     /// rollups once raw data has expired), sorted.
     func seriesNames(hostname: String) async throws -> [String]
 
+    /// Each host's newest stored raw sample time (Unix seconds): after a restart, which hosts have
+    /// history and which resends are already stored, even for a host whose latest document was not
+    /// saved yet.
+    func newestSampleTimes() async throws -> [String: Double]
+
     /// Replaces the stored latest documents of these hosts.
     func saveLatest(_ documents: [LatestDocument]) async throws
     /// Every stored latest document (read once at start).

@@ -45,6 +45,12 @@ public final class MemoryMetricsStore: MetricsStore {
         }
     }
 
+    public func newestSampleTimes() async throws -> [String: Double] {
+        self.state.withLock { state in
+            state.rings.compactMapValues { ring in ring.newestMs.map(MetricTime.seconds) }
+        }
+    }
+
     /// `limit` needs no early stop here: the ring bounds the work.
     public func points(hostname: String, series: String, from: Double, to: Double, resolution: MetricResolution, limit: Int) async throws -> [SeriesPoint] {
         guard let range = MetricTime.range(from: from, to: to),

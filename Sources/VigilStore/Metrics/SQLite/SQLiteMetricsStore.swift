@@ -52,7 +52,10 @@ public final class SQLiteMetricsStore: MetricsStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")  // WAL + NORMAL: durable across process crashes
+            // WAL + FULL: each commit fsyncs the log, so what a commit acknowledged survives a power
+            // loss too, not only a crash of the process (NORMAL). Writers group-commit, so the fsync
+            // is paid per batch, not per sample or message.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
             if !db.configuration.readonly {
                 // Sealing reads back rows appended over the block's span (minutes of the whole
                 // fleet's samples): a larger cache than the 2 MiB default saves most of those reads.
@@ -152,6 +155,17 @@ public final class SQLiteMetricsStore: MetricsStore {
                     for (hostname, id) in ids { state.hostIDs[hostname] = id }
                 }
             }
+        }
+    }
+
+    public func newestSampleTimes() async throws -> [String: Double] {
+        self.state.withLock { state in
+            var newest: [String: Double] = [:]
+            for (hostname, id) in state.hostIDs {
+                guard let ms = state.hosts[id]?.newestRawMs, ms != .min else { continue }
+                newest[hostname] = MetricTime.seconds(ms)
+            }
+            return newest
         }
     }
 
