@@ -148,6 +148,45 @@ struct PeerNumberTests {
         }
     }
 
+    @Test("numeric query parameters at every edge: 200 or 400 naming the parameter, and the server goes on")
+    func queryParameters() async throws {
+        try await TestServer.with { server in
+            let key = try await server.key(for: "q-host")
+            let (posted, _, _) = try await server.http("POST", "/api/metrics", headers: ["X-API-Key": key],
+                                                       body: Data(#"{"cpu":{"cpu_percent_total":5,"cpu_count_logical":1}}"#.utf8))
+            #expect(posted == 200)
+            let values = ["0", "-1", "1e300", "-1e300", "1e400", "9223372036854775808", "-9223372036854775809", "1.5", "nan", "inf", "-inf", "1e-320"]
+            var paths: [(String, String)] = []
+            for value in values {
+                let v = value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
+                paths += [
+                    ("from", "/api/servers/q-host/history?metric=cpu.percent&from=\(v)"),
+                    ("to", "/api/servers/q-host/history?metric=cpu.percent&from=0&to=\(v)"),
+                    ("step", "/api/servers/q-host/history?metric=cpu.percent&step=\(v)"),
+                    ("step", "/api/servers/q-host/history?metric=cpu.percent&from=-1e300&to=1e300&step=\(v)s"),
+                    ("from", "/api/servers/q-host/stats?from=\(v)"),
+                    ("limit", "/api/events?limit=\(v)"),
+                    ("before", "/api/events?before=\(v)"),
+                    ("limit", "/api/messages?limit=\(v)"),
+                    ("before", "/api/messages?before=\(v)"),
+                    ("limit", "/api/files?limit=\(v)"),
+                    ("before", "/api/files?before=\(v)"),
+                ]
+            }
+            for (parameter, path) in paths {
+                let (status, _, json) = try await server.http("GET", path)
+                let answer = json as? [String: Any]
+                #expect(status == 200 || status == 400, "\(path): \(status) \(String(describing: json))")
+                if status == 400 {
+                    let detail = answer?["detail"] as? String ?? ""
+                    #expect(detail.contains(parameter) || answer?["error"] as? String == "too_many_points", "\(path): \(detail)")
+                }
+            }
+            let (health, _, _) = try await server.http("GET", "/api/health")
+            #expect(health == 200)
+        }
+    }
+
     @Test("an integer field given 1e300 or -1 is refused naming the field (Foundation names none)")
     func integerOutOfRangeNamesField() async throws {
         for (body, path) in [
