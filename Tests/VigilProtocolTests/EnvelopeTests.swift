@@ -459,17 +459,19 @@ struct InboundFrameViolationTests {
         #expect(v?.detail == "type: expected a string")
     }
 
-    @Test("a number that does not fit an integer field is rejected", arguments: [
-        "{\"type\":\"HEARTBEAT\",\"payload\":{\"seq\":-1}}",
-        "{\"type\":\"HEARTBEAT\",\"payload\":{\"seq\":18446744073709551616}}",
-        "{\"type\":\"CLIENT_REGISTER\",\"payload\":{\"protocol_version\":1.5,\"hostname\":\"h\"}}",
+    @Test("a number that does not fit its field is rejected, naming the field", arguments: [
+        ("{\"type\":\"HEARTBEAT\",\"payload\":{\"seq\":-1}}", "payload.seq"),
+        ("{\"type\":\"HEARTBEAT\",\"payload\":{\"seq\":18446744073709551616}}", "payload.seq"),
+        ("{\"type\":\"CLIENT_REGISTER\",\"payload\":{\"protocol_version\":1.5,\"hostname\":\"h\"}}", "payload.protocol_version"),
+        ("{\"type\":\"HEARTBEAT\",\"payload\":{\"seq\":1},\"timestamp\":1e400}", "timestamp"),
+        ("{\"type\":\"HEARTBEAT\",\"payload\":{\"seq\":1},\"timestamp\":1e300}", "timestamp"),
     ])
-    func integerOutOfRange(json: String) {
+    func integerOutOfRange(json: String, field: String) {
         let v = violation(json)
-        // Foundation's JSONDecoder reports an unrepresentable number with no coding path, so the
-        // server cannot name the field; it does say the JSON is fine and a number is the problem.
+        // Foundation's JSONDecoder reports an unrepresentable number with no coding path; the
+        // violation locates it (FieldLocatingDecoder), so the client learns which field.
         #expect(v?.code == .invalidField, "\(String(describing: v))")
-        #expect(v?.detail == "a number does not fit its field (not an integer, or out of range)")
+        #expect(v?.detail.hasPrefix("\(field):") == true, "\(String(describing: v))")
     }
 
     @Test("a SERVER_RESPONSE with an error code this build does not know still decodes")

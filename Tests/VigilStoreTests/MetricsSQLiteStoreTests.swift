@@ -5,7 +5,7 @@ import Testing
 
 @Suite("SQLiteMetricsStore")
 struct MetricsSQLiteStoreTests {
-    @Test("opens its own metrics.sqlite in WAL mode with synchronous = NORMAL")
+    @Test("opens its own metrics.sqlite in WAL mode with synchronous = FULL on the writer")
     func ownFile() async throws {
         try await withMetricsStore { store, directory in
             #expect(SQLiteMetricsStore.fileName == "metrics.sqlite")
@@ -14,7 +14,7 @@ struct MetricsSQLiteStoreTests {
             let journalMode = try await store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
             #expect(journalMode == "wal")
             let synchronous = try await store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
-            #expect(synchronous == 1)
+            #expect(synchronous == 2)  // FULL: a commit is fsync'd before it is acknowledged
             let tables = try await store.pool.read { db in
                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             }

@@ -20,14 +20,9 @@ public final class SQLiteStore: VigilStore {
         var configuration = Configuration()
         // Another process (the CLI) may hold the write lock briefly: wait rather than fail.
         configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            // WAL + FULL: each commit fsyncs the log, so what a commit acknowledged survives a power
-            // loss too, not only a crash of the process (NORMAL). Writers group-commit, so the fsync
-            // is paid per batch, not per sample or message.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         let path = directory.appendingPathComponent(Self.fileName).path
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        try self.pool.syncEveryCommit()
         try Self.migrator.migrate(self.pool)
     }
 

@@ -52,10 +52,6 @@ public final class SQLiteMetricsStore: MetricsStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
-            // WAL + FULL: each commit fsyncs the log, so what a commit acknowledged survives a power
-            // loss too, not only a crash of the process (NORMAL). Writers group-commit, so the fsync
-            // is paid per batch, not per sample or message.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             if !db.configuration.readonly {
                 // Sealing reads back rows appended over the block's span (minutes of the whole
                 // fleet's samples): a larger cache than the 2 MiB default saves most of those reads.
@@ -67,6 +63,7 @@ public final class SQLiteMetricsStore: MetricsStore {
         }
         self.url = directory.appendingPathComponent(Self.fileName)
         self.pool = try DatabasePool(path: self.url.path, configuration: configuration)
+        try self.pool.syncEveryCommit()
         try Self.migrator.migrate(self.pool)
         self.retention = retention
         self.blockRows = [rawBlockRows, minuteBlockRows, hourBlockRows]
