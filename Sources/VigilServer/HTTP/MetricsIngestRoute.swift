@@ -81,6 +81,7 @@ struct MetricsIngestRoute: Sendable {
         case .rateLimited: return APIError(.tooManyRequests, refusal.code.rawValue, refusal.detail, headers: headers)
         case .stale: return APIError(.conflict, refusal.code.rawValue, refusal.detail)
         case .busy: return APIError(.serviceUnavailable, refusal.code.rawValue, refusal.detail, headers: headers)
+        case .storageFull: return APIError.storageFull(refusal.detail, retryAfter: refusal.retryAfter ?? .seconds(5))
         }
     }
 }

@@ -96,7 +96,8 @@ public struct MetricsService: Service {
             return true
         } catch {
             // The disk or database failed: say how much is lost rather than retry for ever and
-            // grow memory without bound.
+            // grow memory without bound. A full disk is logged by the condition, once a minute.
+            if self.ingestor.storage?.report(error, writing: "metrics history (\(batch.count) samples dropped)") == true { return false }
             self.logger.error("could not write metrics history; samples dropped", metadata: ["samples": "\(batch.count)", "error": "\(error)"])
             return false
         }
