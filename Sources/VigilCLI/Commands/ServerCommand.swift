@@ -24,12 +24,12 @@ struct ServerCommand: AsyncParsableCommand {
         let directory = try self.options.prepareDataDirectory(settings)
         // One server per data directory, for the life of this process (released at exit, kill -9 too).
         let lock = settings.storage == .sqlite ? try DataDirectoryLock.acquire(in: directory) : nil
+        defer { withExtendedLifetime(lock) {} }
         let logger = Logging.bootstrap(level: settings.logLevel)
         let readyFile = self.readyFile
         let server = try await VigilServer(settings: settings, logger: logger) { ports in
             if let readyFile { writeReadyFile(readyFile, ports: ports) }
         }
         try await server.run()
-        withExtendedLifetime(lock) {}
     }
 }

@@ -113,6 +113,8 @@ public struct MetricsService: Service {
         }
         do {
             try await self.store.saveLatest(documents)
+        } catch where self.ingestor.storage?.report(error, writing: "the latest samples") == true {
+            // Logged by the condition, once a minute; saved again at the next change.
         } catch {
             self.logger.warning("could not persist latest samples", metadata: ["hosts": "\(documents.count)", "error": "\(error)"])
         }
