@@ -220,8 +220,12 @@ public final class UserService: AccessTokenVerifier, Service {
 
     /// Ends a session (sign-out). Its access tokens stop working at once.
     public func signOut(sessionID: String) async throws {
-        if !self.unsaved.remove(sessionID) {
+        // Ended in the store even when it was kept in memory: a reload may have just written it.
+        let unsaved = self.unsaved.remove(sessionID)
+        do {
             try await self.store.endSession(id: sessionID, at: Date())
+        } catch where unsaved && StorageCondition.isStorageFull(error) {
+            // Never written, and no reload will write it now.
         }
         let session = self.state.withLock { state in
             state.version += 1
@@ -312,7 +316,8 @@ public final class UserService: AccessTokenVerifier, Service {
         }
     }
 
-    /// Writes the sessions started while the disk was full, now that it may have room.
+    /// Writes the sessions started while the disk was full, now that it may have room. (A refresh
+    /// racing this write keeps the token it had when the write began: its holder signs in again.)
     private func saveUnsavedSessions() async {
         for entry in self.unsaved.all {
             do {
