@@ -19,6 +19,21 @@ struct StorageConditionTests {
         #expect(!StorageCondition.isStorageFull(CancellationError()))
     }
 
+    @Test("disk.* keys are read from the environment with their defaults, and too short intervals are refused")
+    func settings() async throws {
+        let defaults = try await ServerSettings.load(environment: [:])
+        #expect(defaults.diskMinFreeBytes == 8 << 20)
+        #expect(defaults.diskCheckInterval == .seconds(5))
+        #expect(defaults.diskFullLogInterval == .seconds(60))
+        let set = try await ServerSettings.load(environment: [
+            "VIGIL_DISK_MIN_FREE_BYTES": "1MiB", "VIGIL_DISK_CHECK_INTERVAL": "2s", "VIGIL_DISK_FULL_LOG_INTERVAL": "30s",
+        ])
+        #expect(set.diskMinFreeBytes == 1 << 20)
+        #expect(set.diskCheckInterval == .seconds(2))
+        #expect(set.diskFullLogInterval == .seconds(30))
+        await #expect(throws: ConfigurationError.self) { try await ServerSettings.load(environment: ["VIGIL_DISK_CHECK_INTERVAL": "1ms"]) }
+    }
+
     @Test("a failed write makes the disk full until a check finds room; below disk.min_free_bytes it is full by itself")
     func fullAndRecovered() throws {
         var settings = ServerSettings()
