@@ -40,6 +40,9 @@ public struct VigilServer: Sendable {
     public let users: UserService
     /// The live stream's fan-out (`GET /api/stream`).
     public let live: LiveHub
+    /// Whether the data directory's disk has room (`/api/health` shows it; writes that need
+    /// space are refused with `storage_full` while it has not).
+    public let storage: StorageCondition
     /// The services in start order, for callers that run them in a larger group (`vigil up`).
     public let services: [any Service]
     private let logger: Logger
@@ -63,6 +66,12 @@ public struct VigilServer: Sendable {
         self.settings = settings
         self.logger = logger
         let directory = URL(fileURLWithPath: settings.dataDirectory)
+        if settings.storage == .sqlite, store == nil || history == nil {
+            // It holds the token-signing secret: refuse a directory or file others can read.
+            try DataDirectory.prepare(directory)
+        }
+        let storage = StorageCondition(directory: settings.storage == .sqlite ? settings.dataDirectory : nil, settings: settings, logger: logger)
+        self.storage = storage
         let store: any VigilStore = try store ?? {
             switch settings.storage {
             case .sqlite: try SQLiteStore(directory: directory)
@@ -83,7 +92,7 @@ public struct VigilServer: Sendable {
         let latest = LatestMetrics()
         let live = LiveHub(settings: settings.stream, tracker: tracker, latest: latest, logger: logger)
         self.live = live
-        let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, logger: logger)
+        let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, storage: storage, logger: logger)
         self.metrics = metrics
         let metricsService = MetricsService(ingestor: metrics, store: history, settings: settings, logger: logger)
         try await metricsService.restore()
@@ -110,21 +119,21 @@ public struct VigilServer: Sendable {
         self.sessions = environment
         // Users before the listener binds: creating the first admin may fail (a bad database), and
         // a failed start must not leave a bound port behind.
-        let users = try await UserService(store: store, settings: settings.auth, logger: logger)
+        let users = try await UserService(store: store, settings: settings.auth, logger: logger, storage: storage)
         self.users = users
         let group = MultiThreadedEventLoopGroup.singleton
         let listener = try await AgentListener(environment: environment, group: group)
         let agentPort = listener.localAddress?.port ?? settings.agentPort
 
         let router = Router(context: VigilRequestContext.self)
-        router.add(middleware: APIErrorMiddleware())
+        router.add(middleware: APIErrorMiddleware(storage: storage))
         // Before every route (middleware applies to the routes added after it): who is asking, and may they.
         router.add(middleware: SessionTokenAuthenticator(verifier: users))
         router.add(middleware: RouteAccessMiddleware())
         AuthRoutes(users: users).register(on: router.group("api"))
         UserRoutes(users: users).register(on: router.group("api"))
         KeyRoutes(store: store, logger: logger).register(on: router.group("api"))
-        APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version, live: live).register(on: router)
+        APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version, live: live, storage: storage).register(on: router)
         MetricsIngestRoute(store: store, ingestor: metrics, settings: settings).register(on: router.group("api"))
         ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, settings: settings).register(on: router.group("api"))
         MessageRoutes(messages: messages, settings: settings).register(on: router.group("api"))
@@ -145,12 +154,12 @@ public struct VigilServer: Sendable {
             eventLoopGroupProvider: .shared(group),
             logger: logger
         )
-        self.services = [
-            RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger, onTransition: { event in
+        self.services = (settings.storage == .sqlite ? [storage] : []) + [
+            RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger, storage: storage, onTransition: { event in
                 messages.notify(of: event)
                 live.publishTransition(event)
             }), updates: continuation),
-            LivenessMonitor(tracker: tracker, store: store, checkInterval: settings.checkInterval, persistInterval: settings.persistInterval, logger: logger),
+            LivenessMonitor(tracker: tracker, store: store, checkInterval: settings.checkInterval, persistInterval: settings.persistInterval, storage: storage, logger: logger),
             metricsService,
             messages,
             files,

@@ -74,7 +74,9 @@ struct KeysCommand: AsyncParsableCommand {
 
 extension ServerOptions {
     func openStore() async throws -> SQLiteStore {
+        // No lock: beside a running server these change single rows through SQLite's own locking
+        // (the server re-reads keys at each check and users every auth.reload_interval).
         let settings = try await self.loadSettings()
-        return try SQLiteStore(directory: URL(fileURLWithPath: settings.dataDirectory))
+        return try SQLiteStore(directory: try self.prepareDataDirectory(settings))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import VigilServer
+import VigilStore
 
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,6 +21,10 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await self.options.loadSettings()
+        let directory = try self.options.prepareDataDirectory(settings)
+        // One server per data directory, for the life of this process (released at exit, kill -9 too).
+        let lock = settings.storage == .sqlite ? try DataDirectoryLock.acquire(in: directory) : nil
+        defer { withExtendedLifetime(lock) {} }
         let logger = Logging.bootstrap(level: settings.logLevel)
         let readyFile = self.readyFile
         let server = try await VigilServer(settings: settings, logger: logger) { ports in

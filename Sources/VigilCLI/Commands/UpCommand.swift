@@ -25,8 +25,12 @@ struct UpCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await self.options.loadSettings()
+        let directory = try self.options.prepareDataDirectory(settings)
+        // One server per data directory, for the life of this process (released at exit, kill -9 too).
+        let lock = try DataDirectoryLock.acquire(in: directory)
+        defer { withExtendedLifetime(lock) {} }
         let logger = Logging.bootstrap(level: settings.logLevel)
-        let store = try SQLiteStore(directory: URL(fileURLWithPath: settings.dataDirectory))
+        let store = try SQLiteStore(directory: directory)
         let hostname = ProcessInfo.processInfo.hostName
         let key = try await Self.localAgentKey(store: store, directory: settings.dataDirectory, hostname: hostname)
 
@@ -42,7 +46,9 @@ struct UpCommand: AsyncParsableCommand {
         let agentService = LocalAgentService(settings: settings, key: key, hostname: hostname, ready: ready, logger: agentLogger) { ports in
             if let readyFile { writeReadyFile(readyFile, ports: ports) }
             let httpHost = settings.httpHost == "0.0.0.0" ? "127.0.0.1" : settings.httpHost
-            print("""
+            // Unbuffered: under a service manager standard output is a pipe or a file, and a
+            // buffered banner would not appear until exit (it carries the first admin's password).
+            FileHandle.standardOutput.write(Data("""
             Vigil is up.
               Dashboard: http://\(httpHost):\(ports.httpPort)/
             \(signIn)  Health:   http://\(httpHost):\(ports.httpPort)/api/health
@@ -51,7 +57,8 @@ struct UpCommand: AsyncParsableCommand {
               Listener: \(settings.agentHost):\(ports.agentPort) for agents (vigil keys create --host NAME)
               Data:     \(settings.dataDirectory)
             Press Ctrl-C to stop.
-            """)
+
+            """.utf8))
         }
         let group = ServiceGroup(configuration: .init(
             services: (server.services + [agentService]).map { .init(service: $0) },

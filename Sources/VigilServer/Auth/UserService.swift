@@ -44,14 +44,19 @@ public final class UserService: AccessTokenVerifier, Service {
     private let state = Mutex(LiveState())
     /// Set when this start created the first admin with a generated password.
     public let generatedAdmin: GeneratedAdmin?
+    /// Sessions started while the disk was full, not yet in the store.
+    let unsaved = UnsavedSessions()
+    /// Told of writes that failed for space.
+    let storage: StorageCondition?
 
     /// Expired and ended sessions are deleted from the store at most this often.
     static let pruneInterval: TimeInterval = 3600
 
     /// Loads the signing secret, creates the first admin when there is no user, and loads the
     /// live sessions.
-    public init(store: any VigilStore, settings: AuthSettings, logger: Logger, threadPool: NIOThreadPool = .singleton) async throws {
+    public init(store: any VigilStore, settings: AuthSettings, logger: Logger, storage: StorageCondition? = nil, threadPool: NIOThreadPool = .singleton) async throws {
         self.store = store
+        self.storage = storage
         self.settings = settings
         self.logger = logger
         self.hasher = PasswordHasher(cost: settings.bcryptCost, threadPool: threadPool)
@@ -135,7 +140,13 @@ public final class UserService: AccessTokenVerifier, Service {
         let refresh = RandomToken.make()
         let session = UserSession(id: UUID().uuidString.lowercased(), userName: user.name, createdAt: now,
                                   expiresAt: now.addingTimeInterval(self.settings.refreshTokenTTL.seconds))
-        try await self.store.createSession(session, refreshDigest: RandomToken.digest(refresh))
+        do {
+            try await self.store.createSession(session, refreshDigest: RandomToken.digest(refresh))
+        } catch where self.storage?.report(error, writing: "a session") ?? StorageCondition.isStorageFull(error) {
+            // Sign-in must work on a full disk: the session lives in memory until a reload can write it.
+            self.unsaved.add(session, refreshDigest: RandomToken.digest(refresh))
+            self.logger.warning("session kept in memory only until the disk has room (a restart before then ends it)", metadata: ["user": "\(user.name)", "session": "\(session.id)"])
+        }
         self.state.withLock { state in
             state.sessions[session.id] = session
             state.version += 1
@@ -183,7 +194,16 @@ public final class UserService: AccessTokenVerifier, Service {
             self.logger.warning("a spent refresh token was presented again: session ended", metadata: ["session": "\(sessionID)"])
             throw AuthFailure.invalidToken
         case .invalid:
-            throw AuthFailure.invalidToken
+            // Perhaps a session kept in memory while the disk was full.
+            guard let session = self.unsaved.rotate(digest: RandomToken.digest(token), newDigest: RandomToken.digest(next),
+                                                    newExpiresAt: now.addingTimeInterval(self.settings.refreshTokenTTL.seconds), at: now),
+                  let role = try await self.role(self.state.withLock({ $0.roles[session.userName] }), of: session.userName)
+            else { throw AuthFailure.invalidToken }
+            self.state.withLock { state in
+                state.sessions[session.id] = session
+                state.version += 1
+            }
+            return try await self.grant(session: session, role: role, refreshToken: next, now: now)
         }
     }
 
@@ -200,7 +220,13 @@ public final class UserService: AccessTokenVerifier, Service {
 
     /// Ends a session (sign-out). Its access tokens stop working at once.
     public func signOut(sessionID: String) async throws {
-        try await self.store.endSession(id: sessionID, at: Date())
+        // Ended in the store even when it was kept in memory: a reload may have just written it.
+        let unsaved = self.unsaved.remove(sessionID)
+        do {
+            try await self.store.endSession(id: sessionID, at: Date())
+        } catch where unsaved && StorageCondition.isStorageFull(error) {
+            // Never written, and no reload will write it now.
+        }
         let session = self.state.withLock { state in
             state.version += 1
             return state.sessions.removeValue(forKey: sessionID)
@@ -223,6 +249,7 @@ public final class UserService: AccessTokenVerifier, Service {
         let now = Date()
         try await self.store.updateUser(named: user.name, role: nil, passwordHash: try await self.hasher.hash(new), at: now)
         let ended = try await self.store.endSessions(userName: user.name, keeping: user.sessionID, at: now)
+            + self.unsaved.remove(userName: user.name, keeping: user.sessionID)
         self.forget(sessions: ended)
         self.logger.notice("audit", metadata: ["user": "\(user.name)", "action": "change_password", "target": "\(user.name)", "sessions_ended": "\(ended.count)"])
     }
@@ -241,7 +268,13 @@ public final class UserService: AccessTokenVerifier, Service {
             state.sessions = state.sessions.filter { $0.value.isActive(at: now) }
             return true
         }
-        if due { try await self.store.pruneSessions(before: now) }
+        if due {
+            do {
+                try await self.store.pruneSessions(before: now)
+            } catch where StorageCondition.isStorageFull(error) {
+                // Housekeeping: the next prune deletes them.
+            }
+        }
     }
 
     // MARK: Reloading
@@ -266,11 +299,13 @@ public final class UserService: AccessTokenVerifier, Service {
     /// Replaces the in-memory users and sessions with the store's. When a change was made here
     /// while the store was read, the read may predate it: read again (a few times at most).
     func reload() async throws {
+        await self.saveUnsavedSessions()
         for _ in 0..<3 {
             let version = self.state.withLock { $0.version }
             let now = Date()
             let users = try await self.store.users()
-            let sessions = try await self.store.activeSessions(at: now)
+            // Sessions not yet written are live too.
+            let sessions = try await self.store.activeSessions(at: now) + self.unsaved.active(at: now)
             let applied = self.state.withLock { state -> Bool in
                 guard state.version == version else { return false }
                 state.roles = Dictionary(uniqueKeysWithValues: users.map { ($0.name, $0.role) })
@@ -278,6 +313,22 @@ public final class UserService: AccessTokenVerifier, Service {
                 return true
             }
             if applied { return }
+        }
+    }
+
+    /// Writes the sessions started while the disk was full, now that it may have room. (A refresh
+    /// racing this write keeps the token it had when the write began: its holder signs in again.)
+    private func saveUnsavedSessions() async {
+        for entry in self.unsaved.all {
+            do {
+                try await self.store.createSession(entry.session, refreshDigest: entry.refreshDigest)
+                self.unsaved.remove(entry.session.id)
+            } catch {
+                if self.storage?.report(error, writing: "a session kept in memory") != true {
+                    self.logger.warning("could not store a session kept in memory; trying again at the next reload", metadata: ["session": "\(entry.session.id)", "error": "\(error)"])
+                }
+                return
+            }
         }
     }
 
@@ -349,6 +400,7 @@ public final class UserService: AccessTokenVerifier, Service {
         var ended: [String] = []
         if hash != nil {
             ended = try await self.store.endSessions(userName: name, keeping: nil, at: now)
+                + self.unsaved.remove(userName: name, keeping: nil)
             self.forget(sessions: ended)
         }
         self.logger.notice("audit", metadata: [
@@ -362,7 +414,7 @@ public final class UserService: AccessTokenVerifier, Service {
     public func removeUser(name: String, by actor: String) async throws {
         let ended: [String]
         do {
-            ended = try await self.store.deleteUser(named: name, at: Date())
+            ended = try await self.store.deleteUser(named: name, at: Date()) + self.unsaved.remove(userName: name, keeping: nil)
         } catch let error as UserStoreError {
             throw Self.failure(error)
         }

@@ -84,6 +84,9 @@ extension ServerSettings {
         parser.duration("metrics.retention.minute") { settings.retention.minute = $0 }
         parser.duration("metrics.retention.hour") { settings.retention.hour = $0 }
         parser.duration("metrics.retention.check_interval") { settings.retentionCheckInterval = $0 }
+        parser.bytes("disk.min_free_bytes") { settings.diskMinFreeBytes = $0 }
+        parser.duration("disk.check_interval") { settings.diskCheckInterval = $0 }
+        parser.duration("disk.full_log_interval") { settings.diskFullLogInterval = $0 }
         parser.int("metrics.memory_samples", 1...1_000_000) { settings.memorySamplesPerHost = $0 }
         parser.int("metrics.max_body_size", 256...(64 << 20)) { settings.maxMetricsBodySize = $0 }
         parser.double("metrics.rate_limit", 0.001...10_000) { settings.metricsRateLimit = $0 }
@@ -162,6 +165,8 @@ extension ServerSettings {
             ("metrics.flush_interval", self.metricsFlushInterval, Duration.milliseconds(10)),
             ("metrics.retention.check_interval", self.retentionCheckInterval, Duration.seconds(1)),
             ("metrics.retention.raw", self.retention.raw, Duration.seconds(3600)),
+            ("disk.check_interval", self.diskCheckInterval, Duration.milliseconds(100)),
+            ("disk.full_log_interval", self.diskFullLogInterval, Duration.seconds(1)),
         ] where value < minimum {
             throw ConfigurationError(description: "\(key) must be at least \(minimum.compactDescription) (got \(value.compactDescription))")
         }

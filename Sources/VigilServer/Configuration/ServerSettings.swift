@@ -76,6 +76,13 @@ public struct ServerSettings: Sendable, Equatable {
     public var retention = MetricsRetention()
     /// How often expired history is deleted.
     public var retentionCheckInterval: Duration = .seconds(600)
+    /// Below this many bytes free in the data directory's file system the disk counts as full:
+    /// metrics samples are refused (`storage_full`) so that sessions and registrations keep room.
+    public var diskMinFreeBytes: UInt64 = 8 << 20
+    /// How often free space is checked (so a full disk is noticed, and its end too, without a write).
+    public var diskCheckInterval: Duration = .seconds(5)
+    /// While the disk is full, the condition is logged again at most this often.
+    public var diskFullLogInterval: Duration = .seconds(60)
     /// Samples kept per host with `storage: memory`.
     public var memorySamplesPerHost = 1000
     /// The largest `POST /api/metrics` body accepted, in bytes.

@@ -13,6 +13,8 @@ struct APIRoutes: Sendable {
     let version: String
     /// The live stream, for its counters.
     var live: LiveHub? = nil
+    /// Whether the disk has room, for `storage` in `/api/health`.
+    var storage: StorageCondition? = nil
 
     /// `GET /api/health` body.
     struct Health: Encodable {
@@ -27,6 +29,8 @@ struct APIRoutes: Sendable {
         var recentEvents: [LivenessEvent]
         var metrics: MetricsCounts
         var stream: StreamCounts
+        /// The data directory's disk: `full` while writes that need space are refused.
+        var storage: StorageCondition.Snapshot
 
         /// Live stream (`GET /api/stream`) connections and drops since start.
         struct StreamCounts: Encodable {
@@ -60,7 +64,7 @@ struct APIRoutes: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case status, version, agents, down, connections, metrics, stream
+            case status, version, agents, down, connections, metrics, stream, storage
             case serverID = "server_id"
             case uptimeSeconds = "uptime_seconds"
             case heartbeatInterval = "heartbeat_interval"
@@ -99,7 +103,8 @@ struct APIRoutes: Sendable {
             down: agents.filter { $0.state == .down }.map(\.hostname),
             recentEvents: try await self.store.events(hostname: nil, limit: 20, before: nil),
             metrics: Self.metricsCounts(self.environment.metrics),
-            stream: Self.streamCounts(self.live)
+            stream: Self.streamCounts(self.live),
+            storage: self.storage?.snapshot ?? StorageCondition.Snapshot(state: "ok", refusedWrites: 0)
         )
         return try JSONResponse.make(health)
     }

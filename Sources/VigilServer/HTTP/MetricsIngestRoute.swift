@@ -81,7 +81,10 @@ struct MetricsIngestRoute: Sendable {
     /// The sample was taken but its write failed: nothing was acknowledged, and the sender may send
     /// the same sample again.
     static func apiError(forWriteFailure error: any Error) -> APIError {
-        APIError(.serviceUnavailable, "storage_error", "the server could not store the sample (\(error)); send it again later",
+        if StorageCondition.isStorageFull(error) {
+            return APIError.storageFull("the server's disk is full; the sample was not stored. Send it again once space returns", retryAfter: .seconds(5))
+        }
+        return APIError(.serviceUnavailable, "storage_error", "the server could not store the sample (\(error)); send it again later",
                  headers: [.retryAfter: "1"])
     }
 
@@ -95,6 +98,7 @@ struct MetricsIngestRoute: Sendable {
         case .rateLimited: return APIError(.tooManyRequests, refusal.code.rawValue, refusal.detail, headers: headers)
         case .stale: return APIError(.conflict, refusal.code.rawValue, refusal.detail)
         case .busy: return APIError(.serviceUnavailable, refusal.code.rawValue, refusal.detail, headers: headers)
+        case .storageFull: return APIError.storageFull(refusal.detail, retryAfter: refusal.retryAfter ?? .seconds(5))
         }
     }
 }

@@ -345,6 +345,8 @@ final class AgentSessionHandler: ChannelInboundHandler {
         return { result in
             let payload = switch result {
             case .success: ServerResponsePayload(success: true, message: "stored", inReplyTo: messageID)
+            case .failure(let error) where StorageCondition.isStorageFull(error):
+                ServerResponsePayload(success: false, message: "storage_full: the server's disk is full; the sample was not stored, send it again once space returns", code: .serverBusy, inReplyTo: messageID)
             case .failure: ServerResponsePayload(success: false, message: "the server could not store the sample; send it again later", code: .serverBusy, inReplyTo: messageID)
             }
             let envelope = Envelope(.serverResponse(payload), senderID: "server", timestamp: Date().timeIntervalSince1970, messageID: UUID().uuidString.lowercased())

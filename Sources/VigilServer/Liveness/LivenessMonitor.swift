@@ -12,8 +12,11 @@ public struct LivenessMonitor: Service {
     let checkInterval: Duration
     let persistInterval: Duration
     let logger: Logger
+    /// A full disk is reported there (logged once a minute): last-seen times are best effort.
+    var storage: StorageCondition? = nil
 
-    public init(tracker: LivenessTracker, store: any VigilStore, checkInterval: Duration, persistInterval: Duration, logger: Logger) {
+    public init(tracker: LivenessTracker, store: any VigilStore, checkInterval: Duration, persistInterval: Duration, storage: StorageCondition? = nil, logger: Logger) {
+        self.storage = storage
         self.tracker = tracker
         self.store = store
         self.checkInterval = checkInterval
@@ -42,6 +45,8 @@ public struct LivenessMonitor: Service {
         let changed = self.tracker.takeChangedLastSeen()
         do {
             try await self.store.updateLastSeen(changed)
+        } catch where self.storage?.report(error, writing: "last-seen times") == true {
+            // Best effort: the tracker has them in memory, and the next write carries newer ones.
         } catch {
             self.logger.error("could not store last-seen times", metadata: ["error": "\(error)", "count": "\(changed.count)"])
         }

@@ -16,8 +16,11 @@ public struct LivenessRecorder: Service {
     let logger: Logger
     /// Called with each transition after it is stored, in order (the message service turns some into notices).
     let onTransition: @Sendable (LivenessEvent) -> Void
+    /// A full disk is reported there (logged once a minute), not once per failed write.
+    var storage: StorageCondition? = nil
 
-    public init(updates: AsyncStream<LivenessUpdate>, store: any VigilStore, logger: Logger, onTransition: @escaping @Sendable (LivenessEvent) -> Void = { _ in }) {
+    public init(updates: AsyncStream<LivenessUpdate>, store: any VigilStore, logger: Logger, storage: StorageCondition? = nil, onTransition: @escaping @Sendable (LivenessEvent) -> Void = { _ in }) {
+        self.storage = storage
         self.updates = updates
         self.store = store
         self.logger = logger
@@ -38,6 +41,8 @@ public struct LivenessRecorder: Service {
                 await self.flush(&batch)
                 do {
                     try await self.store.recordRegistration(hostname: hostname, info: info, at: at)
+                } catch where self.storage?.report(error, writing: "a registration") == true {
+                    // The host is registered in memory; its record is written at its next registration.
                 } catch {
                     self.logger.error("could not store registration", metadata: ["host": "\(hostname)", "error": "\(error)"])
                 }
@@ -50,6 +55,8 @@ public struct LivenessRecorder: Service {
         guard !batch.isEmpty else { return }
         do {
             try await self.store.append(events: batch)
+        } catch where self.storage?.report(error, writing: "\(batch.count) liveness events") == true {
+            // Dropped, as below; the condition logs them.
         } catch {
             self.logger.error("could not store liveness events", metadata: ["error": "\(error)", "count": "\(batch.count)"])
         }

@@ -12,6 +12,8 @@ public struct IngestRefusal: Error, Sendable, Equatable, CustomStringConvertible
         case stale
         /// The write queue is full.
         case busy
+        /// The data directory's disk is full (``StorageCondition``): nothing can be written now.
+        case storageFull
 
         /// The name used in counters (`/api/health`).
         public var code: String {
@@ -20,6 +22,7 @@ public struct IngestRefusal: Error, Sendable, Equatable, CustomStringConvertible
             case .rateLimited: "rate_limited"
             case .stale: "stale_sample"
             case .busy: "server_busy"
+            case .storageFull: "storage_full"
             }
         }
     }
@@ -43,7 +46,9 @@ public struct IngestRefusal: Error, Sendable, Equatable, CustomStringConvertible
         case .invalid: .invalidField
         case .rateLimited: .rateLimited
         case .stale: .staleSample
-        case .busy: .serverBusy
+        // The agent protocol has no code of its own for it: `server_busy` (retry later), with
+        // `storage_full` at the start of the message.
+        case .busy, .storageFull: .serverBusy
         }
     }
 }

@@ -43,6 +43,8 @@ public final class MetricsIngestor: Sendable {
     /// The live stream: told of each accepted sample (it only enqueues; see ``LiveHub``).
     let live: LiveHub?
     let settings: ServerSettings
+    /// Whether the disk has room: while it has not, samples are refused (`storage_full`).
+    let storage: StorageCondition?
     private let state = Mutex(State())
     private let logger: Logger
     /// Wakes the writer whenever a sample is queued; at most one wake-up is buffered, so the writer
@@ -50,8 +52,9 @@ public final class MetricsIngestor: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     let wakeups: AsyncStream<Void>
 
-    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), live: LiveHub? = nil, logger: Logger) {
+    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), live: LiveHub? = nil, storage: StorageCondition? = nil, logger: Logger) {
         self.settings = settings
+        self.storage = storage
         self.latest = latest
         self.live = live
         self.logger = logger
@@ -89,6 +92,10 @@ public final class MetricsIngestor: Sendable {
         }
         if let long = series.first(where: { $0.name.utf8.count > self.settings.metricsMaxSeriesNameBytes }) {
             throw self.refuse(IngestRefusal(.invalid, "\(String(long.name.prefix(80)))…: series name over \(self.settings.metricsMaxSeriesNameBytes) bytes (a mount point or interface name too long)"))
+        }
+        if let storage = self.storage, storage.isFull {
+            storage.refused()
+            throw self.refuse(IngestRefusal(.storageFull, "storage_full: the server's disk is full; samples are refused until space returns", retryAfter: storage.retryAfter))
         }
         var sample = MetricSample(hostname: hostname, timestamp: timestamp, names: series.map(\.name), values: series.map(\.value))
         try self.state.withLock { (state) throws(IngestRefusal) -> Void in

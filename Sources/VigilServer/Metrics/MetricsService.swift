@@ -105,9 +105,11 @@ public struct MetricsService: Service {
             return true
         case .failure(let error):
             self.ingestor.forget(samples)
-            // Nothing of the batch was acknowledged: its senders hear of the failure and send again.
-            self.logger.error("could not write metrics history; the batch's senders are told", metadata: ["samples": "\(batch.count)", "error": "\(error)"])
             for queued in batch { queued.onStored?(.failure(error)) }
+            // Nothing of the batch was acknowledged: its senders hear of the failure and send again.
+            // A full disk is logged by the storage condition, once a minute.
+            if self.ingestor.storage?.report(error, writing: "metrics history (\(batch.count) samples refused)") == true { return false }
+            self.logger.error("could not write metrics history; the batch's senders are told", metadata: ["samples": "\(batch.count)", "error": "\(error)"])
             return false
         }
     }
@@ -122,6 +124,8 @@ public struct MetricsService: Service {
         }
         do {
             try await self.store.saveLatest(documents)
+        } catch where self.ingestor.storage?.report(error, writing: "the latest samples") == true {
+            // Logged by the condition, once a minute; saved again at the next change.
         } catch {
             self.logger.warning("could not persist latest samples", metadata: ["hosts": "\(documents.count)", "error": "\(error)"])
         }

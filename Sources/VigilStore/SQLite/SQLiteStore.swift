@@ -21,6 +21,7 @@ public final class SQLiteStore: VigilStore {
         // Another process (the CLI) may hold the write lock briefly: wait rather than fail.
         configuration.busyMode = .timeout(5)
         let path = directory.appendingPathComponent(Self.fileName).path
+        try DataDirectory.createPrivateFile(atPath: path)  // 0600 whatever the umask, and so its -wal and -shm
         self.pool = try DatabasePool(path: path, configuration: configuration)
         try self.pool.syncEveryCommit()
         try Self.migrator.migrate(self.pool)
@@ -82,8 +83,13 @@ public final class SQLiteStore: VigilStore {
             return .unknown
         }
         if key.isRevoked { return .revoked(key) }
-        try await self.pool.write { db in
-            try db.execute(sql: "UPDATE agent_keys SET last_used_at = ? WHERE id = ?", arguments: [Date().timeIntervalSince1970, key.id])
+        do {
+            try await self.pool.write { db in
+                try db.execute(sql: "UPDATE agent_keys SET last_used_at = ? WHERE id = ?", arguments: [Date().timeIntervalSince1970, key.id])
+            }
+        } catch where StorageFull.isCause(of: error) {
+            // The last-use time is for people reading `vigil keys list`: a full disk must not
+            // turn a valid key away (registration and metrics posts check keys).
         }
         return .valid(key)
     }

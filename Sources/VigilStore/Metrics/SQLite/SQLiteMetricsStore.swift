@@ -62,6 +62,7 @@ public final class SQLiteMetricsStore: MetricsStore {
             }
         }
         self.url = directory.appendingPathComponent(Self.fileName)
+        try DataDirectory.createPrivateFile(atPath: self.url.path)  // 0600 whatever the umask, and so its -wal and -shm
         self.pool = try DatabasePool(path: self.url.path, configuration: configuration)
         try self.pool.syncEveryCommit()
         try Self.migrator.migrate(self.pool)
