@@ -103,6 +103,12 @@ extension Envelope: Codable {
         self.senderID = try c.decodeIfPresent(String.self, forKey: .senderID)
         self.timestamp = try c.decodeIfPresent(Double.self, forKey: .timestamp)
         self.messageID = try c.decodeIfPresent(String.self, forKey: .messageID)
+        // A version-0 register names its client in the envelope, not in the payload.
+        if case .clientRegister(var register) = self.body, register.protocolVersion == ProtocolVersion.legacy,
+           register.hostname.isEmpty, let sender = self.senderID {
+            register.hostname = sender
+            self.body = .clientRegister(register)
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
