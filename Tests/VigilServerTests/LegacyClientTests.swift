@@ -128,6 +128,21 @@ struct LegacyClientTests {
         }
     }
 
+    @Test("agents.legacy_clients: a comma-separated string (environment) or a YAML list; a name that is not a client id stops the start")
+    func legacyClientsSetting() async throws {
+        let fromEnvironment = try await ServerSettings.load(environment: ["VIGIL_AGENTS_LEGACY_CLIENTS": "alice, bob,carol"])
+        #expect(fromEnvironment.legacyClients == ["alice", "bob", "carol"])
+        #expect(try await ServerSettings.load(environment: [:]).legacyClients.isEmpty)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-legacy-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data("agents:\n  legacy_clients:\n    - alice\n    - bob\n".utf8).write(to: file)
+        #expect(try await ServerSettings.load(file: file.path, environment: [:]).legacyClients == ["alice", "bob"])
+        for bad in ["alice,.hidden", "server", "al ice"] {
+            let error = await #expect(throws: ConfigurationError.self) { try await ServerSettings.load(environment: ["VIGIL_AGENTS_LEGACY_CLIENTS": bad]) }
+            #expect(error?.description.contains("agents.legacy_clients") == true, "\(bad): \(error?.description ?? "-")")
+        }
+    }
+
     @Test("a version-0 session sends no heartbeats and is not closed for idling; a version-1 one is")
     func noIdleTimeout() async throws {
         try await withMessagingServer({ settings in

@@ -43,7 +43,8 @@ enum SessionError: Error, CustomStringConvertible {
         if case .closed(let reason) = self, reason.hasPrefix(ErrorCode.superseded.rawValue) { return true }
         guard case .refused(let code, _) = self else { return false }
         switch code {
-        case .invalidKey, .revokedKey, .keyRequired, .hostnameBoundToKey, .invalidHostname, .unsupportedVersion: return true
+        // invalid_field on a register: a field over its limit, or a name that cannot be a client id.
+        case .invalidKey, .revokedKey, .keyRequired, .hostnameBoundToKey, .invalidHostname, .invalidField, .unsupportedVersion: return true
         default: return false
         }
     }
