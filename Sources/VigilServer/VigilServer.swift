@@ -113,7 +113,7 @@ public struct VigilServer: Sendable {
         self.files = files
         let environment = SessionEnvironment(
             settings: settings, serverID: serverID, tracker: tracker,
-            authenticator: AgentAuthenticator(store: store, openEnrollment: settings.openEnrollment),
+            authenticator: AgentAuthenticator(store: store, openEnrollment: settings.openEnrollment, legacyClients: settings.legacyClients),
             metrics: metrics, messages: messages, files: files, logger: logger
         )
         self.sessions = environment

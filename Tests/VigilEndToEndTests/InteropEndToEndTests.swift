@@ -154,6 +154,43 @@ struct InteropEndToEndTests {
     }
 }
 
+extension InteropEndToEndTests {
+    @Test("version 0: the original envelope-only client (empty register payload, sender_id, no heartbeats) chats with vigil chat both ways, privately and by broadcast")
+    func legacyClient() async throws {
+        let server = try await ToolServer.start()
+        defer { server.stop() }
+        let alice = try ChatProcess(server, name: "alice")
+        defer { alice.stop() }
+        try await alice.waitFor("connected to \(server.address) as alice")
+        let bob = try InteropClient(server, name: "bob", legacy: true)
+        defer { bob.stop() }
+        let registered = try await bob.waitFor("its registration") { $0.event == "registered" }
+        #expect(registered.clientID == "bob")
+
+        alice.type("send @bob hello old friend")
+        let privateToBob = try await bob.waitFor("alice's private message") { $0.event == "message" && $0.content == "hello old friend" }
+        #expect(privateToBob.senderID == "alice" && privateToBob.recipient == "bob")
+        bob.type("send @alice hi alice, from version 0")
+        try await alice.waitFor("bob → you: hi alice, from version 0")
+        bob.type("send hello everyone, from version 0")
+        try await alice.waitFor("bob: hello everyone, from version 0")
+        alice.type("send good night all")
+        let broadcast = try await bob.waitFor("alice's broadcast") { $0.event == "message" && $0.content == "good night all" }
+        #expect(broadcast.recipient == nil)
+        // A quiet spell without heartbeats: nothing arrives twice, and the goodbye still works.
+        bob.type("quiet 1.5")
+        bob.type("quit")
+        #expect(try await bob.finish() == 0, "the Python client: \(bob.diagnostics)")
+        let events = bob.events
+        #expect(events.filter { $0.event == "message" }.map(\.content) == ["hello old friend", "good night all"], "\(bob.diagnostics)")
+        #expect(events.filter { $0.event == "acked" }.map(\.status) == ["stored", "stored"])
+        #expect(!events.contains { $0.event == "heartbeat_ack" }, "a version-0 client sends no heartbeats")
+        #expect(events.contains { $0.event == "goodbye" && $0.success == true })
+        alice.type("quit")
+        #expect(try await alice.finish() == 0, "\(alice.output)")
+    }
+}
+
 /// `interop_chat_client.py` as a child process: commands in on standard input, one JSON event per
 /// line out on standard output (see the script's docstring).
 final class InteropClient: @unchecked Sendable {
@@ -221,8 +258,10 @@ final class InteropClient: @unchecked Sendable {
     let stderrLog: URL
     private let input = Pipe()
 
-    /// - Parameter key: passed as `VIGIL_KEY`; `nil`: no key (open enrollment).
-    init(_ server: ToolServer, name: String, key: String? = nil) throws {
+    /// - Parameters:
+    ///   - key: passed as `VIGIL_KEY`; `nil`: no key (open enrollment).
+    ///   - legacy: register as the original envelope-only client (protocol version 0: empty payload, no heartbeats).
+    init(_ server: ToolServer, name: String, key: String? = nil, legacy: Bool = false) throws {
         signal(SIGPIPE, SIG_IGN)  // writing to a client that has exited must not kill the test runner
         self.name = name
         let tag = "interop-\(name)-\(UUID().uuidString.prefix(6))"
@@ -231,7 +270,7 @@ final class InteropClient: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: self.stdoutLog.path, contents: nil)
         _ = FileManager.default.createFile(atPath: self.stderrLog.path, contents: nil)
         self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        self.process.arguments = ["python3", Self.script.path, "--server", server.address, "--name", name, "--timeout", "10"]
+        self.process.arguments = ["python3", Self.script.path, "--server", server.address, "--name", name, "--timeout", "10"] + (legacy ? ["--legacy"] : [])
         var environment = ProcessInfo.processInfo.environment
         environment["VIGIL_KEY"] = key
         environment["PYTHONUNBUFFERED"] = "1"

@@ -5,7 +5,11 @@ It speaks only the JSON envelope: CLIENT_REGISTER (kind "user"), HEARTBEAT, CLIE
 MESSAGE_ACK, LIST_CLIENTS and CLIENT_UNREGISTER. Python 3 standard library only.
 
 Usage:
-    interop_chat_client.py --server HOST:PORT --name NAME [--key KEY] [--timeout SECONDS]
+    interop_chat_client.py --server HOST:PORT --name NAME [--key KEY] [--timeout SECONDS] [--legacy]
+
+With --legacy it is the envelope-only client of the original messaging design (PROTOCOL.md §13):
+it registers with an empty payload, named only by "sender_id" (no protocol version, no hostname, no
+key), puts its name in "sender_id" on every frame, and sends no heartbeats.
 
 The key may also come from the environment variable VIGIL_KEY; without one the client registers
 under open enrollment (no "key" field at all).
@@ -71,7 +75,8 @@ def is_number(value):
 
 
 class Client:
-    def __init__(self, host, port, name, key, timeout):
+    def __init__(self, host, port, name, key, timeout, legacy=False):
+        self.legacy = legacy
         self.host = host
         self.port = port
         self.name = name
@@ -101,6 +106,8 @@ class Client:
 
     def send_envelope(self, type_, payload, message_id=None):
         envelope = {"type": type_, "payload": payload, "timestamp": time.time()}
+        if self.legacy:
+            envelope = {"type": type_, "sender_id": self.name, "payload": payload, "timestamp": time.time()}
         if message_id is not None:
             envelope["message_id"] = message_id
         data = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -147,10 +154,11 @@ class Client:
 
     # ---- the event loop ----
 
-    def pump(self, until, deadline, what, stdin=None, lines=None):
+    def pump(self, until, deadline, what, stdin=None, lines=None, wake_at=None):
         """Reads frames, sends heartbeats, and collects stdin lines until until() is true.
 
-        Raises Failure(3) at the deadline (None: no deadline)."""
+        Raises Failure(3) at the deadline (None: no deadline). wake_at: a time to look at until()
+        again even if nothing arrives (without heartbeats nothing else wakes the loop)."""
         while not until():
             now = time.monotonic()
             if deadline is not None and now >= deadline:
@@ -158,7 +166,7 @@ class Client:
             if self.next_heartbeat is not None and now >= self.next_heartbeat:
                 self.heartbeat()
                 continue
-            waits = [x for x in (deadline, self.next_heartbeat) if x is not None]
+            waits = [x for x in (deadline, self.next_heartbeat, wake_at) if x is not None]
             wait = max(0.0, min(waits) - now) if waits else None
             use_stdin = stdin is not None and lines is not None and self.stdin_open
             readers = [self.sock] + ([stdin] if use_stdin else [])
@@ -294,6 +302,8 @@ class Client:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         payload = {"protocol_version": PROTOCOL_VERSION, "kind": "user", "name": self.name,
                    "capabilities": ["heartbeat"], "agent_version": "interop-chat-client.py/1.0"}
+        if self.legacy:
+            payload = {}  # the original design's register: the name is the envelope's sender_id
         if self.key:
             payload["key"] = self.key
         register_id = str(uuid.uuid4())
@@ -327,7 +337,8 @@ class Client:
                 emit("registered", client_id=self.client_id, heartbeat_interval=session["heartbeat_interval"],
                      max_frame_size=self.max_frame, server_id=session.get("server_id"),
                      protocol_version=session.get("protocol_version"))
-                self.heartbeat()  # seq 1 at once (§6)
+                if not self.legacy:  # version 0 has no heartbeats (§13)
+                    self.heartbeat()  # seq 1 at once (§6)
                 # Anything behind the reply in the same read (stored mail) is handled now.
                 for more in self.frames():
                     self.handle(more)
@@ -398,7 +409,7 @@ class Client:
             elif command == "quiet":
                 seconds = float(rest)
                 end = time.monotonic() + seconds
-                self.pump(lambda: time.monotonic() >= end, None, "quiet", stdin, lines)
+                self.pump(lambda: time.monotonic() >= end, None, "quiet", stdin, lines, wake_at=end)
             elif command == "who":
                 self.client_list = None
                 self.send_envelope("LIST_CLIENTS", {}, str(uuid.uuid4()))
@@ -415,11 +426,13 @@ def main():
     parser.add_argument("--key", default=os.environ.get("VIGIL_KEY"),
                         help="agent key bound to NAME (default: $VIGIL_KEY; none: open enrollment)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for any one answer")
+    parser.add_argument("--legacy", action="store_true",
+                        help="register as the original envelope-only client (protocol version 0, empty payload)")
     args = parser.parse_args()
     host, _, port = args.server.rpartition(":")
     if not host or not port.isdigit():
         parser.error("--server must be HOST:PORT")
-    client = Client(host, int(port), args.name, args.key or None, args.timeout)
+    client = Client(host, int(port), args.name, args.key or None, args.timeout, args.legacy)
     try:
         return client.run(sys.stdin)
     except Failure as failure:

@@ -583,16 +583,22 @@ struct MessagingTests {
         }
     }
 
-    @Test("an agent named server keeps its liveness but cannot send messages; nobody can message it")
+    @Test("the id server is the server's own: no client registers as server (with or without a key), and nobody can message it")
     func reservedServerName() async throws {
         try await withMessagingServer({ $0.maxProtocolErrors = 0 }) { server in
-            let impostor = try await RawPeer.join(server, as: "server", kind: .agent, key: try await server.key(for: "server"))
+            for key in [try await server.key(for: "server"), nil] {
+                let impostor = try await RawPeer.connect(port: server.agentPort)
+                try await impostor.send(Envelope(.clientRegister(RegisterPayload(key: key, hostname: "server")), messageID: "reg-server"))
+                let refused = try #require(try await impostor.response())
+                #expect(!refused.success && refused.fatal && refused.code == .invalidField, "\(refused.message)")
+                #expect(try await impostor.waitForClose())
+            }
             let alice = try await RawPeer.join(server, as: "alice")
-            let id = try await impostor.say("I am the server", to: "alice")
-            _ = try await impostor.expectRefusal(.invalidMessage, inReplyTo: id)
+            let id = try await alice.say("hello server", to: "server")
+            _ = try await alice.expectRefusal(.unknownRecipient, inReplyTo: id)
             #expect(try await server.store.isKnown("server") == false)
             #expect(try await alice.listClients().map(\.clientID) == ["alice"])
-            await impostor.close(); await alice.close()
+            await alice.close()
         }
     }
 }

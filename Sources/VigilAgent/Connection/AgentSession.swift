@@ -43,7 +43,8 @@ enum SessionError: Error, CustomStringConvertible {
         if case .closed(let reason) = self, reason.hasPrefix(ErrorCode.superseded.rawValue) { return true }
         guard case .refused(let code, _) = self else { return false }
         switch code {
-        case .invalidKey, .revokedKey, .keyRequired, .hostnameBoundToKey, .invalidHostname, .unsupportedVersion: return true
+        // invalid_field on a register: a field over its limit, or a name that cannot be a client id.
+        case .invalidKey, .revokedKey, .keyRequired, .hostnameBoundToKey, .invalidHostname, .invalidField, .unsupportedVersion: return true
         default: return false
         }
     }
@@ -229,24 +230,24 @@ struct AgentSession {
                     // after agents.max_protocol_errors the server would cut us off. Stop on this connection.
                     self.metrics?.detach(metricsSink)
                     metricsSink = nil
-                    self.logger.warning("the server does not accept METRICS (unknown_type); metrics are off on this connection", metadata: ["message": "\(response.message)"])
+                    self.logger.warning("the server does not accept METRICS (unknown_type); metrics are off on this connection", metadata: ["message": "\(response.message.logEscaped)"])
                 case (_, .serverResponse(let response)):
-                    self.logger.warning("server reported an error", metadata: ["code": "\(response.code?.rawValue ?? "-")", "message": "\(response.message)"])
+                    self.logger.warning("server reported an error", metadata: ["code": "\(response.code?.rawValue ?? "-")", "message": "\(response.message.logEscaped)"])
                 case (_, .heartbeatAck(let ack)) where ack.seq <= seq:
                     lastAcked = max(lastAcked, ack.seq)
                 case (.registered, .clientMessage(let message)), (.unregistering, .clientMessage(let message)):
                     // Logged and acknowledged, so the server stops delivering it; the agent acts on nothing it is told.
-                    // Escaped (debugDescription): a message must not be able to forge log lines.
+                    // Escaped (logEscaped): a message must not be able to forge log lines.
                     self.logger.info("message", metadata: [
                         "from": "\(envelope.senderID ?? "server")", "to": "\(message.recipient == nil ? "everyone" : "this host")",
-                        "kind": "\(message.kind ?? "message")", "text": "\(message.content.debugDescription)",
+                        "kind": "\((message.kind ?? "message").logEscaped)", "text": "\(message.content.logEscaped)",
                     ])
                     if let id = envelope.messageID {
                         try await outbound.write(self.envelope(.messageAck(MessageAckPayload(ackedMessageID: id, ackedSenderID: envelope.senderID))))
                     }
                 case (.registered, .fileOffer(let offer)):
                     guard let inbox else {
-                        self.logger.notice("refused a file (no --inbox)", metadata: ["from": "\(offer.sender ?? "server")", "filename": "\(offer.filename.debugDescription)", "size": "\(offer.size)"])
+                        self.logger.notice("refused a file (no --inbox)", metadata: ["from": "\((offer.sender ?? "server").logEscaped)", "filename": "\(offer.filename.logEscaped)", "size": "\(offer.size)"])
                         try await outbound.write(self.envelope(.fileReject(FileErrorPayload(transferID: offer.transferID, code: .filesNotAccepted, reason: "this agent does not accept files"))))
                         continue
                     }

@@ -46,11 +46,11 @@ final class InboxReceiver {
             }
             let partial = try await self.partials.open(manifest, syncInterval: self.syncInterval)
             self.current = partial
-            self.logger.info("receiving a file", metadata: ["from": "\(manifest.sender)", "filename": "\(manifest.filename.debugDescription)", "size": "\(manifest.size)", "offset": "\(partial.startOffset)"])
+            self.logger.info("receiving a file", metadata: ["from": "\(manifest.sender.logEscaped)", "filename": "\(manifest.filename.logEscaped)", "size": "\(manifest.size)", "offset": "\(partial.startOffset)"])
             let ready = Envelope.Body.fileReady(FileReadyPayload(transferID: offer.transferID, offset: partial.startOffset, chunkSize: self.chunkSize))
             return partial.isComplete ? [ready, await self.finish()] : [ready]
         } catch {
-            self.logger.notice("refused a file", metadata: ["filename": "\(offer.filename.debugDescription)", "code": "\(error.code.rawValue)", "reason": "\(error.reason)"])
+            self.logger.notice("refused a file", metadata: ["filename": "\(offer.filename.logEscaped)", "code": "\(error.code.rawValue)", "reason": "\(error.reason.logEscaped)"])
             return [.fileReject(FileErrorPayload(transferID: offer.transferID, code: error.code, reason: error.reason))]
         }
     }
@@ -89,10 +89,10 @@ final class InboxReceiver {
         let transferID = partial.manifest.transferID.uuidString.lowercased()
         do {
             let saved = try await partial.finish(into: self.directory)
-            self.logger.info("received a file", metadata: ["from": "\(partial.manifest.sender)", "path": "\(saved.path.debugDescription)", "size": "\(saved.size)", "sha256": "\(saved.sha256)"])
+            self.logger.info("received a file", metadata: ["from": "\(partial.manifest.sender.logEscaped)", "path": "\(saved.path.logEscaped)", "size": "\(saved.size)", "sha256": "\(saved.sha256)"])
             return .fileSaved(FileSavedPayload(transferID: transferID, fileID: transferID, filename: saved.filename, size: saved.size, sha256: saved.sha256))
         } catch {
-            self.logger.warning("a received file failed its check", metadata: ["filename": "\(partial.manifest.filename.debugDescription)", "code": "\(error.code.rawValue)", "reason": "\(error.reason)"])
+            self.logger.warning("a received file failed its check", metadata: ["filename": "\(partial.manifest.filename.logEscaped)", "code": "\(error.code.rawValue)", "reason": "\(error.reason.logEscaped)"])
             return .fileFailed(FileErrorPayload(transferID: transferID, code: error.code, reason: error.reason))
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilProtocol
 import VigilServer
 import VigilStore
 
@@ -21,7 +22,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard AgentAuthenticator.isValidHostname(self.host) else {
-                throw ValidationError("--host must be 1-253 characters of letters, digits, '.', '-' and '_'")
+                throw ValidationError("--host must be \(ClientName.rule)")
             }
             let store = try await self.options.openStore()
             let issued = try await store.createKey(hostname: self.host)

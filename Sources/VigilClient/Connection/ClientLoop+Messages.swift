@@ -58,7 +58,7 @@ extension ClientLoop {
         guard !self.settings.sendOnly else {
             // The server sends no mail to a send-only connection; should one come anyway, it is
             // left unacknowledged so it stays in the store for the client's own reader.
-            self.logger.debug("ignoring a message on a send-only connection", metadata: ["sender": "\(sender.debugDescription)"])
+            self.logger.debug("ignoring a message on a send-only connection", metadata: ["sender": "\(sender.logEscaped)"])
             return
         }
         guard let messageID = envelope.messageID else {
@@ -69,7 +69,7 @@ extension ClientLoop {
         if self.seen.insert(sender + "\u{0}" + messageID) {
             self.emit(.message(IncomingMessage(sender: sender, messageID: messageID, content: message.content, recipient: message.recipient, seq: message.seq, kind: message.kind, storedAt: message.storedAt)))
         } else {
-            self.logger.debug("dropping a message delivered again", metadata: ["sender": "\(sender.debugDescription)", "message_id": "\(messageID.debugDescription)"])
+            self.logger.debug("dropping a message delivered again", metadata: ["sender": "\(sender.logEscaped)", "message_id": "\(messageID.logEscaped)"])
         }
         self.write(.messageAck(MessageAckPayload(ackedMessageID: messageID, ackedSenderID: sender)))
     }

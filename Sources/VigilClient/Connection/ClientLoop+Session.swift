@@ -210,7 +210,8 @@ extension ClientLoop {
     /// Refusals no retry cures: the key, the name or the version must change first.
     static func isPermanent(_ code: ErrorCode?) -> Bool {
         switch code {
-        case .invalidKey, .revokedKey, .keyRequired, .hostnameBoundToKey, .invalidHostname, .unsupportedVersion: true
+        // invalid_field is fatal only before registration: a field over its limit, or a name that cannot be a client id.
+        case .invalidKey, .revokedKey, .keyRequired, .hostnameBoundToKey, .invalidHostname, .invalidField, .unsupportedVersion: true
         default: false
         }
     }

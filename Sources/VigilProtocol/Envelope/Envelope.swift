@@ -109,6 +109,12 @@ extension Envelope: Codable {
             throw DecodingError.dataCorruptedError(forKey: .timestamp, in: c, debugDescription: "\(timestamp) is outside \(Self.timestampRange.lowerBound)...\(Self.timestampRange.upperBound) (Unix seconds up to the year 9999)")
         }
         self.messageID = try c.decodeIfPresent(String.self, forKey: .messageID)
+        // A version-0 register names its client in the envelope, not in the payload.
+        if case .clientRegister(var register) = self.body, register.protocolVersion == ProtocolVersion.legacy,
+           register.hostname.isEmpty, let sender = self.senderID {
+            register.hostname = sender
+            self.body = .clientRegister(register)
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -30,18 +30,24 @@ public struct RegisterPayload: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.key = try c.decodeIfPresent(String.self, forKey: .key)
-        self.protocolVersion = try c.decode(Int.self, forKey: .protocolVersion)
+        // No version at all is version 0, the envelope-only client (`"payload": {}`); `null` is still
+        // a mistyped field, not an absent one.
+        let versioned = c.contains(.protocolVersion)
+        self.protocolVersion = versioned ? try c.decode(Int.self, forKey: .protocolVersion) : ProtocolVersion.legacy
         // People's clients may say `name`; `hostname` wins when both are present.
         if let hostname = try c.decodeIfPresent(String.self, forKey: .hostname) {
             self.hostname = hostname
         } else if let name = try c.decodeIfPresent(String.self, forKey: .name) {
             self.hostname = name
+        } else if !versioned {
+            self.hostname = ""  // version 0 is named by the envelope's `sender_id` (see Envelope)
         } else {
             self.hostname = try c.decode(String.self, forKey: .hostname)  // throws: missing
         }
         self.capabilities = try c.decodeIfPresent([String].self, forKey: .capabilities) ?? []
         self.agentVersion = try c.decodeIfPresent(String.self, forKey: .agentVersion)
-        self.kind = try c.decodeIfPresent(ClientKind.self, forKey: .kind) ?? .agent
+        // The original messaging client is a person's chat client: no liveness, never DOWN.
+        self.kind = try c.decodeIfPresent(ClientKind.self, forKey: .kind) ?? (versioned ? .agent : .user)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -2,14 +2,18 @@ import VigilProtocol
 import VigilStore
 
 /// Decides who a registering client is. The key decides the host identity; without a key, only
-/// open enrollment admits a client, and never under a name that a key protects.
+/// open enrollment (or, for a version-0 register, `agents.legacy_clients`) admits a client, and
+/// never under a name that a key protects. Every identity passes ``ClientName``'s rules.
 public struct AgentAuthenticator: Sendable {
     let store: any VigilStore
     let openEnrollment: Bool
+    /// Names admitted without a key as protocol version 0 although open enrollment is off.
+    let legacyClients: Set<String>
 
-    public init(store: any VigilStore, openEnrollment: Bool) {
+    public init(store: any VigilStore, openEnrollment: Bool, legacyClients: Set<String> = []) {
         self.store = store
         self.openEnrollment = openEnrollment
+        self.legacyClients = legacyClients
     }
 
     /// - Returns: The host identity.
@@ -19,6 +23,10 @@ public struct AgentAuthenticator: Sendable {
         if let key = register.key {
             switch try await self.store.verifyKey(key) {
             case .valid(let agentKey):
+                // A key made for such a name before the rules existed must not bring the name in.
+                guard ClientName.isValid(agentKey.hostname) else {
+                    throw ProtocolViolation(.invalidField, "key \(agentKey.id) is bound to host \(agentKey.hostname.logEscaped), which cannot be a client id (\(ClientName.rule)); revoke it and create a key for another name")
+                }
                 return agentKey.hostname
             case .revoked(let agentKey):
                 throw ProtocolViolation(.revokedKey, "key \(agentKey.id) (host \(agentKey.hostname)) has been revoked")
@@ -29,11 +37,16 @@ public struct AgentAuthenticator: Sendable {
                 throw ProtocolViolation(.invalidKey, "key is malformed: expected vk_<12 lowercase letters or digits>_<43 base64url characters>")
             }
         }
-        guard self.openEnrollment else {
+        let legacy = register.protocolVersion == ProtocolVersion.legacy
+        guard self.openEnrollment || (legacy && self.legacyClients.contains(register.hostname)) else {
+            if legacy {
+                // What this server answered before version 0 existed, and still does where it is not allowed.
+                throw ProtocolViolation(.missingField, "payload.protocol_version: required field is missing")
+            }
             throw ProtocolViolation(.keyRequired, "this server requires an agent key; create one with `vigil keys create --host NAME`")
         }
-        guard Self.isValidHostname(register.hostname) else {
-            throw ProtocolViolation(.invalidHostname, "hostname must be 1-253 characters of letters, digits, '.', '-' and '_'")
+        if let violation = ClientName.violation(register.hostname, field: legacy ? "sender_id" : "payload.hostname") {
+            throw violation
         }
         if try await self.store.hasActiveKey(hostname: register.hostname) {
             throw ProtocolViolation(.hostnameBoundToKey, "host \(register.hostname) is bound to an agent key; present it")
@@ -41,12 +54,8 @@ public struct AgentAuthenticator: Sendable {
         return register.hostname
     }
 
-    /// Host names as DNS allows them, plus `_` (seen in the wild on internal names).
+    /// Whether a key may be made for `name`: the rules of every client id (``ClientName``).
     public static func isValidHostname(_ name: String) -> Bool {
-        (1...253).contains(name.utf8.count)
-            && name.utf8.allSatisfy { byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                    || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-            }
+        ClientName.isValid(name)
     }
 }

@@ -59,6 +59,7 @@ extension ServerSettings {
         parser.int("agents.max_connections", 1...10_000_000) { settings.maxConnections = $0 }
         parser.int("agents.max_protocol_errors", 0...1_000_000) { settings.maxProtocolErrors = $0 }
         parser.bool("agents.open_enrollment") { settings.openEnrollment = $0 }
+        parser.clientNames("agents.legacy_clients") { settings.legacyClients = Set($0) }
         parser.duration("agents.close_timeout") { settings.closeTimeout = $0 }
 
         parser.string("http.host") { settings.httpHost = $0 }
@@ -254,6 +255,25 @@ private struct SettingsParser {
         guard let multiplier = multipliers[unit] else { return nil }
         let (value, overflow) = number.multipliedReportingOverflow(by: multiplier)
         return overflow ? nil : value
+    }
+
+    /// Client ids: a YAML list, or one string with the ids separated by commas (`alice,bob`, as an
+    /// environment variable or a flag gives it). Every id must pass ``ClientName``.
+    mutating func clientNames(_ key: String, apply: ([String]) -> Void) {
+        let configKey = ConfigKey(stringLiteral: key)
+        let names: [String]
+        if let text = self.reader.string(forKey: configKey) {
+            names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        } else if let list = self.reader.stringArray(forKey: configKey) {
+            names = list
+        } else {
+            return
+        }
+        if let bad = names.first(where: { !ClientName.isValid($0) }) {
+            self.problems.append("\(key): \(bad.logEscaped) is not a client id: expected \(ClientName.rule)")
+            return
+        }
+        apply(names)
     }
 
     mutating func duration(_ key: String, apply: (Duration) -> Void) {

@@ -31,6 +31,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var closeTimeout: Duration = .seconds(5)
     /// Accept agents without a key, identified by the hostname they send. For local use only.
     public var openEnrollment = false
+    /// Client ids admitted without a key as protocol version 0 (the envelope-only messaging client,
+    /// PROTOCOL.md §13) while open enrollment is off.
+    public var legacyClients: Set<String> = []
 
     // MARK: HTTP
     public var httpHost = "127.0.0.1"

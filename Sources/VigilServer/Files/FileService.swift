@@ -246,7 +246,7 @@ public final class FileService: Service, Sendable {
             throw try await self.store.isKnown(recipient) ? PushRefusal.recipientOffline : PushRefusal.unknownRecipient
         }
         guard self.pushes.push(file, to: recipient) else { throw PushRefusal.recipientOffline }
-        self.logger.info("file offered to a client", metadata: ["file_id": "\(file.id)", "recipient": "\(recipient.debugDescription)"])
+        self.logger.info("file offered to a client", metadata: ["file_id": "\(file.id)", "recipient": "\(recipient.logEscaped)"])
         return file
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import VigilProtocol
 import VigilStore
 
 /// Which clients are connected to take files the server passes on, and the files waiting for a
@@ -89,7 +90,7 @@ final class PushTargets: Sendable {
         list.append(file)
         if list.count > Self.maxPendingPerClient {
             let dropped = list.removeFirst()
-            logger.warning("too many files waiting for a client; dropping the oldest", metadata: ["client": "\(clientID.debugDescription)", "file_id": "\(dropped.id)"])
+            logger.warning("too many files waiting for a client; dropping the oldest", metadata: ["client": "\(clientID.logEscaped)", "file_id": "\(dropped.id)"])
         }
         state.pending[clientID] = list
     }

@@ -145,13 +145,13 @@ extension SessionTransfers {
 
     func pushSaved(_ saved: FileSavedPayload) throws(ProtocolViolation) {
         guard let transfer = try self.outgoingTransfer(saved.transferID, .fileSaved) else { return }
-        self.endPush(transfer, "client saved the file", level: .info, extra: ["as": "\(saved.filename.debugDescription)"])
+        self.endPush(transfer, "client saved the file", level: .info, extra: ["as": "\(saved.filename.logEscaped)"])
     }
 
     func pushEnded(_ payload: FileErrorPayload, rejected: Bool) throws(ProtocolViolation) {
         guard let transfer = try self.outgoingTransfer(payload.transferID, rejected ? .fileReject : .fileFailed) else { return }
         self.endPush(transfer, rejected ? "client refused the file" : "client could not save the file", level: .notice,
-                     extra: ["code": "\((payload.code?.rawValue ?? "-").debugDescription)", "reason": "\(payload.reason.debugDescription)"])
+                     extra: ["code": "\((payload.code?.rawValue ?? "-").logEscaped)", "reason": "\(payload.reason.logEscaped)"])
     }
 
     /// Reads and writes the next frame while the window and the socket allow.
@@ -225,8 +225,8 @@ extension SessionTransfers {
         var metadata: Logger.Metadata = [
             "transfer": "\(transfer.transferIDText)",
             "file_id": "\(transfer.file.id)",
-            "file": "\(transfer.file.filename.debugDescription)",
-            "from": "\(transfer.file.sender.debugDescription)",
+            "file": "\(transfer.file.filename.logEscaped)",
+            "from": "\(transfer.file.sender.logEscaped)",
         ]
         metadata.merge(extra) { $1 }
         return metadata

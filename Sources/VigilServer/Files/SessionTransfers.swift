@@ -130,20 +130,28 @@ final class SessionTransfers {
     /// The connection closed: open transfers keep their partial files for a resume (fsynced and
     /// recorded in their sidecars before their claims are released); files being verified are
     /// still recorded when they pass.
+    ///
+    /// Bytes received before the close and still waiting for the disk are written first: a client
+    /// that closes (or half-closes) right after its last data frame resumes from every byte it sent.
     func stop() {
         guard !self.stopped else { return }
         self.stopped = true
         let owner = self.link.connectionID
         for transfer in self.transfers.values {
             self.service.claims.markClosing(transfer.id, owner: owner)
-            transfer.pending = []
-            transfer.pendingBytes = 0
             switch transfer.phase {
             case .opening, .finishing:
-                break  // their completions see `stopped`
+                transfer.pending = []
+                transfer.pendingBytes = 0
+                // their completions see `stopped`
             case .receiving(let file):
                 transfer.ending = .stopped
-                if !transfer.writing { self.wrapUp(transfer, file) }
+                guard !transfer.writing else { break }  // the running write goes on with what waits
+                if transfer.pendingBytes > 0 {
+                    self.pump(transfer)
+                } else {
+                    self.wrapUp(transfer, file)
+                }
             }
         }
         self.transfers.removeAll()
@@ -263,7 +271,7 @@ final class SessionTransfers {
     }
 
     private func reject(_ transferID: String, _ code: ErrorCode, _ reason: String, fileID: String? = nil) {
-        self.logger.info("file offer refused", metadata: ["transfer": "\(String(transferID.prefix(64)).debugDescription)", "code": "\(code.rawValue)", "reason": "\(reason.debugDescription)"])
+        self.logger.info("file offer refused", metadata: ["transfer": "\(String(transferID.prefix(64)).logEscaped)", "code": "\(code.rawValue)", "reason": "\(reason.logEscaped)"])
         self.link.send(.fileReject(FileErrorPayload(transferID: transferID, code: code, reason: reason, fileID: fileID)), messageID: Self.newMessageID())
         self.answerEnds()
     }
@@ -282,14 +290,19 @@ final class SessionTransfers {
             transfer.writing = false
             self.bufferedBytes -= bytes
             self.updatePause()
-            if transfer.ending != nil {
-                self.wrapUp(transfer, file)
+            if let ending = transfer.ending {
+                // Stopped by a close: what arrived before it is written too, then the partial is kept.
+                if ending == .stopped, case .success = result, transfer.pendingBytes > 0 {
+                    self.pump(transfer)
+                } else {
+                    self.wrapUp(transfer, file)
+                }
                 return
             }
             switch result {
             case .failure(let error):
                 let failure = error as? TransferError ?? TransferError(.ioError, "\(error)")
-                self.logger.error("cannot write received file", metadata: self.metadata(transfer, ["error": "\(failure.reason.debugDescription)"]))
+                self.logger.error("cannot write received file", metadata: self.metadata(transfer, ["error": "\(failure.reason.logEscaped)"]))
                 self.fail(transfer, failure.code, "the server could not write the file: \(failure.reason)")
             case .success:
                 if transfer.pendingBytes > 0 {
@@ -328,7 +341,7 @@ final class SessionTransfers {
             let logger = self.logger
             file.close(eventLoop: self.eventLoop).whenComplete { result in
                 if case .failure(let error) = result {
-                    logger.error("cannot close partial file; a resume starts from its last sync", metadata: ["transfer": "\(id)", "error": "\(error)"])
+                    logger.error("cannot close partial file; a resume starts from its last sync", metadata: ["transfer": "\(id)", "error": "\(String(describing: error).logEscaped)"])
                 } else {
                     logger.info("file transfer interrupted; partial kept for a resume", metadata: ["transfer": "\(id)", "durable_offset": "\(file.durableOffset)", "size": "\(file.manifest.size)"])
                 }
@@ -358,7 +371,7 @@ final class SessionTransfers {
             switch result {
             case .success(let stored):
                 self.savedCount += 1
-                self.logger.info("file saved", metadata: self.metadata(transfer, ["file_id": "\(stored.id)", "path": "\(stored.storedPath.debugDescription)"]))
+                self.logger.info("file saved", metadata: self.metadata(transfer, ["file_id": "\(stored.id)", "path": "\(stored.storedPath.logEscaped)"]))
                 if !self.stopped {
                     self.link.send(.fileSaved(FileSavedPayload(transferID: transfer.offeredID, fileID: stored.id, filename: stored.filename, size: stored.size, sha256: stored.sha256)), messageID: Self.newMessageID())
                 }
@@ -368,13 +381,13 @@ final class SessionTransfers {
             case .failure(let error as TransferError):
                 // finish() has deleted the partial already.
                 self.failedCount += 1
-                self.logger.notice("file transfer failed", metadata: self.metadata(transfer, ["code": "\(error.code.rawValue)", "reason": "\(error.reason.debugDescription)"]))
+                self.logger.notice("file transfer failed", metadata: self.metadata(transfer, ["code": "\(error.code.rawValue)", "reason": "\(error.reason.logEscaped)"]))
                 if !self.stopped {
                     self.link.send(.fileFailed(FileErrorPayload(transferID: transfer.offeredID, code: error.code, reason: error.reason)), messageID: Self.newMessageID())
                 }
             case .failure(let error):
                 self.failedCount += 1
-                self.logger.error("cannot record saved file", metadata: self.metadata(transfer, ["error": "\(String(describing: error).debugDescription)"]))
+                self.logger.error("cannot record saved file", metadata: self.metadata(transfer, ["error": "\(String(describing: error).logEscaped)"]))
                 if !self.stopped {
                     self.link.send(.fileFailed(FileErrorPayload(transferID: transfer.offeredID, code: .ioError, reason: "the file arrived intact but the server could not record it; send it again")), messageID: Self.newMessageID())
                 }
@@ -393,7 +406,7 @@ final class SessionTransfers {
         self.updatePause()
         transfer.ending = .failed
         self.failedCount += 1
-        self.logger.notice("file transfer failed", metadata: self.metadata(transfer, ["code": "\(code.rawValue)", "reason": "\(reason.debugDescription)"]))
+        self.logger.notice("file transfer failed", metadata: self.metadata(transfer, ["code": "\(code.rawValue)", "reason": "\(reason.logEscaped)"]))
         self.link.send(.fileFailed(FileErrorPayload(transferID: transfer.offeredID, code: code, reason: reason)), messageID: Self.newMessageID())
         if case .receiving(let file) = transfer.phase, !transfer.writing {
             self.wrapUp(transfer, file)
@@ -431,7 +444,7 @@ final class SessionTransfers {
     func metadata(_ transfer: IncomingTransfer, _ extra: Logger.Metadata = [:]) -> Logger.Metadata {
         var metadata: Logger.Metadata = [
             "transfer": "\(transfer.id.uuidString.lowercased())",
-            "file": "\(transfer.manifest.filename.debugDescription)",
+            "file": "\(transfer.manifest.filename.logEscaped)",
             "size": "\(transfer.manifest.size)",
         ]
         metadata.merge(extra) { $1 }

@@ -108,7 +108,7 @@ struct FileRoutes: Sendable {
         }
         do {
             let file = try await self.files.push(fileID: id.lowercased(), to: parsed.to)
-            self.files.logger.notice("audit", metadata: ["user": "\(context.identity?.name ?? "-")", "action": "push_file", "target": "\(parsed.to)", "file_id": "\(file.id)"])
+            self.files.logger.notice("audit", metadata: ["user": "\(context.identity?.name ?? "-")", "action": "push_file", "target": "\(parsed.to.logEscaped)", "file_id": "\(file.id)"])
             let transferID = FileService.pushTransferID(fileID: file.id, recipient: parsed.to).uuidString.lowercased()
             return try JSONResponse.make(PushAccepted(fileID: file.id, to: parsed.to, transferID: transferID), status: .accepted)
         } catch let refusal as FileService.PushRefusal {

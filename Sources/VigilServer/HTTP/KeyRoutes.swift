@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import VigilProtocol
 import VigilStore
 
 /// `/api/keys*` (admin): agent keys over HTTP, as `vigil keys` does on the data directory.
@@ -32,7 +33,7 @@ struct KeyRoutes: Sendable {
             let admin = try AuthRoutes.signedIn(context)
             let body = try await AuthRoutes.decode(CreateBody.self, request, expected: #"{"hostname": "HOST"}"#)
             guard AgentAuthenticator.isValidHostname(body.hostname) else {
-                throw APIError(.badRequest, "invalid_field", "hostname must be 1-253 characters of letters, digits, '.', '-' and '_'")
+                throw APIError(.badRequest, "invalid_field", "hostname must be \(ClientName.rule)")
             }
             let issued = try await self.store.createKey(hostname: body.hostname)
             self.logger.notice("audit", metadata: ["user": "\(admin.name)", "action": "create_key", "target": "\(body.hostname)", "key": "\(issued.key.id)"])

@@ -100,7 +100,7 @@ struct MessageRoutes: Sendable {
             throw Self.apiError(for: error)
         }
         self.messages.logger.notice("audit", metadata: [
-            "user": "\(user?.name ?? "-")", "action": "send_message", "target": "\(parsed.recipient ?? "broadcast")", "message_id": "\(stored.messageID)",
+            "user": "\(user?.name ?? "-")", "action": "send_message", "target": "\(parsed.recipient?.logEscaped ?? "broadcast")", "message_id": "\(stored.messageID)",
         ])
         return try JSONResponse.make(APIMessage(message: stored), status: .created)
     }

@@ -44,6 +44,8 @@ final class AgentSessionHandler: ChannelInboundHandler {
     private var transfers: SessionTransfers?
     /// Reasons reading is paused for; reading resumes when none is left.
     private var readPauses: Set<ReadPause> = []
+    /// Registered as protocol version 0 (PROTOCOL.md §13): a client without heartbeats.
+    private var isLegacy = false
 
     init(environment: SessionEnvironment) {
         self.environment = environment
@@ -92,7 +94,7 @@ final class AgentSessionHandler: ChannelInboundHandler {
         if case .registered(let hostname, .agent) = self.phase, let id = self.connectionID {
             self.environment.tracker.connectionLost(hostname: hostname, connectionID: id, cause: self.closeCause, now: .now(), wallNow: Date())
         }
-        self.logger.debug("connection closed", metadata: ["cause": "\(self.closeCause)"])
+        self.logger.debug("connection closed", metadata: ["cause": "\(self.closeCause.logEscaped)"])
         self.phase = .closing
         context.fireChannelInactive()
     }
@@ -120,7 +122,9 @@ final class AgentSessionHandler: ChannelInboundHandler {
         case let request as CloseSessionRequest:
             self.fail(context, request.code, request.message, inReplyTo: nil)
         case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
-            if case .registered = self.phase {
+            // A version-0 client has no heartbeat to send: it is not closed for being quiet
+            // (TCP keep-alive finds a dead one).
+            if case .registered = self.phase, !self.isLegacy {
                 self.fail(context, .idleTimeout, "no frame for \(self.environment.settings.idleTimeout.compactDescription); closing", inReplyTo: nil)
             }
         case is ChannelShouldQuiesceEvent:
@@ -185,7 +189,8 @@ final class AgentSessionHandler: ChannelInboundHandler {
                 return
             }
         } catch {
-            self.violation(context, error, inReplyTo: nil)
+            // A JSON frame that did not decode may still carry a readable message_id: quote it (§7).
+            self.violation(context, error, inReplyTo: Envelope.readableMessageID(in: frame))
             return
         }
         let messageID = envelope.messageID.flatMap { $0.utf8.count <= ProtocolLimits.maxMessageIDBytes ? $0 : nil }
@@ -232,7 +237,7 @@ final class AgentSessionHandler: ChannelInboundHandler {
                 // so it is answered but not counted toward agents.max_protocol_errors.
                 // A bad value is worth a notice; rate-limited and stale samples repeat every interval,
                 // so they are counted (`/api/health`) and logged at debug only.
-                self.logger.log(level: error.kind == .invalid ? .notice : .debug, "metrics sample refused", metadata: ["code": "\(error.code.rawValue)", "detail": "\(error.detail)"])
+                self.logger.log(level: error.kind == .invalid ? .notice : .debug, "metrics sample refused", metadata: ["code": "\(error.code.rawValue)", "detail": "\(error.detail.logEscaped)"])
                 self.respond(context, ServerResponsePayload(success: false, message: error.detail, code: error.code, inReplyTo: messageID), thenClose: false)
             }
         case .clientRegister:
@@ -261,7 +266,8 @@ final class AgentSessionHandler: ChannelInboundHandler {
             self.fail(context, violation.code, violation.detail, inReplyTo: messageID)
             return
         }
-        guard ProtocolVersion.supported.contains(register.protocolVersion) else {
+        // Version 0 is checked with the identity: the authenticator admits it or answers as before it existed.
+        guard ProtocolVersion.supported.contains(register.protocolVersion) || register.protocolVersion == ProtocolVersion.legacy else {
             let supported = ProtocolVersion.supported
             self.fail(context, .unsupportedVersion, "protocol version \(register.protocolVersion) is not supported; this server speaks \(supported.lowerBound)...\(supported.upperBound)", inReplyTo: messageID)
             return
@@ -302,6 +308,7 @@ final class AgentSessionHandler: ChannelInboundHandler {
         self.handshakeTimer?.cancel()
         self.handshakeTimer = nil
         self.phase = .registered(hostname: hostname, kind: register.kind)
+        self.isLegacy = register.protocolVersion == ProtocolVersion.legacy
         self.logger[metadataKey: "host"] = "\(hostname)"
         let channel = context.channel
         let handle = ConnectionHandle(id: id) { code, message in
@@ -322,14 +329,18 @@ final class AgentSessionHandler: ChannelInboundHandler {
         self.mailbox = SessionMailbox(service: self.environment.messages, link: link, handle: handle, capabilities: register.capabilities, logger: self.logger)
         self.transfers = SessionTransfers(
             service: self.environment.files, link: link,
-            takesPushes: !register.capabilities.contains(RegisterPayload.sendOnlyCapability), logger: self.logger)
+            // A version-0 client does not know FILE_OFFER: files are not passed on to it.
+            takesPushes: !self.isLegacy && !register.capabilities.contains(RegisterPayload.sendOnlyCapability), logger: self.logger)
         let settings = self.environment.settings
         let session = SessionParameters(
             clientID: hostname, hostname: hostname, serverID: self.environment.serverID,
             protocolVersion: register.protocolVersion, heartbeatInterval: settings.heartbeatInterval.seconds,
             maxFrameSize: settings.maxFrameSize
         )
-        self.logger.info(register.kind == .agent ? "agent registered" : "user registered", metadata: ["reported_hostname": "\(register.hostname.debugDescription)", "agent_version": "\(register.agentVersion ?? "-")"])
+        self.logger.info(register.kind == .agent ? "agent registered" : "user registered", metadata: [
+            "reported_hostname": "\(register.hostname.logEscaped)", "agent_version": "\(register.agentVersion.logEscaped)",
+            "protocol_version": "\(register.protocolVersion)",
+        ])
         self.respond(context, ServerResponsePayload(success: true, message: "registered as \(hostname)", inReplyTo: messageID, session: session), thenClose: false)
         // After the reply: whatever waited in the mailbox follows the register answer.
         self.mailbox?.start()
@@ -368,7 +379,7 @@ final class AgentSessionHandler: ChannelInboundHandler {
             self.fail(context, .tooManyErrors, "more than \(self.environment.settings.maxProtocolErrors) protocol errors on this connection; last: \(violation.detail)", inReplyTo: messageID)
             return
         }
-        self.logger.notice("protocol error", metadata: ["code": "\(violation.code.rawValue)", "detail": "\(violation.detail)"])
+        self.logger.notice("protocol error", metadata: ["code": "\(violation.code.rawValue)", "detail": "\(violation.detail.logEscaped)"])
         self.respond(context, ServerResponsePayload(success: false, message: violation.detail, code: violation.code, inReplyTo: messageID), thenClose: false)
     }
 
@@ -378,7 +389,7 @@ final class AgentSessionHandler: ChannelInboundHandler {
         self.isClosing = true
         self.handshakeTimer?.cancel()
         self.closeCause = "\(code.rawValue): \(message)"
-        self.logger.notice("closing connection", metadata: ["code": "\(code.rawValue)", "detail": "\(message)"])
+        self.logger.notice("closing connection", metadata: ["code": "\(code.rawValue)", "detail": "\(message.logEscaped)"])
         // A registered phase is kept until channelInactive, so the tracker hears the host was lost.
         self.respond(context, ServerResponsePayload(success: false, message: message, code: code, inReplyTo: messageID, fatal: true), thenClose: true)
     }

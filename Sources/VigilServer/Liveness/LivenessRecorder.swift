@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import VigilProtocol
 import VigilStore
 
 /// The single writer of liveness to the store: consumes the tracker's updates in order, logs each
@@ -68,7 +69,8 @@ public struct LivenessRecorder: Service {
             "host": "\(event.hostname)",
             "from": "\(event.from?.rawValue ?? "-")",
             "to": "\(event.to.rawValue)",
-            "reason": "\(event.reason)",
+            // The reason may quote a client's CLIENT_UNREGISTER reason.
+            "reason": "\(event.reason.logEscaped)",
         ]
         let message: Logger.Message = event.to == .down ? "host DOWN" : event.to == .recovered ? "host RECOVERED" : "host state changed"
         self.logger.log(level: event.to == .down ? .warning : .info, message, metadata: metadata)

@@ -222,10 +222,10 @@ public final class MessageService: Service, Sendable {
     private func log(_ outcome: MessageWriteOutcome, _ message: NewMessage) {
         switch outcome {
         case .duplicate(let row):
-            // Client-controlled strings escaped (debugDescription): they must not forge log lines.
-            self.logger.debug("message resent; already stored", metadata: ["sender": "\(message.sender.debugDescription)", "message_id": "\(message.messageID.debugDescription)", "row": "\(row.id)"])
+            // Client-controlled strings escaped (logEscaped): they must not forge log lines.
+            self.logger.debug("message resent; already stored", metadata: ["sender": "\(message.sender.logEscaped)", "message_id": "\(message.messageID.logEscaped)", "row": "\(row.id)"])
         case .unknownRecipient:
-            self.logger.info("message refused: unknown recipient", metadata: ["sender": "\(message.sender.debugDescription)", "recipient": "\((message.recipient ?? "-").debugDescription)", "message_id": "\(message.messageID.debugDescription)"])
+            self.logger.info("message refused: unknown recipient", metadata: ["sender": "\(message.sender.logEscaped)", "recipient": "\(message.recipient.logEscaped)", "message_id": "\(message.messageID.logEscaped)"])
         default:
             break
         }

@@ -212,7 +212,7 @@ final class SessionMailbox {
             if let messageID, self.blocked == nil, error.code == .rateLimited || error.code == .serverBusy {
                 self.blocked = Blocked(messageID: messageID, code: error.code)
             }
-            self.logger.log(level: error.kind == .rateLimited ? .debug : .notice, "message refused", metadata: ["code": "\(error.code.rawValue)", "detail": "\(error.detail.debugDescription)"])
+            self.logger.log(level: error.kind == .rateLimited ? .debug : .notice, "message refused", metadata: ["code": "\(error.code.rawValue)", "detail": "\(error.detail.logEscaped)"])
             self.link?.respond(ServerResponsePayload(success: false, message: error.detail, code: error.code, inReplyTo: messageID))
         }
     }
@@ -226,7 +226,7 @@ final class SessionMailbox {
         let index = self.inFlight.firstIndex { $0.messageID == messageID && (sender == nil || $0.sender == sender) }
         guard let index else {
             // A late or repeated acknowledgement (after a redelivery, say): nothing to do.
-            self.logger.debug("acknowledgement for no message in flight", metadata: ["message_id": "\(messageID.debugDescription)", "sender": "\((sender ?? "-").debugDescription)"])
+            self.logger.debug("acknowledgement for no message in flight", metadata: ["message_id": "\(messageID.logEscaped)", "sender": "\(sender.logEscaped)"])
             return
         }
         self.inFlight.remove(at: index)

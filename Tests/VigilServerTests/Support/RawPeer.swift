@@ -127,6 +127,12 @@ final class RawPeer: Sendable {
         self.channel.writeAndFlush(ByteBuffer(bytes: bytes))
     }
 
+    /// Shuts down the sending side only (`shutdown(SHUT_WR)`): the server reads an orderly end of
+    /// stream while this peer can still read what it answers.
+    func closeOutput() async throws {
+        try await self.channel.close(mode: .output)
+    }
+
     func close() async {
         try? await self.channel.close()
     }
