@@ -107,7 +107,7 @@ public struct VigilServer: Sendable {
             "grace": "\(settings.restartGrace.compactDescription)",
         ])
 
-        let messages = MessageService(store: store, settings: settings, logger: logger, live: live)
+        let messages = MessageService(store: store, settings: settings, logger: logger, live: live, storage: storage)
         self.messages = messages
         let files = FileService(store: store, settings: settings, logger: logger)
         self.files = files

@@ -31,10 +31,13 @@ public final class MessageService: Service, Sendable {
     let rules: MessageRules
     /// The live stream: told of stored messages after each commit (it only enqueues).
     let live: LiveHub?
+    /// Told of writes that failed for space, so a full disk is logged once a minute, not per batch.
+    let storage: StorageCondition?
     /// A session's retry delay after a failed store read or mailbox write.
     static let retryDelay: Duration = .seconds(1)
 
-    public init(store: any MessageStore, settings: ServerSettings, logger: Logger, live: LiveHub? = nil) {
+    public init(store: any MessageStore, settings: ServerSettings, logger: Logger, live: LiveHub? = nil, storage: StorageCondition? = nil) {
+        self.storage = storage
         self.live = live
         self.settings = settings
         self.logger = logger
@@ -134,7 +137,9 @@ public final class MessageService: Service, Sendable {
             self.fail(requests, cursors: cursors, error: MessageRefusal(.failed, "the store answered \(outcomes.count) outcomes for \(writes.count) writes"))
             return false
         case .failure(let error):
-            self.logger.error("could not store messages", metadata: ["requests": "\(requests.count)", "error": "\(error)"])
+            if self.storage?.report(error, writing: "messages (\(requests.count) requests refused)") != true {
+                self.logger.error("could not store messages", metadata: ["requests": "\(requests.count)", "error": "\(error)"])
+            }
             self.fail(requests, cursors: cursors, error: error)
             return false
         }
