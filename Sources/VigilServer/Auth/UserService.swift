@@ -118,7 +118,7 @@ public final class UserService: AccessTokenVerifier, Service {
             throw AuthFailure.invalidCredentials
         }
         self.throttle.withdraw(user: name, address: address, at: attempt)
-        self.throttle.recordSuccess(user: name)
+        self.throttle.recordSuccess(user: name, address: address)
         // The store is the truth: a user added or changed by `vigil users` counts from this sign-in
         // on, not only from the next reload.
         self.state.withLock { state in
