@@ -116,7 +116,9 @@ public struct VigilServer: Sendable {
         let listener = try await AgentListener(environment: environment, group: group)
         let agentPort = listener.localAddress?.port ?? settings.agentPort
 
-        let router = Router(context: VigilRequestContext.self)
+        // HEAD on every GET route: the GET answer without its body (RFC 9110 §9.3.2).
+        let router = Router(context: VigilRequestContext.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: HeadResponseMiddleware())
         router.add(middleware: APIErrorMiddleware())
         // Before every route (middleware applies to the routes added after it): who is asking, and may they.
         router.add(middleware: SessionTokenAuthenticator(verifier: users))
