@@ -40,6 +40,8 @@ public struct VigilServer: Sendable {
     public let users: UserService
     /// The live stream's fan-out (`GET /api/stream`).
     public let live: LiveHub
+    /// Open HTTP connections, against `http.max_connections`.
+    let httpConnections: HTTPConnectionLimiter
     /// The services in start order, for callers that run them in a larger group (`vigil up`).
     public let services: [any Service]
     private let logger: Logger
@@ -62,6 +64,9 @@ public struct VigilServer: Sendable {
     ) async throws {
         self.settings = settings
         self.logger = logger
+        let httpConnections = HTTPConnectionLimiter(limit: settings.http.maxConnections, logger: logger)
+        self.httpConnections = httpConnections
+        OpenFilesLimit.raiseToHardLimit(settings: settings, logger: logger)
         let directory = URL(fileURLWithPath: settings.dataDirectory)
         let store: any VigilStore = try store ?? {
             switch settings.storage {
@@ -136,8 +141,8 @@ public struct VigilServer: Sendable {
         let http = Application(
             router: router,
             // The same router answers WebSocket upgrades (`GET /api/stream`), so its middleware
-            // (errors, access rules) applies to them too.
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: settings.stream.maxMessageSize, closeTimeout: settings.stream.closeTimeout))),
+            // (errors, access rules) applies to them too. The `http.*` limits guard every connection.
+            server: .guardedHTTP1WebSocketUpgrade(router: router, settings: settings, limiter: httpConnections, logger: logger),
             configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "vigil/\(Self.version)"),
             onServerRunning: { channel in
                 let httpPort = channel.localAddress?.port ?? settings.httpPort

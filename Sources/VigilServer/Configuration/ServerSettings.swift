@@ -35,6 +35,8 @@ public struct ServerSettings: Sendable, Equatable {
     // MARK: HTTP
     public var httpHost = "127.0.0.1"
     public var httpPort = 5000
+    /// Timeouts, head size and connection count of the HTTP listener (`http.*`).
+    public var http = HTTPLimits()
     /// The most points one `/history` answer may hold; a larger request is asked for a larger step.
     public var maxHistoryPoints = 50_000
     /// The most `metric` parameters one `/stats` request may name.
