@@ -127,7 +127,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         // Graceful shutdown: Hummingbird closes idle connections once they have had a request; one
-        // still waiting for its first would hold the shutdown up until `http.idle_timeout`.
+        // still waiting for its first is not told (its handler comes with the first head) and
+        // would be left open.
         if event is ChannelShouldQuiesceEvent, !self.sawFirstHead, case .awaitingHead = self.phase {
             self.closeQuietly()
             return
