@@ -58,13 +58,13 @@ extension MetricsDocument {
         }
         if let network = self.io?.network {
             check.rates("io.network", network.total)
-            for (name, counters) in network.interfaces.sorted(by: { $0.key < $1.key }) {
+            for (name, counters) in network.interfaces {
                 check.rates("io.network.interfaces[\(name.debugDescription)]", counters)
             }
         }
         if let disk = self.io?.diskIO {
             check.rates("io.disk_io", disk.total)
-            for (name, counters) in disk.devices.sorted(by: { $0.key < $1.key }) {
+            for (name, counters) in disk.devices {
                 check.rates("io.disk_io.devices[\(name.debugDescription)]", counters)
             }
         }
@@ -85,38 +85,39 @@ extension MetricsDocument {
     }
 }
 
-/// Collects the first out-of-range value of a document.
+/// Collects the first out-of-range value of a document. Runs on every sample: a path is only
+/// spelled out (an autoclosure) once its value is found out of range.
 private struct RangeCheck {
     var problem: String?
 
-    mutating func value<T: Comparable>(_ path: String, _ value: T?, _ range: ClosedRange<T>) {
+    mutating func value<T: Comparable>(_ path: @autoclosure () -> String, _ value: T?, _ range: ClosedRange<T>) {
         guard self.problem == nil, let value, !range.contains(value) else { return }
-        self.problem = "\(path): \(value) is outside \(range.lowerBound)...\(range.upperBound)"
+        self.problem = "\(path()): \(value) is outside \(range.lowerBound)...\(range.upperBound)"
     }
 
-    mutating func percent(_ path: String, _ value: Double?) {
-        self.value(path, value, MetricsDocument.ValueRange.percent)
+    mutating func percent(_ path: @autoclosure () -> String, _ value: Double?) {
+        self.value(path(), value, MetricsDocument.ValueRange.percent)
     }
 
-    mutating func magnitude(_ path: String, _ value: Double?) {
-        self.value(path, value, MetricsDocument.ValueRange.magnitude)
+    mutating func magnitude(_ path: @autoclosure () -> String, _ value: Double?) {
+        self.value(path(), value, MetricsDocument.ValueRange.magnitude)
     }
 
-    mutating func count(_ path: String, _ value: Int?) {
-        self.value(path, value, MetricsDocument.ValueRange.count)
+    mutating func count(_ path: @autoclosure () -> String, _ value: Int?) {
+        self.value(path(), value, MetricsDocument.ValueRange.count)
     }
 
-    mutating func rates(_ path: String, _ counters: MetricsDocument.NetworkCounters) {
-        self.magnitude("\(path).bytes_sent_per_sec", counters.bytesSentPerSecond)
-        self.magnitude("\(path).bytes_recv_per_sec", counters.bytesRecvPerSecond)
-        self.magnitude("\(path).packets_sent_per_sec", counters.packetsSentPerSecond)
-        self.magnitude("\(path).packets_recv_per_sec", counters.packetsRecvPerSecond)
+    mutating func rates(_ path: @autoclosure () -> String, _ counters: MetricsDocument.NetworkCounters) {
+        self.magnitude("\(path()).bytes_sent_per_sec", counters.bytesSentPerSecond)
+        self.magnitude("\(path()).bytes_recv_per_sec", counters.bytesRecvPerSecond)
+        self.magnitude("\(path()).packets_sent_per_sec", counters.packetsSentPerSecond)
+        self.magnitude("\(path()).packets_recv_per_sec", counters.packetsRecvPerSecond)
     }
 
-    mutating func rates(_ path: String, _ counters: MetricsDocument.DiskCounters) {
-        self.magnitude("\(path).read_bytes_per_sec", counters.readBytesPerSecond)
-        self.magnitude("\(path).write_bytes_per_sec", counters.writeBytesPerSecond)
-        self.magnitude("\(path).read_count_per_sec", counters.readCountPerSecond)
-        self.magnitude("\(path).write_count_per_sec", counters.writeCountPerSecond)
+    mutating func rates(_ path: @autoclosure () -> String, _ counters: MetricsDocument.DiskCounters) {
+        self.magnitude("\(path()).read_bytes_per_sec", counters.readBytesPerSecond)
+        self.magnitude("\(path()).write_bytes_per_sec", counters.writeBytesPerSecond)
+        self.magnitude("\(path()).read_count_per_sec", counters.readCountPerSecond)
+        self.magnitude("\(path()).write_count_per_sec", counters.writeCountPerSecond)
     }
 }

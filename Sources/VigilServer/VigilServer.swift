@@ -43,6 +43,8 @@ public struct VigilServer: Sendable {
     /// Whether the data directory's disk has room (`/api/health` shows it; writes that need
     /// space are refused with `storage_full` while it has not).
     public let storage: StorageCondition
+    /// Open HTTP connections, against `http.max_connections`.
+    let httpConnections: HTTPConnectionLimiter
     /// The services in start order, for callers that run them in a larger group (`vigil up`).
     public let services: [any Service]
     private let logger: Logger
@@ -65,6 +67,9 @@ public struct VigilServer: Sendable {
     ) async throws {
         self.settings = settings
         self.logger = logger
+        let httpConnections = HTTPConnectionLimiter(limit: settings.http.maxConnections, logger: logger)
+        self.httpConnections = httpConnections
+        OpenFilesLimit.raiseToHardLimit(settings: settings, logger: logger)
         let directory = URL(fileURLWithPath: settings.dataDirectory)
         if settings.storage == .sqlite, store == nil || history == nil {
             // It holds the token-signing secret: refuse a directory or file others can read.
@@ -125,7 +130,9 @@ public struct VigilServer: Sendable {
         let listener = try await AgentListener(environment: environment, group: group)
         let agentPort = listener.localAddress?.port ?? settings.agentPort
 
-        let router = Router(context: VigilRequestContext.self)
+        // HEAD on every GET route: the GET answer without its body (RFC 9110 §9.3.2).
+        let router = Router(context: VigilRequestContext.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: HeadResponseMiddleware())
         router.add(middleware: APIErrorMiddleware(storage: storage))
         // Before every route (middleware applies to the routes added after it): who is asking, and may they.
         router.add(middleware: SessionTokenAuthenticator(verifier: users))
@@ -143,8 +150,8 @@ public struct VigilServer: Sendable {
         let http = Application(
             router: router,
             // The same router answers WebSocket upgrades (`GET /api/stream`), so its middleware
-            // (errors, access rules) applies to them too.
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: settings.stream.maxMessageSize, closeTimeout: settings.stream.closeTimeout))),
+            // (errors, access rules) applies to them too. The `http.*` limits guard every connection.
+            server: .guardedHTTP1WebSocketUpgrade(router: router, settings: settings, limiter: httpConnections, logger: logger),
             configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "vigil/\(Self.version)"),
             onServerRunning: { channel in
                 let httpPort = channel.localAddress?.port ?? settings.httpPort

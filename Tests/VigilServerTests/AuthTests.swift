@@ -130,6 +130,57 @@ struct AuthTests {
         }
     }
 
+    @Test("a name locked by failures from one address still signs in with the right password from an address that has not failed")
+    func lockedNameFromFreshAddress() async throws {
+        try await TestServer.with({ $0.auth.loginFailuresPerUser = 5; $0.auth.loginFailuresPerAddress = 100 }) { server in
+            let users = server.server.users
+            for _ in 0..<5 {
+                await #expect(throws: AuthFailure.self) { try await users.signIn(name: TestServer.adminName, password: "wrong-password", address: "10.6.6.6") }
+            }
+            await #expect(throws: AuthFailure.self, "the guessing address stays locked out, even with the right password") {
+                try await users.signIn(name: TestServer.adminName, password: TestServer.adminPassword, address: "10.6.6.6")
+            }
+            #expect(users.throttle.retryAfter(user: TestServer.adminName, address: "10.6.6.6") != nil)
+            let grant = try await users.signIn(name: TestServer.adminName, password: TestServer.adminPassword, address: "10.1.2.3")
+            #expect(!grant.accessToken.isEmpty, "the admin from elsewhere is not locked out")
+            // Over HTTP, the address is the connection's: failures from it lock it, not the name.
+            #expect(try await server.signIn(TestServer.adminName, TestServer.adminPassword).status == 200)
+            #expect(server.logs.contains("sign-in refused: too many failures"))
+        }
+    }
+
+    @Test("while a name is under attack each further address gets one guess: 20 parallel guesses from 20 addresses, then none")
+    func lockedNameManyAddresses() async throws {
+        try await TestServer.with({ $0.auth.loginFailuresPerUser = 5; $0.auth.loginFailuresPerAddress = 100 }) { server in
+            let users = server.server.users
+            for _ in 0..<5 { _ = try? await users.signIn(name: TestServer.adminName, password: "wrong-password", address: "10.6.6.6") }
+            for round in 0..<2 {
+                let outcomes = await withTaskGroup(of: String.self) { group in
+                    for index in 0..<20 {
+                        group.addTask {
+                            do {
+                                _ = try await users.signIn(name: TestServer.adminName, password: "wrong-\(index)", address: "10.7.0.\(index)")
+                                return "signed-in"
+                            } catch AuthFailure.throttled {
+                                return "throttled"
+                            } catch {
+                                return "failed"
+                            }
+                        }
+                    }
+                    return await group.reduce(into: [String]()) { $0.append($1) }
+                }
+                if round == 0 {
+                    #expect(outcomes.filter { $0 == "failed" }.count == 20, "one password check per new address: \(outcomes)")
+                } else {
+                    #expect(outcomes.filter { $0 == "throttled" }.count == 20, "no second guess from any of them: \(outcomes)")
+                }
+            }
+            let grant = try await users.signIn(name: TestServer.adminName, password: TestServer.adminPassword, address: "10.8.0.1")
+            #expect(!grant.accessToken.isEmpty, "the right password from a new address signs in")
+        }
+    }
+
     @Test("the throttle forgets failures after the window and keeps at most its capacity of names")
     func throttleWindow() {
         var settings = AuthSettings()

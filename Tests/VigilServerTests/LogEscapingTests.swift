@@ -69,6 +69,22 @@ struct LogEscapingTests {
             #expect(registered.contains(#"reported_hostname="x\nforged-line"#), "\(registered)")
         }
     }
+
+    @Test("a hostile user name in a failed or throttled sign-in is escaped in the log")
+    func signInName() async throws {
+        try await TestServer.with { server in
+            for _ in 0..<7 {
+                let (status, _, _) = try await server.signIn(Self.hostile, "wrong password")
+                #expect(status == 401 || status == 429)
+            }
+            try await eventually(timeout: .seconds(5), "a throttled sign-in") { server.logs.contains("sign-in refused: too many failures") }
+            for line in server.logs.all {
+                let found = Self.raw.filter { line.contains($0) }
+                #expect(found.isEmpty, "raw \(found.map { "U+" + String($0.unicodeScalars.first!.value, radix: 16, uppercase: true) }) in log line \(line.debugDescription)")
+            }
+            #expect(!server.logs.all.contains { $0.hasPrefix("forged-line") })
+        }
+    }
 }
 
 extension String {

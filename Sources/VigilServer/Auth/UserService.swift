@@ -4,6 +4,7 @@ import Logging
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
+import VigilProtocol
 import VigilStore
 
 /// Users, sign-in and sessions: checks passwords (bcrypt, off the event loops), issues access
@@ -111,7 +112,8 @@ public final class UserService: AccessTokenVerifier, Service {
         // all pass the check while the first ones are still hashing.
         let attempt = ContinuousClock.now
         if let wait = self.throttle.begin(user: name, address: address, now: attempt) {
-            self.logger.notice("sign-in refused: too many failures", metadata: ["user": "\(name)", "address": "\(address ?? "-")"])
+            // The name is whatever the caller typed: escaped, so it cannot forge a log line.
+            self.logger.notice("sign-in refused: too many failures", metadata: ["user": "\(name.logEscaped)", "address": "\(address ?? "-")"])
             throw AuthFailure.throttled(retryAfter: wait)
         }
         let user = try await self.store.user(named: name)
@@ -119,11 +121,11 @@ public final class UserService: AccessTokenVerifier, Service {
         let matches = try await self.hasher.verify(password, hash: user?.passwordHash ?? self.dummyHash)
         let acceptable = PasswordPolicy.isUsable(password)
         guard let user, matches, acceptable else {
-            self.logger.notice("sign-in failed", metadata: ["user": "\(name)", "address": "\(address ?? "-")"])
+            self.logger.notice("sign-in failed", metadata: ["user": "\(name.logEscaped)", "address": "\(address ?? "-")"])
             throw AuthFailure.invalidCredentials
         }
         self.throttle.withdraw(user: name, address: address, at: attempt)
-        self.throttle.recordSuccess(user: name)
+        self.throttle.recordSuccess(user: name, address: address)
         // The store is the truth: a user added or changed by `vigil users` counts from this sign-in
         // on, not only from the next reload.
         self.state.withLock { state in

@@ -64,6 +64,13 @@ extension ServerSettings {
 
         parser.string("http.host") { settings.httpHost = $0 }
         parser.int("http.port", 0...65535) { settings.httpPort = $0 }
+        parser.duration("http.idle_timeout") { settings.http.idleTimeout = $0 }
+        parser.duration("http.header_timeout") { settings.http.headerTimeout = $0 }
+        parser.duration("http.body_timeout") { settings.http.bodyTimeout = $0 }
+        parser.int("http.body_min_rate", 1...(1 << 30)) { settings.http.bodyMinRate = $0 }
+        parser.int("http.max_header_bytes", 1024...(1 << 20)) { settings.http.maxHeaderBytes = $0 }
+        parser.int("http.max_connections", 1...10_000_000) { settings.http.maxConnections = $0 }
+        parser.duration("http.close_linger") { settings.http.closeLinger = $0 }
         parser.int("api.max_history_points", 100...10_000_000) { settings.maxHistoryPoints = $0 }
         parser.int("api.max_stats_metrics", 1...10_000) { settings.maxStatsMetrics = $0 }
         parser.string("dashboard.directory") { settings.dashboardDirectory = $0 }
@@ -94,6 +101,7 @@ extension ServerSettings {
         parser.double("metrics.rate_burst", 1...100_000) { settings.metricsRateBurst = $0 }
         parser.duration("metrics.flush_interval") { settings.metricsFlushInterval = $0 }
         parser.int("metrics.max_batch", 1...1_000_000) { settings.metricsMaxBatch = $0 }
+        parser.duration("metrics.commit_delay") { settings.metricsCommitDelay = $0 }
         parser.int("metrics.max_pending", 1...100_000_000) { settings.metricsMaxPending = $0 }
         parser.int("metrics.max_series", 1...1_000_000) { settings.metricsMaxSeries = $0 }
         parser.int("metrics.max_series_name_bytes", 16...65_536) { settings.metricsMaxSeriesNameBytes = $0 }
@@ -203,6 +211,7 @@ extension ServerSettings {
         }
         try self.auth.validate()
         try self.stream.validate()
+        try self.http.validate()
     }
 }
 

@@ -354,14 +354,19 @@ final class AgentSessionHandler: ChannelInboundHandler {
     private static func metricsAcknowledgement(channel: any Channel, inReplyTo messageID: String?) -> MetricsIngestor.Completion? {
         guard let messageID else { return nil }
         return { result in
-            let payload = switch result {
-            case .success: ServerResponsePayload(success: true, message: "stored", inReplyTo: messageID)
-            case .failure(let error) where StorageCondition.isStorageFull(error):
-                ServerResponsePayload(success: false, message: "storage_full: the server's disk is full; the sample was not stored, send it again once space returns", code: .serverBusy, inReplyTo: messageID)
-            case .failure: ServerResponsePayload(success: false, message: "the server could not store the sample; send it again later", code: .serverBusy, inReplyTo: messageID)
+            let frame: ByteBuffer
+            switch result {
+            case .success:
+                frame = MetricsAckFrame.encode(inReplyTo: messageID, serverTime: Date().timeIntervalSince1970, allocator: channel.allocator)
+            case .failure(let error):
+                let message = StorageCondition.isStorageFull(error)
+                    ? "storage_full: the server's disk is full; the sample was not stored, send it again once space returns"
+                    : "the server could not store the sample; send it again later"
+                let payload = ServerResponsePayload(success: false, message: message, code: .serverBusy, inReplyTo: messageID)
+                frame = Envelope(.serverResponse(payload), senderID: "server", timestamp: Date().timeIntervalSince1970, messageID: UUID().uuidString.lowercased())
+                    .encodedFrame(allocator: channel.allocator)
             }
-            let envelope = Envelope(.serverResponse(payload), senderID: "server", timestamp: Date().timeIntervalSince1970, messageID: UUID().uuidString.lowercased())
-            channel.writeAndFlush(envelope.encodedFrame(allocator: channel.allocator), promise: nil)
+            channel.writeAndFlush(frame, promise: nil)
         }
     }
 

@@ -26,7 +26,7 @@ enum HeartbeatAckFrame {
 
     /// A finite double as JSON: Swift's shortest round-trip digits, without the `.0` of a whole
     /// number (as `JSONEncoder` writes it). A clock reading is always finite.
-    private static func number(_ value: Double) -> String {
+    static func number(_ value: Double) -> String {
         guard value.isFinite else { return "0" }
         let text = value.description
         return text.hasSuffix(".0") ? String(text.dropLast(2)) : text

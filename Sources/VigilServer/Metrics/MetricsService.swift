@@ -66,15 +66,22 @@ public struct MetricsService: Service {
         }.value
     }
 
-    /// Writes whatever waits, as soon as it is queued; what arrives during one write goes into the
-    /// next (group commit), so a busy server writes fewer, larger transactions and a quiet one
-    /// acknowledges a sample within one commit.
+    /// Writes whatever waits, `metrics.commit_delay` after the first of it was queued (at once when
+    /// a batch is full); what arrives meanwhile and during the write goes into the same or the next
+    /// transaction (group commit), so a busy server writes few, large transactions and a quiet one
+    /// acknowledges a sample within the delay and one commit.
     ///
     /// One task writes, so batches reach the store in the order they were queued: the store drops a
     /// host's sample that is not newer than its newest, so two writers racing would lose samples.
     private func writeLoop() async {
+        let delay = self.settings.metricsCommitDelay
         for await _ in self.ingestor.wakeups {
             while self.ingestor.pendingCount > 0 {
+                // Let the batch gather (metrics.commit_delay) unless it is full already. A cancelled
+                // sleep (shutdown) just writes at once.
+                if delay > .zero, self.ingestor.pendingCount < self.settings.metricsMaxBatch {
+                    try? await Task.sleep(for: delay)
+                }
                 guard await self.writeBatch() else { break }
             }
         }
