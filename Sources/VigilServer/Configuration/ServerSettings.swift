@@ -100,10 +100,11 @@ public struct ServerSettings: Sendable, Equatable {
     public var metricsFlushInterval: Duration = .seconds(1)
     /// The most samples in one write transaction; a batch this full is written at once.
     public var metricsMaxBatch = 5000
-    /// Group commit: how long the writer lets a batch gather before it writes, unless the batch is
-    /// full sooner. Every acknowledgement waits for its write, so this is added to each sample's
-    /// answer; in exchange a busy server writes a few large transactions a second instead of one
-    /// per sample or two (each costs a pass over the open blocks and an fsync).
+    /// Group commit: the least time between the starts of two metrics writes; what arrives in
+    /// between is written together (unless a batch fills first). An idle writer writes at once, so
+    /// a quiet server acknowledges a sample after one commit, while a busy one writes a few large
+    /// transactions a second instead of one per sample (each costs a pass over the open blocks and
+    /// an fsync).
     public var metricsCommitDelay: Duration = .milliseconds(20)
     /// Samples waiting to be written beyond this are refused (`server_busy`, HTTP 503) rather than
     /// letting memory grow while the disk cannot keep up.

@@ -66,23 +66,29 @@ public struct MetricsService: Service {
         }.value
     }
 
-    /// Writes whatever waits, `metrics.commit_delay` after the first of it was queued (at once when
-    /// a batch is full); what arrives meanwhile and during the write goes into the same or the next
-    /// transaction (group commit), so a busy server writes few, large transactions and a quiet one
-    /// acknowledges a sample within the delay and one commit.
+    /// Writes whatever waits: at once when the writer has been idle for `metrics.commit_delay`,
+    /// else once that long has passed since its previous write (or when a batch is full). What
+    /// arrives meanwhile goes into the same transaction (group commit), so a busy server writes a
+    /// few large transactions a second and a quiet one acknowledges a sample after one commit.
     ///
     /// One task writes, so batches reach the store in the order they were queued: the store drops a
     /// host's sample that is not newer than its newest, so two writers racing would lose samples.
     private func writeLoop() async {
         let delay = self.settings.metricsCommitDelay
+        let clock = ContinuousClock()
+        var lastWrite = clock.now - delay
         for await _ in self.ingestor.wakeups {
             while self.ingestor.pendingCount > 0 {
-                // Let the batch gather (metrics.commit_delay) unless it is full already. A cancelled
-                // sleep (shutdown) just writes at once.
-                if delay > .zero, self.ingestor.pendingCount < self.settings.metricsMaxBatch {
-                    try? await Task.sleep(for: delay)
+                // Busy (the previous write ended less than metrics.commit_delay ago): let the batch
+                // gather until then, unless it is full already. Quiet: write at once, so a lone
+                // sample is acknowledged after one commit. A cancelled sleep (shutdown) writes at once.
+                let gather = lastWrite + delay
+                if gather > clock.now, self.ingestor.pendingCount < self.settings.metricsMaxBatch {
+                    try? await clock.sleep(until: gather)
                 }
-                guard await self.writeBatch() else { break }
+                let written = await self.writeBatch()
+                lastWrite = clock.now
+                guard written else { break }
             }
         }
     }
