@@ -112,7 +112,9 @@ struct HostSimulator: Sendable {
     /// Moves the figures on by one sample interval.
     mutating func advance(seconds: Double) {
         // The collectors' interval is measured, so it is never exactly the nominal one.
-        let measured = seconds + self.random.uniform(-0.004, 0.004)
+        // At the stream benchmark's 1 ms steps the jitter must not make it negative: the server
+        // refuses a negative rate (`invalid_field`), as no collector can measure one.
+        let measured = max(seconds / 2, seconds + self.random.uniform(-0.004, 0.004))
         self.cpuLevel = min(95, max(1, self.cpuLevel + self.random.uniform(-2, 2)))
         for core in 0..<Self.cores {
             self.perCore[core] = Self.round2(min(100, max(0, self.cpuLevel + self.random.uniform(-15, 15))))
