@@ -509,19 +509,6 @@ private func q(_ value: String) -> String {
     value.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? value
 }
 
-/// Runs a command to completion; returns its status and its standard output and error together.
-private func runCapturingSync(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
-    let process = Process()
-    let pipe = Pipe()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
 
 /// As `runCapturingSync`, but killed (and reported) after `timeout`.
 private func runCapturing(_ executable: String, _ arguments: [String], timeout: Duration) async throws -> (Int32, String) {

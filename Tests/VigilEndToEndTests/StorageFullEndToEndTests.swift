@@ -24,25 +24,13 @@ struct StorageFullEndToEndTests {
     }()
 
     static func mount(_ point: URL) throws -> (Int32, String) {
-        try Self.command("/bin/mount", ["-t", "tmpfs", "-o", "size=20m,mode=0700", "tmpfs", point.path])
+        try runCapturingSync("/bin/mount", ["-t", "tmpfs", "-o", "size=20m,mode=0700", "tmpfs", point.path])
     }
 
     static func unmount(_ point: URL) throws -> (Int32, String) {
-        try Self.command("/bin/umount", [point.path])
+        try runCapturingSync("/bin/umount", [point.path])
     }
 
-    static func command(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
 
     /// Writes `file` until the file system has no byte left (ENOSPC).
     static func fill(_ file: URL) throws -> Int {

@@ -105,21 +105,7 @@ struct AuthTests {
             let users = server.server.users
             // 20 guesses at once: without the attempt counted up front, all pass the check while
             // the first ones are still reading the store and hashing.
-            let outcomes = await withTaskGroup(of: String.self) { group in
-                for index in 0..<20 {
-                    group.addTask {
-                        do {
-                            _ = try await users.signIn(name: TestServer.adminName, password: "wrong-password-\(index)", address: "10.9.8.7")
-                            return "signed-in"
-                        } catch AuthFailure.throttled {
-                            return "throttled"
-                        } catch {
-                            return "failed"
-                        }
-                    }
-                }
-                return await group.reduce(into: [String]()) { $0.append($1) }
-            }
+            let outcomes = await Self.parallelGuesses(users, count: 20) { index in ("wrong-password-\(index)", "10.9.8.7") }
             #expect(outcomes.filter { $0 == "failed" }.count == 3, "only the limit's worth of passwords is checked: \(outcomes)")
             #expect(outcomes.filter { $0 == "throttled" }.count == 17)
             // A success takes its own count back: a right password under the limit leaves no trace.
@@ -155,21 +141,7 @@ struct AuthTests {
             let users = server.server.users
             for _ in 0..<5 { _ = try? await users.signIn(name: TestServer.adminName, password: "wrong-password", address: "10.6.6.6") }
             for round in 0..<2 {
-                let outcomes = await withTaskGroup(of: String.self) { group in
-                    for index in 0..<20 {
-                        group.addTask {
-                            do {
-                                _ = try await users.signIn(name: TestServer.adminName, password: "wrong-\(index)", address: "10.7.0.\(index)")
-                                return "signed-in"
-                            } catch AuthFailure.throttled {
-                                return "throttled"
-                            } catch {
-                                return "failed"
-                            }
-                        }
-                    }
-                    return await group.reduce(into: [String]()) { $0.append($1) }
-                }
+                let outcomes = await Self.parallelGuesses(users, count: 20) { index in ("wrong-\(index)", "10.7.0.\(index)") }
                 if round == 0 {
                     #expect(outcomes.filter { $0 == "failed" }.count == 20, "one password check per new address: \(outcomes)")
                 } else {
@@ -404,5 +376,28 @@ struct AuthTests {
         let loaded = try await ServerSettings.load(environment: ["VIGIL_AUTH_INITIAL_ADMIN_PASSWORD": "a-secret-password", "VIGIL_AUTH_LOGIN_FAILURES_PER_USER": "7"])
         #expect(loaded.auth.initialAdminPassword == "a-secret-password" && loaded.auth.loginFailuresPerUser == 7)
         #expect(!"\(loaded)".contains("a-secret-password") && !String(reflecting: loaded).contains("a-secret-password"))
+    }
+}
+
+extension AuthTests {
+    /// `count` sign-ins as the admin at once, each with its (password, address); the outcomes:
+    /// `signed-in`, `throttled` (refused before the password was checked) or `failed`.
+    static func parallelGuesses(_ users: UserService, count: Int, _ guess: @escaping @Sendable (Int) -> (password: String, address: String)) async -> [String] {
+        await withTaskGroup(of: String.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let (password, address) = guess(index)
+                    do {
+                        _ = try await users.signIn(name: TestServer.adminName, password: password, address: address)
+                        return "signed-in"
+                    } catch AuthFailure.throttled {
+                        return "throttled"
+                    } catch {
+                        return "failed"
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
     }
 }
