@@ -129,6 +129,8 @@ struct StreamBenchmark: AsyncParsableCommand {
             while ContinuousClock.now - settle < .seconds(self.timeout) {
                 if probes.reduce(0, { $0 + $1.arrivalCount }) >= expected { break }
                 if probes.contains(where: { $0.failure != nil }) { break }
+                // A refused sample is never delivered: waiting out --timeout for it tells nothing more.
+                if !fleet.counters.snapshot.refusals.isEmpty { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
             let health = try await Self.streamHealth(http)
