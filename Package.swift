@@ -4,11 +4,11 @@ import PackageDescription
 /// Vigil: a self-hosted fleet monitor and messenger.
 ///
 /// Module layering (each depends only on those above it):
-/// - `VigilProtocol`: frames, the JSON envelope, binary frame kinds, codecs. No I/O policy.
 /// - `VigilMetrics`: the metrics document (what `POST /api/metrics` and the agent's METRICS frames carry).
+/// - `VigilProtocol`: frames, the JSON envelope, binary frame kinds, codecs. No I/O policy.
 /// - `VigilCollectors`: one collector per file reading /proc, /sys and statfs, and their registry.
-/// - `VigilAgent`: the host agent's connection, heartbeats, metrics sampling and reconnect logic (no HTTP, no database).
 /// - `VigilTransfer`: files on disk for both ends of a transfer: partial files, hashing, fsync, atomic rename, resume.
+/// - `VigilAgent`: the host agent's connection, heartbeats, metrics sampling and reconnect logic (no HTTP, no database).
 /// - `VigilClient`: a client connection for people's tools (`vigil chat`, `vigil send`, `vigil send-file`).
 /// - `VigilStore`: the backend-neutral storage protocol and its embedded SQLite implementation.
 /// - `VigilDashboard`: the web dashboard's assets (HTML, CSS, JavaScript modules), embedded in code.
@@ -126,6 +126,7 @@ let package = Package(
         .executableTarget(
             name: "VigilCLI",
             dependencies: [
+                "VigilProtocol",
                 "VigilServer",
                 "VigilClient",
                 "VigilStore",
