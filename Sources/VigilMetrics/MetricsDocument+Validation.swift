@@ -32,6 +32,8 @@ extension MetricsDocument {
     /// `nil` when every value is in range.
     public func rangeViolation() -> String? {
         var check = RangeCheck()
+        // First: the ingestor converts the timestamp's distance from now to whole seconds.
+        check.value("timestamp", self.timestamp.timeIntervalSince1970, ValueRange.unixSeconds)
         if let cpu = self.cpu {
             check.percent("cpu.cpu_percent_total", cpu.cpuPercentTotal)
             for (index, value) in (cpu.cpuPercentPerCore ?? []).enumerated() {
@@ -74,12 +76,8 @@ extension MetricsDocument {
         }
         if let processes = self.processes {
             check.count("processes.total", processes.total)
-            for (list, entries) in [("top_cpu", processes.topCPU), ("top_memory", processes.topMemory)] {
-                for (index, process) in entries.enumerated() {
-                    check.value("processes.\(list)[\(index)].pid", process.pid, ValueRange.pid)
-                    check.value("processes.\(list)[\(index)].cpu_percent", process.cpuPercent, ValueRange.processPercent)
-                }
-            }
+            check.processes("processes.top_cpu", processes.topCPU)
+            check.processes("processes.top_memory", processes.topMemory)
         }
         return check.problem
     }
@@ -105,6 +103,13 @@ private struct RangeCheck {
 
     mutating func count(_ path: @autoclosure () -> String, _ value: Int?) {
         self.value(path(), value, MetricsDocument.ValueRange.count)
+    }
+
+    mutating func processes(_ path: StaticString, _ entries: [MetricsDocument.Processes.Process]) {
+        for (index, process) in entries.enumerated() {
+            self.value("\(path)[\(index)].pid", process.pid, MetricsDocument.ValueRange.pid)
+            self.value("\(path)[\(index)].cpu_percent", process.cpuPercent, MetricsDocument.ValueRange.processPercent)
+        }
     }
 
     mutating func rates(_ path: @autoclosure () -> String, _ counters: MetricsDocument.NetworkCounters) {

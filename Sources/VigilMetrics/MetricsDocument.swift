@@ -63,6 +63,7 @@ public struct MetricsDocument: Codable, Sendable, Equatable {
             guard seconds.isFinite, seconds >= 0 else {
                 throw DecodingError.dataCorruptedError(forKey: .timestamp, in: c, debugDescription: "Unix seconds must be a finite number >= 0")
             }
+            // Its upper bound is a value refusal (`rangeViolation`), not a decoding error.
             return Date(timeIntervalSince1970: seconds)
         }
         let text = try c.decode(String.self, forKey: .timestamp)

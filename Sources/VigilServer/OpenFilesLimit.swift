@@ -25,7 +25,12 @@ enum OpenFilesLimit {
         let before = UInt64(limit.rlim_cur)
         if limit.rlim_cur < limit.rlim_max {
             var raised = limit
+            #if canImport(Darwin)
+            // Darwin's hard limit is often RLIM_INFINITY, which it refuses as a soft limit.
+            raised.rlim_cur = min(limit.rlim_max, rlim_t(OPEN_MAX))
+            #else
             raised.rlim_cur = limit.rlim_max
+            #endif
             if setrlimit(Self.resource, &raised) == 0 {
                 limit = raised
             } else {
@@ -36,7 +41,7 @@ enum OpenFilesLimit {
         let hard = UInt64(limit.rlim_max)
         logger.info("open files limit", metadata: ["soft": "\(soft)", "soft_at_start": "\(before)", "hard": "\(hard)"])
         // Agents need descriptors beyond the HTTP limit; a quarter of the limit is kept for them at least.
-        if UInt64(settings.http.maxConnections) > soft * 3 / 4 {
+        if UInt64(settings.http.maxConnections) > soft - soft / 4 {
             logger.warning("http.max_connections is close to the open files limit: a flood of HTTP connections could leave no descriptors for agents; lower it or raise the hard limit (LimitNOFILE= in the service unit)", metadata: [
                 "http_max_connections": "\(settings.http.maxConnections)", "open_files_soft": "\(soft)",
             ])

@@ -459,6 +459,13 @@ struct InboundFrameViolationTests {
         #expect(v?.detail == "type: expected a string")
     }
 
+    @Test("an explicit protocol_version 0 is refused: version 0 means the field is left out")
+    func explicitVersionZero() {
+        let v = violation(#"{"type":"CLIENT_REGISTER","payload":{"protocol_version":0,"hostname":"h","key":"vk_x"}}"#)
+        #expect(v?.code == .invalidField, "\(String(describing: v))")
+        #expect(v?.detail.hasPrefix("payload.protocol_version:") == true, "\(String(describing: v))")
+    }
+
     @Test("a number that does not fit its field is rejected, naming the field", arguments: [
         ("{\"type\":\"HEARTBEAT\",\"payload\":{\"seq\":-1}}", "payload.seq"),
         ("{\"type\":\"HEARTBEAT\",\"payload\":{\"seq\":18446744073709551616}}", "payload.seq"),

@@ -43,6 +43,22 @@ struct DataDirectoryTests {
         }
     }
 
+    @Test("a database symlinked elsewhere is judged by the file it reaches, not by the link's own 0777")
+    func symlinkedDatabase() async throws {
+        try await withTemporaryDirectory { directory in
+            try DataDirectory.prepare(directory)
+            let elsewhere = directory.appendingPathComponent("elsewhere")
+            try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            let target = elsewhere.appendingPathComponent("vigil.sqlite")
+            FileManager.default.createFile(atPath: target.path, contents: Data(), attributes: [.posixPermissions: 0o600])
+            try FileManager.default.createSymbolicLink(at: directory.appendingPathComponent("vigil.sqlite"), withDestinationURL: target)
+            try DataDirectory.prepare(directory)
+            chmod(target.path, 0o644)
+            let readable = #expect(throws: DataDirectoryError.self) { try DataDirectory.prepare(directory) }
+            #expect(readable?.description.contains("chmod 600") == true, "\(readable?.description ?? "")")
+        }
+    }
+
     @Test("a second lock on the directory is refused naming the holder's PID, and taken once the first is released")
     func lockIsExclusive() async throws {
         try await withTemporaryDirectory { directory in

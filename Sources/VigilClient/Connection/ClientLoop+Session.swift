@@ -72,7 +72,7 @@ extension ClientLoop {
     func registerAnswered(_ response: ServerResponsePayload) {
         guard response.success, let session = response.session else {
             if Self.isPermanent(response.code) {
-                self.logger.error("registration refused", metadata: ["code": "\(response.code?.rawValue ?? "-")", "message": "\(response.message)"])
+                self.logger.error("registration refused", metadata: ["code": "\(response.code?.rawValue ?? "-")", "message": "\(response.message.logEscaped)"])
                 self.stop(.refused(code: response.code, message: response.message))
             } else {
                 self.close(because: "registration refused (\(response.code?.rawValue ?? "no code")): \(response.message)")

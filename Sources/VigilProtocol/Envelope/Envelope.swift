@@ -52,7 +52,7 @@ public struct Envelope: Sendable, Equatable {
     /// Unix seconds when it was sent.
     public var timestamp: Double?
     /// Unix seconds a `timestamp` may hold: 1970 to the end of the year 9999.
-    public static let timestampRange: ClosedRange<Double> = 0...253_402_300_799
+    public static let timestampRange = MetricsDocument.ValueRange.unixSeconds
     /// A unique id (a UUID string) chosen by the sender; answers quote it as `in_reply_to`.
     public var messageID: String?
 

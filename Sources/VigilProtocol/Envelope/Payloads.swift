@@ -34,6 +34,11 @@ public struct RegisterPayload: Codable, Sendable, Equatable {
         // a mistyped field, not an absent one.
         let versioned = c.contains(.protocolVersion)
         self.protocolVersion = versioned ? try c.decode(Int.self, forKey: .protocolVersion) : ProtocolVersion.legacy
+        if versioned, self.protocolVersion == ProtocolVersion.legacy {
+            // Version 0 means "the original client, which sends no version": a client that names a
+            // version must name one it speaks, or it would pass the legacy gate with a key.
+            throw DecodingError.dataCorruptedError(forKey: .protocolVersion, in: c, debugDescription: "0 is what leaving the field out means; send the version you speak (\(ProtocolVersion.supported.lowerBound)...\(ProtocolVersion.supported.upperBound))")
+        }
         // People's clients may say `name`; `hostname` wins when both are present.
         if let hostname = try c.decodeIfPresent(String.self, forKey: .hostname) {
             self.hostname = hostname

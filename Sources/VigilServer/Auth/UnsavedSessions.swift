@@ -41,6 +41,27 @@ final class UnsavedSessions: Sendable {
         }
     }
 
+    /// What became of a session while it was being written to the store.
+    enum Written: Sendable {
+        /// Unchanged: it is forgotten here, the store has it.
+        case stored
+        /// Signed out, or its user's sessions ended, meanwhile: the store's row must be ended too
+        /// (the ending found no row to end).
+        case ended
+        /// Refreshed meanwhile: the store's row must take this entry's token (and it is still here).
+        case refreshed(Entry)
+    }
+
+    /// After `entry` was written to the store: forgets it if it is unchanged, else says what to do.
+    func written(_ entry: Entry) -> Written {
+        self.entries.withLock { entries in
+            guard let current = entries[entry.session.id] else { return .ended }
+            guard current.refreshDigest == entry.refreshDigest else { return .refreshed(current) }
+            entries.removeValue(forKey: entry.session.id)
+            return .stored
+        }
+    }
+
     var isEmpty: Bool { self.entries.withLock { $0.isEmpty } }
 
     var all: [Entry] { self.entries.withLock { Array($0.values) } }

@@ -140,13 +140,14 @@ public final class UserService: AccessTokenVerifier, Service {
     private func startSession(for user: UserRecord) async throws -> TokenGrant {
         let now = Date()
         let refresh = RandomToken.make()
+        let refreshDigest = RandomToken.digest(refresh)
         let session = UserSession(id: UUID().uuidString.lowercased(), userName: user.name, createdAt: now,
                                   expiresAt: now.addingTimeInterval(self.settings.refreshTokenTTL.seconds))
         do {
-            try await self.store.createSession(session, refreshDigest: RandomToken.digest(refresh))
+            try await self.store.createSession(session, refreshDigest: refreshDigest)
         } catch where self.storage?.report(error, writing: "a session") ?? StorageCondition.isStorageFull(error) {
             // Sign-in must work on a full disk: the session lives in memory until a reload can write it.
-            self.unsaved.add(session, refreshDigest: RandomToken.digest(refresh))
+            self.unsaved.add(session, refreshDigest: refreshDigest)
             self.logger.warning("session kept in memory only until the disk has room (a restart before then ends it)", metadata: ["user": "\(user.name)", "session": "\(session.id)"])
         }
         self.state.withLock { state in
@@ -318,13 +319,28 @@ public final class UserService: AccessTokenVerifier, Service {
         }
     }
 
-    /// Writes the sessions started while the disk was full, now that it may have room. (A refresh
-    /// racing this write keeps the token it had when the write began: its holder signs in again.)
-    private func saveUnsavedSessions() async {
+    /// Writes the sessions started while the disk was full, now that it may have room. A sign-out
+    /// or a refresh racing a write is carried to the stored row afterwards, so an ended session
+    /// cannot come back and a refreshed one keeps its new token.
+    func saveUnsavedSessions() async {
         for entry in self.unsaved.all {
             do {
                 try await self.store.createSession(entry.session, refreshDigest: entry.refreshDigest)
-                self.unsaved.remove(entry.session.id)
+                var written = entry
+                while true {
+                    switch self.unsaved.written(written) {
+                    case .stored:
+                        break
+                    case .ended:
+                        _ = try await self.store.endSession(id: written.session.id, at: Date())
+                    case .refreshed(let current):
+                        _ = try await self.store.rotateRefreshToken(digest: written.refreshDigest, newDigest: current.refreshDigest,
+                                                                    newExpiresAt: current.session.expiresAt, at: Date())
+                        written = current
+                        continue
+                    }
+                    break
+                }
             } catch {
                 if self.storage?.report(error, writing: "a session kept in memory") != true {
                     self.logger.warning("could not store a session kept in memory; trying again at the next reload", metadata: ["session": "\(entry.session.id)", "error": "\(error)"])

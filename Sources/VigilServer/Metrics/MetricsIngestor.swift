@@ -76,12 +76,11 @@ public final class MetricsIngestor: Sendable {
         if let violation = document.rangeViolation() {
             throw self.refuse(IngestRefusal(.invalid, violation))
         }
-        if !(timestamp <= received + self.settings.metricsMaxClockSkew.seconds) {
-            // Said in whole seconds only while that is a sensible number: a peer may send 1e300,
-            // and `Int(1e300)` would trap (it did: any key holder could stop the server).
-            let ahead = timestamp - received
-            let amount = ahead < 1e12 ? "\(Int(ahead)) s" : "\(ahead) s"
-            throw self.refuse(IngestRefusal(.invalid, "timestamp: \(amount) ahead of the server's clock (limit metrics.max_clock_skew = \(self.settings.metricsMaxClockSkew.compactDescription)); check the host's clock"))
+        if timestamp > received + self.settings.metricsMaxClockSkew.seconds {
+            // `rangeViolation` above bounds the timestamp (year 9999, `ValueRange.unixSeconds`),
+            // so the difference fits an Int: `Int(1e300 - now)` trapped, and any key holder could
+            // stop the server.
+            throw self.refuse(IngestRefusal(.invalid, "timestamp: \(Int(timestamp - received)) s ahead of the server's clock (limit metrics.max_clock_skew = \(self.settings.metricsMaxClockSkew.compactDescription)); check the host's clock"))
         }
         if timestamp < received - self.settings.retention.raw.seconds {
             throw self.refuse(IngestRefusal(.invalid, "timestamp: older than the raw retention (\(self.settings.retention.raw.compactDescription))"))
@@ -157,18 +156,35 @@ public final class MetricsIngestor: Sendable {
         }
     }
 
-    /// After a failed write: lets each host of the lost samples send its sample again. A host's
-    /// newest time goes back to just before its lost sample unless a later sample of the host was
-    /// accepted meanwhile (a resend of the lost one is then refused as stale rather than stored out
-    /// of order, which the store would drop after acknowledging it).
+    /// After a failed write: lets each host of the lost samples send them again. A host whose
+    /// newest accepted sample is among the lost goes back to just before its earliest lost one; a
+    /// host that had a later sample accepted meanwhile (still queued) keeps it, and a resend of a
+    /// lost one is then refused as stale rather than stored out of order.
     func forget(_ lost: [MetricSample]) {
+        var earliest: [String: (ms: Int64, all: Set<Int64>)] = [:]
+        for sample in lost {
+            let ms = Self.milliseconds(sample.timestamp)
+            var entry = earliest[sample.hostname] ?? (ms, [])
+            entry.ms = min(entry.ms, ms)
+            entry.all.insert(ms)
+            earliest[sample.hostname] = entry
+        }
         self.state.withLock { state in
-            for sample in lost {
-                let milliseconds = Self.milliseconds(sample.timestamp)
-                if state.newest[sample.hostname] == milliseconds {
-                    state.newest[sample.hostname] = milliseconds - 1
+            for (hostname, entry) in earliest {
+                if let newest = state.newest[hostname], entry.all.contains(newest) {
+                    state.newest[hostname] = entry.ms - 1
                 }
             }
+        }
+    }
+
+    /// Takes every queued sample, for failing them all (a write failed: those behind it would
+    /// otherwise wait for the next sample to wake the writer, which a full disk refuses).
+    func takeAll() -> [Queued] {
+        self.state.withLock { state in
+            let all = Array(state.pending)
+            state.pending.removeAll()
+            return all
         }
     }
 

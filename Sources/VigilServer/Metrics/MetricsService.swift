@@ -95,9 +95,9 @@ public struct MetricsService: Service {
 
     /// Writes one batch, then tells each sample's sender.
     ///
-    /// - Returns: `false` when the write failed: the batch's senders are told so (HTTP 503 or
-    ///   500, a refusal on the agent's connection), nothing of it was acknowledged, and its hosts
-    ///   may send those samples again (``MetricsIngestor/forget(_:)``).
+    /// - Returns: `false` when the write failed: the senders of the batch and of everything queued
+    ///   behind it are told so (HTTP 503, a refusal on the agent's connection), nothing of it was
+    ///   acknowledged, and their hosts may send those samples again (``MetricsIngestor/forget(_:)``).
     @discardableResult
     func writeBatch() async -> Bool {
         let batch = self.ingestor.takeBatch()
@@ -117,12 +117,16 @@ public struct MetricsService: Service {
             for queued in batch { queued.onStored?(.success(())) }
             return true
         case .failure(let error):
-            self.ingestor.forget(samples)
-            for queued in batch { queued.onStored?(.failure(error)) }
             // Nothing of the batch was acknowledged: its senders hear of the failure and send again.
+            // What queued behind it is refused too: it would most likely fail the same way, and
+            // left queued it would wait for a new sample to wake the writer, which a full disk
+            // refuses (its HTTP senders would hang, its agents hear nothing).
+            let failed = batch + self.ingestor.takeAll()
+            self.ingestor.forget(failed.map(\.sample))
+            for queued in failed { queued.onStored?(.failure(error)) }
             // A full disk is logged by the storage condition, once a minute.
-            if self.ingestor.storage?.report(error, writing: "metrics history (\(batch.count) samples refused)") == true { return false }
-            self.logger.error("could not write metrics history; the batch's senders are told", metadata: ["samples": "\(batch.count)", "error": "\(error)"])
+            if self.ingestor.storage?.report(error, writing: "metrics history (\(failed.count) samples refused)") == true { return false }
+            self.logger.error("could not write metrics history; the senders are told", metadata: ["samples": "\(failed.count)", "error": "\(error)"])
             return false
         }
     }

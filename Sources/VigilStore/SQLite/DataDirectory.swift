@@ -33,7 +33,7 @@ public enum DataDirectory {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             return
         }
-        guard info.st_mode & 0o170000 == 0o040000 else { throw DataDirectoryError("data directory \(path) is not a directory") }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw DataDirectoryError("data directory \(path) is not a directory") }
         let mode = info.st_mode & 0o7777
         if mode & 0o077 != 0 {
             throw DataDirectoryError("""
@@ -42,8 +42,10 @@ public enum DataDirectory {
                 """)
         }
         let open = Self.privateFiles.map { directory.appendingPathComponent($0).path }.filter { file in
+            // `stat`, not `lstat`: a symlinked database (on another disk, say) is judged by the
+            // file it reaches; a link's own mode is always 0777 and no chmod could change it.
             var info = stat()
-            return lstat(file, &info) == 0 && info.st_mode & 0o077 != 0
+            return stat(file, &info) == 0 && info.st_mode & 0o077 != 0
         }
         if !open.isEmpty {
             throw DataDirectoryError("""
