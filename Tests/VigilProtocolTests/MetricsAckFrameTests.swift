@@ -2,7 +2,6 @@ import Foundation
 import NIOCore
 import Testing
 import VigilProtocol
-@testable import VigilServer
 
 /// The hand-written acknowledgement of a stored `METRICS` sample says exactly what the envelope's
 /// Codable encoding says, whatever the `message_id` holds.

@@ -7,11 +7,11 @@ import NIOCore
 /// of the server's CPU per heartbeat (perf, issue 6). The bytes are the same JSON document the
 /// envelope encodes to (same keys and values, numbers in their shortest round-trip form; only the
 /// key order differs, which JSON leaves free), which `HeartbeatAckFrameTests` checks by decoding both.
-enum HeartbeatAckFrame {
+public enum HeartbeatAckFrame {
     /// - Parameters:
     ///   - seq: The acknowledged heartbeat's `seq`.
     ///   - serverTime: The server's clock, Unix seconds (also the envelope's `timestamp`).
-    static func encode(seq: UInt64, serverTime: Double, allocator: ByteBufferAllocator) -> ByteBuffer {
+    public static func encode(seq: UInt64, serverTime: Double, allocator: ByteBufferAllocator) -> ByteBuffer {
         let time = Self.number(serverTime)
         var buffer = allocator.buffer(capacity: 96 + time.utf8.count * 2)
         buffer.writeStaticString(#"{"type":"HEARTBEAT_ACK","sender_id":"server","payload":{"seq":"#)

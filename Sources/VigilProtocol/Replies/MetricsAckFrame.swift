@@ -1,5 +1,4 @@
 import NIOCore
-import VigilProtocol
 
 /// The acknowledgement of a stored `METRICS` sample: a `SERVER_RESPONSE` with `success: true`,
 /// `fatal: false`, `message: "stored"` and `in_reply_to`, written straight to bytes.
@@ -9,11 +8,11 @@ import VigilProtocol
 /// (perf, `vigil-bench history`). The bytes are the JSON document the envelope encodes to, with no
 /// `message_id` (optional; an acknowledgement is matched by `in_reply_to`), which
 /// `MetricsAckFrameTests` checks by decoding both.
-enum MetricsAckFrame {
+public enum MetricsAckFrame {
     /// - Parameters:
     ///   - messageID: The `METRICS` frame's `message_id` (at most `ProtocolLimits.maxMessageIDBytes`).
     ///   - serverTime: The server's clock, Unix seconds (the envelope's `timestamp`).
-    static func encode(inReplyTo messageID: String, serverTime: Double, allocator: ByteBufferAllocator) -> ByteBuffer {
+    public static func encode(inReplyTo messageID: String, serverTime: Double, allocator: ByteBufferAllocator) -> ByteBuffer {
         let time = HeartbeatAckFrame.number(serverTime)
         var buffer = allocator.buffer(capacity: 128 + messageID.utf8.count * 6 + time.utf8.count)
         buffer.writeStaticString(#"{"type":"SERVER_RESPONSE","sender_id":"server","payload":{"success":true,"fatal":false,"message":"stored","in_reply_to":"#)

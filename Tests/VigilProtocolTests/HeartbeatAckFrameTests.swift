@@ -2,7 +2,6 @@ import Foundation
 import NIOCore
 import Testing
 import VigilProtocol
-@testable import VigilServer
 
 /// The hand-written `HEARTBEAT_ACK` says exactly what the envelope's Codable encoding says.
 @Suite("Heartbeat ack frame")
