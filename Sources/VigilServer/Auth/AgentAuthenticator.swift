@@ -16,10 +16,11 @@ public struct AgentAuthenticator: Sendable {
         self.legacyClients = legacyClients
     }
 
-    /// - Returns: The host identity.
+    /// - Returns: The client's identity, with the id of the key it presented (the session keeps it,
+    ///   so revoking the key can end the session).
     /// - Throws: ``ProtocolViolation`` with the refusal's code and reason. The reason never repeats
     ///   the secret part of a presented key.
-    public func authenticate(_ register: RegisterPayload) async throws -> String {
+    public func authenticate(_ register: RegisterPayload) async throws -> AuthenticatedClient {
         if let key = register.key {
             switch try await self.store.verifyKey(key) {
             case .valid(let agentKey):
@@ -27,7 +28,7 @@ public struct AgentAuthenticator: Sendable {
                 guard ClientName.isValid(agentKey.hostname) else {
                     throw ProtocolViolation(.invalidField, "key \(agentKey.id) is bound to host \(agentKey.hostname.logEscaped), which cannot be a client id (\(ClientName.rule)); revoke it and create a key for another name")
                 }
-                return agentKey.hostname
+                return AuthenticatedClient(hostname: agentKey.hostname, keyID: agentKey.id)
             case .revoked(let agentKey):
                 throw ProtocolViolation(.revokedKey, "key \(agentKey.id) (host \(agentKey.hostname)) has been revoked")
             case .unknown:
@@ -51,7 +52,7 @@ public struct AgentAuthenticator: Sendable {
         if try await self.store.hasActiveKey(hostname: register.hostname) {
             throw ProtocolViolation(.hostnameBoundToKey, "host \(register.hostname) is bound to an agent key; present it")
         }
-        return register.hostname
+        return AuthenticatedClient(hostname: register.hostname)
     }
 
     /// Whether a key may be made for `name`: the rules of every client id (``ClientName``).

@@ -13,7 +13,7 @@ import VigilTransfer
 /// Files land in `<files.directory>/<sender>/<name>` (never outside `files.directory`); bytes still
 /// arriving live in `<files.directory>/.partial/<transfer id>.part` with a sidecar, so a transfer cut
 /// off by a dropped connection or a server restart resumes from its durable offset. Each
-/// connection's ``SessionTransfers`` runs the protocol on its event loop; this service does the
+/// connection's ``SessionUploads`` and ``SessionPushes`` run the protocol on its event loop; this service does the
 /// checks that need the catalog or the disk (off the loops), records saved files, removes partials
 /// older than `files.partial_retention`, and at shutdown waits until every open partial is closed.
 public final class FileService: Service, Sendable {

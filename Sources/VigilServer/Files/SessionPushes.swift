@@ -5,14 +5,74 @@ import VigilProtocol
 import VigilStore
 import VigilTransfer
 
-/// Passing stored files on to this connection's client: the server is the sender.
+/// Passing stored files on to this connection's client (server → client): the server is the
+/// sender. Files from the client are ``SessionUploads``.
 ///
 /// One file at a time: `FILE_OFFER` (with `sender`, the client that sent it to the server) → the
 /// client's `FILE_READY {offset, chunk_size}` → data frames read from disk off the event loop, at
 /// most `files.max_buffered_bytes` of them read or written but not yet taken by the socket (so a
 /// slow reader holds the server's memory to that) → the client's `FILE_SAVED` or `FILE_FAILED`;
-/// or `FILE_REJECT` instead of `FILE_READY`.
-extension SessionTransfers {
+/// or `FILE_REJECT` instead of `FILE_READY`. Runs on the connection's event loop.
+final class SessionPushes {
+    let service: FileService
+    let link: SessionLink
+    var logger: Logger
+    var stopped = false
+    /// Files waiting to be passed on to this client, after the one in `outgoing`.
+    var pushQueue: [StoredFile] = []
+    /// The file being passed on to this client now.
+    var outgoing: OutgoingTransfer?
+    /// Pushes set aside because the client did not answer in time: its late answers are dropped quietly.
+    var setAsidePushes = RecentTransferIDs()
+
+    /// - Parameter takesPushes: Whether files for this client may be passed on over this connection;
+    ///   `false` for a send-only connection (`vigil send-file`), which must not take the client's
+    ///   files, and for a version-0 client. Its answers to offers are then refused as for any
+    ///   transfer this server is not offering.
+    init(service: FileService, link: SessionLink, takesPushes: Bool, logger: Logger) {
+        self.service = service
+        self.link = link
+        self.logger = logger
+        guard takesPushes else { return }
+        // After the register reply (which the session writes once this returns): files waiting
+        // for this client are offered to it, and new ones can be.
+        let loop = link.context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        loop.execute { bound.value.attachForPushes() }
+    }
+
+    var eventLoop: any EventLoop { self.link.context.eventLoop }
+    var settings: ServerSettings { self.service.settings }
+
+    /// A `FILE_READY`, `FILE_REJECT`, `FILE_SAVED` or `FILE_FAILED` from this client: its answer
+    /// to a file offered to it.
+    func receive(_ envelope: Envelope, messageID: String?) throws(ProtocolViolation) {
+        switch envelope.body {
+        case .fileReady(let payload):
+            try self.pushReady(payload)
+        case .fileReject(let payload):
+            try self.pushEnded(payload, rejected: true)
+        case .fileFailed(let payload):
+            try self.pushEnded(payload, rejected: false)
+        case .fileSaved(let payload):
+            try self.pushSaved(payload)
+        default:
+            throw ProtocolViolation(.unexpectedType, "\(envelope.type.rawValue) is not a file transfer message")
+        }
+    }
+
+    /// The connection closed: what was not passed on is kept for the client's next registration.
+    func stop() {
+        guard !self.stopped else { return }
+        self.stopped = true
+        self.stopPushes()
+    }
+
+    static func newMessageID() -> String {
+        UUID().uuidString.lowercased()
+    }
+
+    // MARK: Offering
     /// Takes part in passing files on (called once the register reply is out).
     func attachForPushes() {
         guard !self.stopped else { return }
@@ -205,8 +265,7 @@ extension SessionTransfers {
         self.startNextPush()
     }
 
-    /// The connection closed: what was not passed on is kept for the client's next registration.
-    func stopPushes() {
+    private func stopPushes() {
         var unfinished: [StoredFile] = []
         if let transfer = self.outgoing {
             unfinished.append(transfer.file)
@@ -232,3 +291,6 @@ extension SessionTransfers {
         return metadata
     }
 }
+
+@available(*, unavailable)
+extension SessionPushes: Sendable {}

@@ -8,9 +8,9 @@ import VigilProtocol
 
 /// The TCP listener agents connect to (port 5001 by default).
 ///
-/// Pipeline per connection: framing (length-field codec with the configured maximum) → idle
-/// detection → ``AgentSessionHandler``. On graceful shutdown it stops accepting, tells the tracker
-/// that the coming disconnections are its own doing, and closes every connection.
+/// Pipeline per connection: ``addSessionHandlers(to:environment:authenticate:)``. On graceful
+/// shutdown it stops accepting, tells the tracker that the coming disconnections are its own
+/// doing, and closes every connection.
 public final class AgentListener: Service {
     private let environment: SessionEnvironment
     private let group: any EventLoopGroup
@@ -41,14 +41,29 @@ public final class AgentListener: Service {
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addVigilFraming(maxFrameSize: settings.maxFrameSize)
-                    try sync.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout.timeAmount))
-                    try sync.addHandler(AgentSessionHandler(environment: environment))
+                    try AgentListener.addSessionHandlers(to: channel.pipeline.syncOperations, environment: environment)
                 }
             }
             .bind(host: settings.agentHost, port: settings.agentPort)
             .get()
+    }
+
+    /// The handlers of one agent connection, in order: framing (length-prefixed frames of at most
+    /// `agents.max_frame_size`) → ``SessionFrameParser`` → idle detection (`agents.idle_timeout`)
+    /// → ``AgentSessionHandler``. A transport layer (TLS, or a sniffer that picks one) goes in
+    /// front of the framing, the first handler added here.
+    ///
+    /// - Parameter authenticate: The key check; `nil` for the environment's authenticator (tests
+    ///   on an `EmbeddedChannel` give one that answers on the loop).
+    static func addSessionHandlers(
+        to pipeline: ChannelPipeline.SynchronousOperations, environment: SessionEnvironment,
+        authenticate: AgentSessionHandler.Authenticate? = nil
+    ) throws {
+        let settings = environment.settings
+        try pipeline.addVigilFraming(maxFrameSize: settings.maxFrameSize)
+        try pipeline.addHandler(SessionFrameParser())
+        try pipeline.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout.timeAmount))
+        try pipeline.addHandler(AgentSessionHandler(environment: environment, authenticate: authenticate))
     }
 
     /// The bound address (its port is the real one when port 0 was asked for).

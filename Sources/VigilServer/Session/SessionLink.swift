@@ -1,16 +1,7 @@
-import Foundation
 import NIOCore
 import VigilProtocol
 
-/// Why a session has stopped reading from its socket. Reading resumes only when no reason is left.
-enum ReadPause: Hashable {
-    /// The peer is not reading what we send: more input would only queue more answers.
-    case outboundFull
-    /// File bytes arrive faster than the disk takes them.
-    case diskBehind
-}
-
-/// What the parts of a registered session (its mailbox, its file transfers) may ask of their
+/// What the parts of a registered session (its mailbox, its uploads and pushes) may ask of their
 /// connection. Used on the connection's event loop only.
 struct SessionLink {
     /// The registered identity: the host name for agents, the person's name for users.
@@ -34,9 +25,4 @@ struct SessionLink {
     func send(_ envelope: Envelope) {
         self.context.writeAndFlush(NIOAny(envelope.encodedFrame(allocator: self.context.channel.allocator)), promise: nil)
     }
-}
-
-/// The wall clock as the protocol writes it.
-enum ServerClock {
-    static var unixNow: Double { Date().timeIntervalSince1970 }
 }

@@ -1,0 +1,7 @@
+import VigilProtocol
+
+/// Asks a session to answer with an error and close; sent through the pipeline from any thread.
+struct CloseSessionRequest: Sendable {
+    var code: ErrorCode
+    var message: String
+}
