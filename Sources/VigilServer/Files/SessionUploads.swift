@@ -139,7 +139,7 @@ final class SessionUploads {
 
     // MARK: Offers
 
-    func offer(_ offer: FileOfferPayload) {
+    private func offer(_ offer: FileOfferPayload) {
         let manifest: TransferManifest
         do {
             manifest = try TransferManifest(offer: offer, sender: self.link.clientID)
@@ -172,7 +172,7 @@ final class SessionUploads {
 
     /// Takes the transfer id for this connection, waiting (once, for up to `agents.close_timeout`)
     /// for a closing connection that still holds it to let go.
-    func claim(_ transfer: IncomingTransfer, retried: Bool) {
+    private func claim(_ transfer: IncomingTransfer, retried: Bool) {
         let outcome = self.service.claims.claim(transfer.id, owner: self.link.connectionID, sender: transfer.manifest.sender, size: transfer.manifest.size, eventLoop: self.eventLoop)
         switch outcome {
         case .claimed:
@@ -199,7 +199,7 @@ final class SessionUploads {
         }
     }
 
-    func afterWaiting(_ transfer: IncomingTransfer, retried: Bool) {
+    private func afterWaiting(_ transfer: IncomingTransfer, retried: Bool) {
         guard !self.stopped, self.transfers[transfer.id] === transfer else { return }
         if retried {
             self.transfers[transfer.id] = nil
@@ -209,7 +209,7 @@ final class SessionUploads {
         }
     }
 
-    func prepare(_ transfer: IncomingTransfer) {
+    private func prepare(_ transfer: IncomingTransfer) {
         let service = self.service
         let manifest = transfer.manifest
         self.eventLoop.makeFutureWithTask {
@@ -224,7 +224,7 @@ final class SessionUploads {
         }
     }
 
-    func prepared(_ transfer: IncomingTransfer, _ preparation: FileService.Preparation) {
+    private func prepared(_ transfer: IncomingTransfer, _ preparation: FileService.Preparation) {
         let owner = self.link.connectionID
         switch preparation {
         case .rejected(let code, let reason, let fileID):
@@ -248,7 +248,7 @@ final class SessionUploads {
         }
     }
 
-    func reject(_ transferID: String, _ code: ErrorCode, _ reason: String, fileID: String? = nil) {
+    private func reject(_ transferID: String, _ code: ErrorCode, _ reason: String, fileID: String? = nil) {
         self.logger.info("file offer refused", metadata: ["transfer": "\(String(transferID.prefix(64)).logEscaped)", "code": "\(code.rawValue)", "reason": "\(reason.logEscaped)"])
         self.link.send(.fileReject(FileErrorPayload(transferID: transferID, code: code, reason: reason, fileID: fileID)), messageID: Self.newMessageID())
         self.answerEnds()
