@@ -97,6 +97,20 @@ struct AgentSessionHandlerTests {
         #expect(!session.channel.isActive)
     }
 
+    @Test("an unparsable first frame is answered in reply to its readable message_id; nothing after the fatal answer is read")
+    func parserViolationBeforeRegistration() throws {
+        let session = try EmbeddedSession()
+        defer { session.finish() }
+        session.connect()
+        try session.sendPayload(ByteBuffer(string: #"{"type":"NOPE","message_id":"r9"}"#))
+        try? session.send(Envelope(.clientRegister(RegisterPayload(key: nil, hostname: "web1")), messageID: "reg"))
+        let responses = try session.responses()
+        #expect(responses.count == 1)
+        #expect(responses.first?.code == .unknownType && responses.first?.inReplyTo == "r9" && responses.first?.fatal == true)
+        #expect(session.keyChecks.pending.isEmpty)
+        #expect(!session.channel.isActive)
+    }
+
     @Test("over agents.max_connections: server_full, and the connection is not counted")
     func serverFull() throws {
         let session = try EmbeddedSession { $0.maxConnections = 0 }
