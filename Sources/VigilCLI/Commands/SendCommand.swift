@@ -94,6 +94,10 @@ struct SendCommand: AsyncParsableCommand {
                 switch exit {
                 case .left:
                     return status ?? ClientExitCode.unreachable
+                case .refused(nil, let reason):
+                    // No code: refused on our side, by TLS (the server's CA is not the pinned one).
+                    Output.standardError("vigil send: cannot connect: \(reason)\n")
+                    return ClientExitCode.keyRefused
                 case .refused(let code, let reason):
                     Output.standardError("vigil send: the server refused \(connection.settings.name): \(reason)\(code.map { " (\($0.rawValue))" } ?? "")\n")
                     return ClientExitCode.keyRefused
