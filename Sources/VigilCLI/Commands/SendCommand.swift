@@ -15,7 +15,7 @@ struct SendCommand: AsyncParsableCommand {
 
         Exit codes: 0 stored; 1 the server refused the message (unknown recipient, too long, …); \
         2 the server could not be reached or did not answer within --timeout; 77 the server refused \
-        the key or the name; 64 bad usage.
+        the key or the name, or its certificate chain lacks the pinned CA (--token, --ca); 64 bad usage.
         """
     )
 

@@ -19,7 +19,8 @@ struct SendFileCommand: AsyncParsableCommand {
         standard output.
 
         Exit codes: 0 every file stored; 1 some file was refused or failed; 2 the server could not \
-        be reached within --timeout; 77 the server refused the key or the name; 64 bad usage.
+        be reached within --timeout; 77 the server refused the key or the name, \
+        or its certificate chain lacks the pinned CA (--token, --ca); 64 bad usage.
         """
     )
 

@@ -1,28 +1,28 @@
 import Foundation
 import Testing
 
-/// Runs the built `vigil-agent` (beside this test bundle, as in VigilEndToEndTests) with its output
-/// in a file, and kills it when the test is done with it.
+/// Runs a built executable (`vigil-agent` unless told; beside this test bundle, as in
+/// VigilEndToEndTests) with its output in a file, and kills it when the test is done with it.
 final class AgentProcess: @unchecked Sendable {
     let process = Process()
     let log: URL
 
-    static func executable() throws -> String {
+    static func executable(_ name: String = "vigil-agent") throws -> String {
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         while url.pathExtension != "xctest" && url.path != "/" { url.deleteLastPathComponent() }
         let directory = ProcessInfo.processInfo.environment["VIGIL_BIN_DIR"].map { URL(fileURLWithPath: $0) } ?? url.deletingLastPathComponent()
-        let path = directory.appendingPathComponent("vigil-agent").path
+        let path = directory.appendingPathComponent(name).path
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw TestFailure("\(path) is missing: run `swift build` before `swift test`")
         }
         return path
     }
 
-    init(_ arguments: [String], log: URL) throws {
+    init(_ arguments: [String], log: URL, executable: String = "vigil-agent") throws {
         self.log = log
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
-        self.process.executableURL = URL(fileURLWithPath: try Self.executable())
+        self.process.executableURL = URL(fileURLWithPath: try Self.executable(executable))
         self.process.arguments = arguments
         self.process.standardOutput = handle
         self.process.standardError = handle
