@@ -6,8 +6,11 @@ import PackageDescription
 /// Module layering (each depends only on those above it):
 /// - `VigilMetrics`: the metrics document (what `POST /api/metrics` and the agent's METRICS frames carry).
 /// - `VigilProtocol`: frames, the JSON envelope, binary frame kinds, codecs. No I/O policy.
+/// - `VigilAPI`: the HTTP API's response types and JSON conventions (`AgentStatus`, `LivenessState`, `APICoding`), for the server and its clients.
 /// - `VigilCollectors`: one collector per file reading /proc, /sys and statfs, and their registry.
 /// - `VigilTransfer`: files on disk for both ends of a transfer: partial files, hashing, fsync, atomic rename, resume.
+/// - `VigilConnection`: the one client connection layer: `ServerAddress`, the dialer (connect timeout, TLS with a
+///   pinned CA, framing), the reconnect backoff, permanent refusals (`ErrorCode.isPermanentRefusal`), enrollment tokens.
 /// - `VigilAgent`: the host agent's connection, heartbeats, metrics sampling and reconnect logic (no HTTP, no database).
 /// - `VigilClient`: a client connection for people's tools (`vigil chat`, `vigil send`, `vigil send-file`).
 /// - `VigilStore`: the backend-neutral storage protocol and its embedded SQLite implementation.
@@ -40,6 +43,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         .target(
@@ -51,6 +57,7 @@ let package = Package(
             ]
         ),
         .target(name: "VigilMetrics"),  // no dependencies: the agent, the server and scripts' tools share it
+        .target(name: "VigilAPI", dependencies: ["VigilMetrics"]),  // `vigil status` decodes these without linking the server
         .target(name: "VigilCollectors", dependencies: ["VigilMetrics"]),
         .target(
             name: "VigilTransfer",
@@ -63,9 +70,24 @@ let package = Package(
             ]
         ),
         .target(
+            name: "VigilConnection",
+            dependencies: [
+                "VigilProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "VigilClient",
             dependencies: [
                 "VigilProtocol",
+                "VigilConnection",
                 "VigilTransfer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -78,6 +100,7 @@ let package = Package(
             name: "VigilAgent",
             dependencies: [
                 "VigilProtocol",
+                "VigilConnection",
                 "VigilTransfer",
                 "VigilMetrics",
                 "VigilCollectors",
@@ -90,6 +113,7 @@ let package = Package(
         .target(
             name: "VigilStore",
             dependencies: [
+                "VigilAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -99,6 +123,7 @@ let package = Package(
         .target(
             name: "VigilServer",
             dependencies: [
+                "VigilAPI",
                 "VigilDashboard",
                 "VigilProtocol",
                 "VigilTransfer",
@@ -126,7 +151,9 @@ let package = Package(
         .executableTarget(
             name: "VigilCLI",
             dependencies: [
+                "VigilAPI",
                 "VigilProtocol",
+                "VigilConnection",
                 "VigilServer",
                 "VigilClient",
                 "VigilStore",
@@ -141,6 +168,7 @@ let package = Package(
             name: "VigilAgentMain",
             dependencies: [
                 "VigilAgent",
+                "VigilConnection",
                 "VigilCollectors",
                 "VigilMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -151,6 +179,7 @@ let package = Package(
             name: "VigilBench",  // load generator and benchmarks against a real `vigil server` (docs/PERFORMANCE.md)
             dependencies: [
                 "VigilProtocol",
+                "VigilConnection",
                 "VigilMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -186,13 +215,30 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "VigilConnectionTests",
+            dependencies: [
+                "VigilConnection", "VigilProtocol",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "VigilAgentTests",
+            dependencies: ["VigilAgent", "VigilConnection", "VigilProtocol"]
+        ),
+        .testTarget(
             name: "VigilStoreTests",
             dependencies: ["VigilStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "VigilServerTests",
             dependencies: [
-                "VigilServer", "VigilStore", "VigilProtocol", "VigilAgent", "VigilMetrics",
+                "VigilServer", "VigilStore", "VigilProtocol", "VigilAgent", "VigilMetrics", "VigilConnection",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
+import VigilConnection
 import VigilProtocol
 
 /// The host agent: keeps one registered connection to a server of its list, heartbeating,
@@ -77,6 +78,14 @@ public struct VigilAgent: Sendable {
     }
 
     private func runSessions() async -> Exit {
+        let dialer: ServerDialer
+        do {
+            dialer = try ServerDialer(connectTimeout: self.settings.connectTimeout, maxFrameSize: self.settings.maxFrameSize, tls: self.settings.tls)
+        } catch {
+            // Only a TLS context BoringSSL cannot build gets here; no retry changes it.
+            self.logger.error("cannot set up TLS: \(error)")
+            return .refused("cannot set up TLS: \(error)")
+        }
         var backoff = ReconnectBackoff(initial: self.settings.backoffInitial, maximum: self.settings.backoffMax)
         var index = 0
         var failedAttemptsInRound = 0
@@ -88,7 +97,7 @@ public struct VigilAgent: Sendable {
             let registered = RegisteredFlag()
             let started = ContinuousClock.now
             logger.debug("connecting")
-            let session = AgentSession(settings: self.settings, server: server, shutdown: self.shutdown, logger: logger, group: self.group, metrics: self.metrics) { parameters in
+            let session = AgentSession(settings: self.settings, server: server, dialer: dialer, shutdown: self.shutdown, logger: logger, group: self.group, metrics: self.metrics) { parameters in
                 registered.set()
                 logger.info("registered", metadata: [
                     "as": "\(parameters.hostname)", "server_id": "\(parameters.serverID)",
@@ -105,6 +114,10 @@ public struct VigilAgent: Sendable {
             } catch let error as SessionError where error.isPermanent {
                 logger.error("\(error.description)")
                 return .refused(error.description)
+            } catch let failure as TLSFailure where failure.isPermanentRefusal {
+                // Another CA than the pinned one: another server, or a man in the middle. Never retried.
+                logger.error("\(failure.description)")
+                return .refused(failure.description)
             } catch {
                 logger.warning("session ended", metadata: ["error": "\(error)"])
             }

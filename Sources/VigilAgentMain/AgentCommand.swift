@@ -8,6 +8,7 @@ import Foundation
 import Logging
 import VigilAgent
 import VigilCollectors
+import VigilConnection
 import VigilMetrics
 #if canImport(Glibc)
 import Glibc
@@ -24,15 +25,22 @@ struct AgentCommand: AsyncParsableCommand {
         discussion: """
         These options can also come from the environment (the flag wins): VIGIL_SERVERS \
         (comma-separated), VIGIL_AGENT_KEY, VIGIL_AGENT_KEY_FILE, VIGIL_HOSTNAME, VIGIL_LOG_LEVEL, \
-        VIGIL_METRICS_INTERVAL, VIGIL_INBOX. Prefer a key file to --key: command lines are visible to every user \
+        VIGIL_METRICS_INTERVAL, VIGIL_INBOX, VIGIL_CONFIG_DIR, VIGIL_CA, VIGIL_CA_FINGERPRINT, VIGIL_TLS, \
+        VIGIL_TLS_MIN_VERSION; then from agent.json in the configuration directory (written by \
+        `vigil-agent enroll TOKEN`). Prefer a key file to --key: command lines are visible to every user \
         of the host.
+
+        TLS is used when a CA is configured (--ca, --ca-fingerprint, or the enrollment's pin): the \
+        server's certificate chain must contain that CA, or the agent exits 77.
 
         SIGTERM or SIGINT: unregister (the host becomes STOPPED, not DOWN) and exit 0.
 
         Exit codes: 0 clean shutdown; 64 bad usage; 77 the server refused the key or version, \
-        or another agent registered with the same key (retrying cannot help); 1 any other failure.
+        or another agent registered with the same key, or the server's CA is not the pinned one \
+        (retrying cannot help); 1 any other failure.
         """,
-        version: VigilAgent.version
+        version: VigilAgent.version,
+        subcommands: [EnrollCommand.self]
     )
 
     @Option(name: .customLong("server"), help: "A server as host:port (repeat for failover, in order of preference).")
@@ -70,6 +78,24 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A directory for files sent to this host (`vigil send-file --to HOST`); without it they are refused. Also VIGIL_INBOX.", valueName: "directory"))
     var inbox: String?
 
+    @Option(help: ArgumentHelp("The configuration directory holding agent.json (default /etc/vigil for root, else ~/.config/vigil).", valueName: "directory"))
+    var configDir: String?
+
+    @Option(help: ArgumentHelp("An enrollment token: enroll into the configuration directory on the first start (as `vigil-agent enroll`), then run from it.", valueName: "token"))
+    var token: String?
+
+    @Option(help: ArgumentHelp("The server's CA certificate (PEM): TLS, trusting only this CA.", valueName: "file"))
+    var ca: String?
+
+    @Option(help: ArgumentHelp("TLS, trusting only the CA with this fingerprint (sha256:<64 hex>).", valueName: "fingerprint"))
+    var caFingerprint: String?
+
+    @Flag(inversion: .prefixedNo, help: "Force TLS on (needs a CA) or off. Default: on when a CA is configured.")
+    var tls: Bool?
+
+    @Option(help: ArgumentHelp("The oldest TLS version accepted: 1.3 (default) or 1.2.", valueName: "version"))
+    var tlsMinVersion: String?
+
     @Flag(help: "Take one metrics sample (two readings 1 s apart, for rates), print it as JSON and exit.")
     var printMetrics = false
 
@@ -82,36 +108,17 @@ struct AgentCommand: AsyncParsableCommand {
             try await self.printOneSample(environment)
             return
         }
-        let serverTexts = self.servers.isEmpty
-            ? (environment["VIGIL_SERVERS"] ?? "127.0.0.1:5001").split(separator: ",").map { $0.trimmedOfWhitespace }
-            : self.servers
-        guard !serverTexts.filter({ !$0.isEmpty }).isEmpty else { throw ValidationError("no server given: use --server host:port or VIGIL_SERVERS") }
-        let servers = try serverTexts.filter { !$0.isEmpty }.map { text in
-            guard let address = ServerAddress(parsing: text) else { throw ValidationError("invalid --server \"\(text)\": expected host:port") }
-            return address
-        }
         let levelText = self.logLevel ?? environment["VIGIL_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else { throw ValidationError("invalid --log-level \"\(levelText)\"") }
-        for (name, value) in [("--backoff-initial", self.backoffInitial), ("--backoff-max", self.backoffMax), ("--connect-timeout", self.connectTimeout)]
-            where !(value >= 0.001 && value <= 86_400) {
-            throw ValidationError("\(name) must be between 0.001 and 86400 seconds")
-        }
-
         let disabled = try self.disabledCollectors()
-
-        var settings = AgentSettings(servers: servers, key: try self.resolveKey(environment), hostname: self.hostname ?? environment["VIGIL_HOSTNAME"] ?? Self.machineHostname())
-        settings.backoffInitial = .milliseconds(Int64(self.backoffInitial * 1000))
-        settings.backoffMax = .milliseconds(Int64(self.backoffMax * 1000))
-        settings.connectTimeout = .milliseconds(Int64(self.connectTimeout * 1000))
-        if let metricsInterval = try self.resolveMetricsInterval(environment) {
-            settings.metricsInterval = metricsInterval
+        if let token = self.token {
+            try Self.enrollIfNeeded(tokenText: token, directory: self.configurationDirectory(environment), hostname: self.hostname)
         }
-        if let inbox = self.inbox ?? environment["VIGIL_INBOX"], !inbox.isEmpty {
-            var info = stat()
-            if stat(inbox, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR {
-                throw ValidationError("--inbox \(inbox) is not a directory")
-            }
-            settings.inbox = inbox.hasPrefix("/") ? inbox : FileManager.default.currentDirectoryPath + "/" + inbox
+        let settings: AgentSettings
+        do {
+            settings = try AgentSettings.load(options: self.options, environment: environment, defaultHostname: Self.machineHostname(), isRoot: geteuid() == 0)
+        } catch {
+            throw ValidationError(error.description)
         }
 
         LoggingSystem.bootstrap { label in
@@ -133,6 +140,53 @@ struct AgentCommand: AsyncParsableCommand {
             return
         case .refused:
             throw ExitCode(77)
+        }
+    }
+
+    /// The flags, for ``AgentSettings/load(options:environment:defaultHostname:isRoot:)``.
+    var options: AgentOptions {
+        var options = AgentOptions()
+        options.servers = self.servers
+        options.key = self.key
+        options.keyFile = self.keyFile
+        options.hostname = self.hostname
+        options.backoffInitial = self.backoffInitial
+        options.backoffMax = self.backoffMax
+        options.connectTimeout = self.connectTimeout
+        options.metricsInterval = self.metricsInterval
+        options.inbox = self.inbox
+        options.configDirectory = self.configDir
+        options.caFile = self.ca
+        options.caFingerprint = self.caFingerprint
+        options.tls = self.tls
+        options.tlsMinVersion = self.tlsMinVersion
+        return options
+    }
+
+    /// `--config-dir`, else VIGIL_CONFIG_DIR, else the default for this user.
+    func configurationDirectory(_ environment: [String: String]) -> String {
+        self.configDir ?? environment["VIGIL_CONFIG_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? AgentConfigFile.defaultDirectory(environment: environment, isRoot: geteuid() == 0)
+    }
+
+    /// `--token`: enroll on the first start; later starts find the same enrollment and just run.
+    static func enrollIfNeeded(tokenText: String, directory: String, hostname: String?) throws {
+        let token: EnrollmentToken
+        do {
+            token = try EnrollmentToken(parsing: tokenText)
+        } catch {
+            throw ValidationError("invalid enrollment token: \(error)")
+        }
+        if FileManager.default.fileExists(atPath: directory + "/" + AgentConfigFile.fileName) {
+            guard AgentEnrollment.matches(token, directory: directory) else {
+                throw ValidationError("\(directory)/\(AgentConfigFile.fileName) holds another enrollment; run `vigil-agent enroll --force TOKEN` to replace it")
+            }
+            return
+        }
+        do {
+            _ = try AgentEnrollment.enroll(token: token, directory: directory, hostname: hostname)
+        } catch {
+            throw ValidationError(error.description)
         }
     }
 
@@ -160,49 +214,6 @@ struct AgentCommand: AsyncParsableCommand {
             throw ValidationError("unknown collector \"\(unknown)\"; known: \(CollectorRegistry.allNames.joined(separator: ", "))")
         }
         return disabled
-    }
-
-    /// `--metrics-interval`, else `VIGIL_METRICS_INTERVAL`; `nil` when neither is set (the default applies).
-    /// `.zero` disables metrics.
-    private func resolveMetricsInterval(_ environment: [String: String]) throws -> Duration? {
-        let (name, text): (String, String)
-        if let flag = self.metricsInterval {
-            (name, text) = ("--metrics-interval", flag)
-        } else if let variable = environment["VIGIL_METRICS_INTERVAL"] {
-            (name, text) = ("VIGIL_METRICS_INTERVAL", variable)
-        } else {
-            return nil
-        }
-        let trimmed = text.trimmedOfWhitespace
-        guard let seconds = Double(trimmed) else {
-            throw ValidationError("\(name): expected a number of seconds (0 turns metrics off), got \"\(trimmed)\"")
-        }
-        guard seconds.isFinite else { throw ValidationError("\(name) must be a finite number of seconds, got \(trimmed)") }
-        guard seconds >= 0 else { throw ValidationError("\(name) must not be negative (0 turns metrics off), got \(trimmed)") }
-        if seconds == 0 { return .zero }
-        guard seconds >= 0.1, seconds <= 86_400 else {
-            throw ValidationError("\(name) must be 0 (metrics off) or from 0.1 to 86400 seconds; got \(trimmed)")
-        }
-        return .milliseconds(Int64((seconds * 1000).rounded()))
-    }
-
-    private func resolveKey(_ environment: [String: String]) throws -> String? {
-        // Flags first, then the environment; within each, the key before the key file.
-        if let key = self.key { return key }
-        let path: String
-        if let file = self.keyFile {
-            path = file
-        } else if let key = environment["VIGIL_AGENT_KEY"] {
-            return key
-        } else if let file = environment["VIGIL_AGENT_KEY_FILE"] {
-            path = file
-        } else {
-            return nil
-        }
-        guard let data = try? Data(contentsOf: URL(filePath: path)) else {
-            throw ValidationError("cannot read key file \(path)")
-        }
-        return String(decoding: data, as: UTF8.self).trimmedOfWhitespace
     }
 
     static func machineHostname() -> String {

@@ -47,7 +47,7 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
         progress("server pid \(server.pid): agents on \(server.agentPort); open-file limit \(openFiles)")
         let threads = self.fleet.loadGeneratorThreads
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let fleet = AgentFleet(group: group, port: server.agentPort, connectionsPerSource: self.fleet.perSource)
+        let fleet = AgentFleet(group: group, port: server.agentPort, connectionsPerSource: self.fleet.perSource, tls: server.clientTLS)
         let report: ConnectionsReport
         do {
             let idleRSS = server.stats?.residentBytes ?? 0

@@ -53,7 +53,7 @@ struct DetectBenchmark: AsyncParsableCommand {
         let server = try await self.fleet.startServer(self.common, heartbeat: self.heartbeat)
         defer { server.removeDirectory() }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.fleet.loadGeneratorThreads)
-        let fleet = AgentFleet(group: group, port: server.agentPort, connectionsPerSource: self.fleet.perSource)
+        let fleet = AgentFleet(group: group, port: server.agentPort, connectionsPerSource: self.fleet.perSource, tls: server.clientTLS)
         let report: DetectReport
         do {
             let hosts = (0..<self.fleet.agents).map { (index: $0, hostname: String(format: "det-%07d", $0), startMs: Int64(0)) }

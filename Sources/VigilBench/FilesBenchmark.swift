@@ -68,7 +68,7 @@ struct FilesBenchmark: AsyncParsableCommand {
             "VIGIL_AGENTS_OPEN_ENROLLMENT": "true",
             "VIGIL_LOG_LEVEL": "warning",
             "VIGIL_FILES_MIN_FREE_DISK": "0",
-        ])
+        ], tls: self.common.tls)
         defer { server.removeDirectory() }
         var vigilSeconds: [Double] = []
         var readySeconds: [Double] = []
@@ -78,7 +78,7 @@ struct FilesBenchmark: AsyncParsableCommand {
         do {
             try await Task.sleep(for: .milliseconds(500))
             idleRSS = server.stats?.residentBytes ?? 0
-            let client = FileSendClient(port: server.agentPort, group: MultiThreadedEventLoopGroup.singleton)
+            let client = FileSendClient(port: server.agentPort, group: MultiThreadedEventLoopGroup.singleton, tls: server.clientTLS)
             for run in 1...self.runs {
                 let before = server.stats?.cpuSeconds ?? 0
                 let sampler = Task {

@@ -62,7 +62,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let latency = LatencyRecorder()
         let fleet = AgentFleet(group: group, port: server.agentPort, connectionsPerSource: self.fleet.perSource,
-                               live: LiveMetrics(everyHeartbeats: self.heartbeatsPerSample, latency: latency))
+                               live: LiveMetrics(everyHeartbeats: self.heartbeatsPerSample, latency: latency), tls: server.clientTLS)
         let report: IngestReport
         do {
             let ramp = Stopwatch()

@@ -53,10 +53,10 @@ struct MessagesBenchmark: AsyncParsableCommand {
         let executable = self.common.executable
         let load = MachineLoad.now()
         progress("private: \(self.pairs) pairs × \(self.perSender) messages, window \(self.window)")
-        let privatePhase = try await MessagesPhase(executable: executable, timeout: .seconds(self.timeout), progress: progress)
+        let privatePhase = try await MessagesPhase(executable: executable, tls: self.common.tls, timeout: .seconds(self.timeout), progress: progress)
             .run(senders: self.pairs, recipientsPerSender: 1, messagesPerSender: self.perSender, window: self.window, broadcast: false)
         progress("broadcast: 1 sender × \(self.broadcasts) messages to \(self.broadcastRecipients) recipients, window \(self.window)")
-        let broadcastPhase = try await MessagesPhase(executable: executable, timeout: .seconds(self.timeout), progress: progress)
+        let broadcastPhase = try await MessagesPhase(executable: executable, tls: self.common.tls, timeout: .seconds(self.timeout), progress: progress)
             .run(senders: 1, recipientsPerSender: self.broadcastRecipients, messagesPerSender: self.broadcasts, window: self.window, broadcast: true)
         let report = MessagesReport(date: Date().formatted(.iso8601), loadAtStart: load, loadAtEnd: .now(), privateMessages: privatePhase, broadcast: broadcastPhase)
         try self.common.print(report) { $0.table() }
@@ -122,6 +122,8 @@ struct MessagesReport: Codable, Sendable {
 /// One phase against its own server.
 struct MessagesPhase {
     let executable: String
+    /// `--tls`: the server requires TLS and the clients pin its CA.
+    var tls = false
     let timeout: Duration
     let progress: @Sendable (String) -> Void
 
@@ -130,7 +132,7 @@ struct MessagesPhase {
             "VIGIL_AGENTS_OPEN_ENROLLMENT": "true",
             "VIGIL_MESSAGES_RATE_LIMIT": "0",
             "VIGIL_LOG_LEVEL": "warning",
-        ])
+        ], tls: self.tls)
         defer { server.removeDirectory() }
         let group = MultiThreadedEventLoopGroup.singleton
         var clients: [MessagingClient] = []
@@ -140,10 +142,10 @@ struct MessagesPhase {
             var recipientClients: [MessagingClient] = []
             var routes: [(sender: MessagingClient, recipient: String?)] = []
             for index in 0..<(senders * recipientsPerSender) {
-                recipientClients.append(try await MessagingClient.connect(name: "\(prefix)-recipient-\(index)", port: server.agentPort, group: group, timeout: .seconds(30)))
+                recipientClients.append(try await MessagingClient.connect(name: "\(prefix)-recipient-\(index)", port: server.agentPort, group: group, timeout: .seconds(30), tls: server.clientTLS))
             }
             for index in 0..<senders {
-                let sender = try await MessagingClient.connect(name: "\(prefix)-sender-\(index)", port: server.agentPort, group: group, timeout: .seconds(30))
+                let sender = try await MessagingClient.connect(name: "\(prefix)-sender-\(index)", port: server.agentPort, group: group, timeout: .seconds(30), tls: server.clientTLS)
                 senderClients.append(sender)
                 routes.append((sender, broadcast ? nil : recipientClients[index].name))
             }

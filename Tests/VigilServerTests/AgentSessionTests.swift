@@ -5,6 +5,7 @@ import NIOPosix
 import Synchronization
 import Testing
 @testable import VigilAgent
+import VigilConnection
 import VigilMetrics
 import VigilProtocol
 

@@ -8,6 +8,7 @@ import NIOCore
 import NIOPosix
 import VigilMetrics
 import VigilProtocol
+import VigilConnection
 
 /// How a session ended.
 enum SessionOutcome: Sendable, Equatable {
@@ -19,8 +20,8 @@ enum SessionOutcome: Sendable, Equatable {
 enum SessionError: Error, CustomStringConvertible {
     /// The server said no to the registration, e.g. a wrong or revoked key.
     case refused(code: ErrorCode?, message: String)
-    /// The server closed the connection or sent a fatal error.
-    case closed(reason: String)
+    /// The server closed the connection (`code` `nil`) or sent a fatal error with `code`.
+    case closed(code: ErrorCode?, reason: String)
     case registerTimeout(Duration)
     /// Heartbeats went unanswered: the server or the path to it is gone.
     case serverSilent(unacknowledged: Int)
@@ -29,23 +30,21 @@ enum SessionError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .refused(let code, let message): "registration refused (\(code?.rawValue ?? "no code")): \(message)"
-        case .closed(let reason): "connection closed: \(reason)"
+        case .closed(_, let reason): "connection closed: \(reason)"
         case .registerTimeout(let timeout): "no answer to CLIENT_REGISTER within \(timeout)"
         case .serverSilent(let count): "\(count) heartbeats unacknowledged; the server is unreachable"
         case .badFrame(let detail): "unreadable frame from server: \(detail)"
         }
     }
 
-    /// Refusals that no retry can cure: the operator must fix the key or the version. `superseded`
-    /// means another agent registered with the same key: reconnecting would knock it off in turn,
-    /// forever, so this agent leaves instead.
+    /// Refusals that no retry can cure (``ErrorCode/isPermanentRefusal``): the operator must fix the
+    /// key, the version or the TLS setup. A fatal `superseded` after registration means another agent
+    /// registered with the same key: reconnecting would knock it off in turn, forever, so this agent
+    /// leaves instead.
     var isPermanent: Bool {
-        if case .closed(let reason) = self, reason.hasPrefix(ErrorCode.superseded.rawValue) { return true }
-        guard case .refused(let code, _) = self else { return false }
-        switch code {
-        // invalid_field on a register: a field over its limit, or a name that cannot be a client id.
-        case .invalidKey, .revokedKey, .keyRequired, .hostnameBoundToKey, .invalidHostname, .invalidField, .unsupportedVersion: return true
-        default: return false
+        switch self {
+        case .refused(let code, _), .closed(let code, _): code?.isPermanentRefusal ?? false
+        default: false
         }
     }
 }
@@ -73,6 +72,8 @@ struct AgentSession {
 
     let settings: AgentSettings
     let server: ServerAddress
+    /// Dials the server (shared by every session of the agent: it holds the TLS context).
+    let dialer: ServerDialer
     let shutdown: ShutdownSignal
     let logger: Logger
     let group: any EventLoopGroup
@@ -82,17 +83,8 @@ struct AgentSession {
     let onRegistered: @Sendable (SessionParameters) -> Void
 
     func run() async throws -> SessionOutcome {
-        let maxFrameSize = self.settings.maxFrameSize
-        let channel = try await ClientBootstrap(group: self.group)
-            .connectTimeout(self.settings.connectTimeout.timeAmount)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.socketOption(.so_keepalive), value: 1)
-            .connect(host: self.server.host, port: self.server.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addVigilFraming(maxFrameSize: maxFrameSize)
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
+        // TCP, TLS pinned to the server's CA when configured, framing: a TLSFailure is thrown from here.
+        let channel = try await self.dialer.connect(to: self.server, group: self.group)
         return try await channel.executeThenClose { inbound, outbound in
             let (events, continuation) = AsyncStream<Event>.makeStream()
             let shutdownID = self.shutdown.onRequest { continuation.yield(.shutdown) }
@@ -215,7 +207,7 @@ struct AgentSession {
                     // The answer to the unregister (a late answer to a sample is not it).
                     return .shutDown
                 case (_, .serverResponse(let response)) where response.fatal:
-                    throw SessionError.closed(reason: "\(response.code?.rawValue ?? "server"): \(response.message)")
+                    throw SessionError.closed(code: response.code, reason: "\(response.code?.rawValue ?? "server"): \(response.message)")
                 case (_, .serverResponse(let response)) where response.success && self.metrics != nil
                     && response.inReplyTo.map(recentMetricsIDs.contains) == true:
                     // The sample is on the server's disk (PROTOCOL.md §4.6).
@@ -312,10 +304,10 @@ struct AgentSession {
                 return .shutDown
             case .closed(let error):
                 if phase == .unregistering { return .shutDown }
-                throw SessionError.closed(reason: error.map { "\($0)" } ?? "by the server")
+                throw SessionError.closed(code: nil, reason: error.map { "\($0)" } ?? "by the server")
             }
         }
-        throw SessionError.closed(reason: "event stream ended")
+        throw SessionError.closed(code: nil, reason: "event stream ended")
     }
 
     /// The server's interval, clamped to the settings' range; a nonsense value cannot stall or spin the agent.

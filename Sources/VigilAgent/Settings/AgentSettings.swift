@@ -1,3 +1,4 @@
+import VigilConnection
 /// Everything `vigil-agent` needs; each limit and time is named here with its default.
 public struct AgentSettings: Sendable {
     /// Servers in order of preference; the agent fails over through them.
@@ -7,6 +8,9 @@ public struct AgentSettings: Sendable {
     /// The name reported at registration (the key's host wins on the server).
     public var hostname: String
     public var agentVersion: String = "vigil-agent/\(VigilAgent.version)"
+    /// TLS with the server's CA pinned; `nil` connects in plaintext (a server allows that from
+    /// loopback by default). Set when the configuration has a CA fingerprint or a CA file.
+    public var tls: ClientTLS?
     /// TCP connect timeout per attempt.
     public var connectTimeout: Duration = .seconds(5)
     /// How long to wait for the register reply.
@@ -57,6 +61,6 @@ public struct AgentSettings: Sendable {
 extension AgentSettings: CustomStringConvertible {
     /// Everything but the key, so interpolating the settings into a log line cannot leak it.
     public var description: String {
-        "AgentSettings(servers: \(self.servers), key: \(self.key == nil ? "none" : "<hidden>"), hostname: \(self.hostname.debugDescription))"
+        "AgentSettings(servers: \(self.servers), key: \(self.key == nil ? "none" : "<hidden>"), hostname: \(self.hostname.debugDescription), tls: \(self.tls.map { "pinned \($0.trust.pin)" } ?? "off"))"
     }
 }

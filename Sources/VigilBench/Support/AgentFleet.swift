@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
+import VigilConnection
 import VigilProtocol
 
 /// What the simulated agents heard back from the server, across all connections.
@@ -115,6 +116,8 @@ final class AgentFleet: Sendable {
     let counters = FleetCounters()
     private let group: MultiThreadedEventLoopGroup
     private let port: Int
+    /// Dials the server (TLS with `--tls`); its TLS context is shared by the whole fleet.
+    private let dialer: Result<ServerDialer, any Error>
     private let agents = Mutex<[SimulatedAgent]>([])
 
     private let rateDecimals: Int?
@@ -126,9 +129,14 @@ final class AgentFleet: Sendable {
     /// When set, agents send samples on their heartbeat cadence (the `ingest` scenario).
     private let live: LiveMetrics?
 
-    init(group: MultiThreadedEventLoopGroup, port: Int, rateDecimals: Int? = nil, connectionsPerSource: Int? = nil, live: LiveMetrics? = nil) {
+    init(group: MultiThreadedEventLoopGroup, port: Int, rateDecimals: Int? = nil, connectionsPerSource: Int? = nil, live: LiveMetrics? = nil, tls: ClientTLS? = nil) {
         self.group = group
         self.port = port
+        self.dialer = Result {
+            var dialer = try ServerDialer(maxFrameSize: 16 << 20, tls: tls)
+            dialer.keepAlive = false
+            return dialer
+        }
         self.rateDecimals = rateDecimals
         self.connectionsPerSource = connectionsPerSource
         self.live = live
@@ -178,21 +186,14 @@ final class AgentFleet: Sendable {
         let live = self.live.map { (settings: $0, samples: samples) }
         let channel: any Channel
         do {
-            var bootstrap = ClientBootstrap(group: loop)
+            var dialer = try self.dialer.get()
+            dialer.connectTimeout = timeout
             if let perSource = self.connectionsPerSource {
-                bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: Self.sourceAddress(for: index, perSource: perSource), port: 0))
+                dialer.sourceAddress = try SocketAddress(ipAddress: Self.sourceAddress(for: index, perSource: perSource), port: 0)
             }
-            channel = try await bootstrap
-                .connectTimeout(timeout.timeAmount)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addVigilFraming(maxFrameSize: 16 << 20)
-                        try channel.pipeline.syncOperations.addHandler(AgentHandler(hostname: hostname, registered: registered, counters: counters, live: live))
-                    }
-                }
-                .connect(host: "127.0.0.1", port: self.port)
-                .get()
+            channel = try await dialer.connect(to: ServerAddress(host: "127.0.0.1", port: self.port), group: loop) { pipeline in
+                try pipeline.addHandler(AgentHandler(hostname: hostname, registered: registered, counters: counters, live: live))
+            }
         } catch {
             registered.fail(error)
             throw BenchmarkError("agent \(hostname): cannot connect to 127.0.0.1:\(self.port): \(error)")

@@ -12,6 +12,9 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "No progress lines on standard error.")
     var quiet = false
 
+    @Flag(help: "Agent-port scenarios (connections, ingest, files, messages, detect): the server requires TLS (VIGIL_TLS_ENABLED, VIGIL_AGENTS_PLAINTEXT=never) and the clients pin the CA it writes.")
+    var tls = false
+
     /// The `vigil` executable to start.
     var executable: String { self.vigil ?? ServerProcess.defaultExecutable() }
 

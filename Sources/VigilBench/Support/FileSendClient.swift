@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOPosix
+import VigilConnection
 import VigilProtocol
 
 /// Sends one file to a server the way `vigil send-file` does, timing the phases: register as a
@@ -18,6 +19,8 @@ struct FileSendClient {
 
     let port: Int
     let group: any EventLoopGroup
+    /// TLS pinned to the server's CA (`--tls`); `nil`: plaintext.
+    var tls: ClientTLS? = nil
 
     /// SHA-256 of a file, read in 1 MiB pieces (the sender's cost before it can offer).
     static func sha256(path: String) throws -> String {
@@ -35,16 +38,18 @@ struct FileSendClient {
         let result = loop.makePromise(of: Timing.self)
         let offer = FileOfferPayload(transferID: UUID().uuidString.lowercased(), filename: URL(fileURLWithPath: path).lastPathComponent, size: size, sha256: sha256)
         let fileHandle = try await NonBlockingFileIO(threadPool: .singleton).openFile(_deprecatedPath: path, mode: .read, eventLoop: loop).get()
-        let channel = try await ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addVigilFraming(maxFrameSize: 16 << 20)
-                    try channel.pipeline.syncOperations.addHandler(FileSendHandler(name: name, offer: offer, file: fileHandle, result: result))
-                }
+        var dialer = try ServerDialer(connectTimeout: timeout, maxFrameSize: 16 << 20, tls: self.tls)
+        dialer.keepAlive = false
+        let channel: any Channel
+        do {
+            channel = try await dialer.connect(to: ServerAddress(host: "127.0.0.1", port: self.port), group: loop) { pipeline in
+                try pipeline.addHandler(FileSendHandler(name: name, offer: offer, file: fileHandle, result: result))
             }
-            .connect(host: "127.0.0.1", port: self.port)
-            .get()
+        } catch {
+            result.fail(error)
+            try? fileHandle.close()
+            throw error
+        }
         let timer = loop.scheduleTask(in: timeout.timeAmount) {
             result.fail(BenchmarkError("file transfer did not finish within \(timeout)"))
         }

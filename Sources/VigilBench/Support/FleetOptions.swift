@@ -46,6 +46,6 @@ struct FleetOptions: ParsableArguments {
             "VIGIL_AGENTS_OPEN_ENROLLMENT": "true",
             "VIGIL_HEARTBEAT_INTERVAL": "\(Int((heartbeat * 1000).rounded()))ms",
             "VIGIL_LOG_LEVEL": "warning",
-        ])
+        ], tls: common.tls)
     }
 }

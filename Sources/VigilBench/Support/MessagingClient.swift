@@ -2,6 +2,7 @@ import Foundation
 import Histogram
 import NIOCore
 import NIOPosix
+import VigilConnection
 import VigilProtocol
 
 /// A person's client as the benchmark drives it: registers as a user, keeps heartbeats, sends
@@ -19,20 +20,20 @@ final class MessagingClient: Sendable {
     }
 
     /// Connects and registers `name` as a user (the server must run with open enrollment).
-    static func connect(name: String, port: Int, group: any EventLoopGroup, timeout: Duration) async throws -> MessagingClient {
+    static func connect(name: String, port: Int, group: any EventLoopGroup, timeout: Duration, tls: ClientTLS? = nil) async throws -> MessagingClient {
         let loop = group.next()
         let registered = loop.makePromise(of: Void.self)
-        let channel = try await ClientBootstrap(group: loop)
-            .connectTimeout(timeout.timeAmount)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addVigilFraming(maxFrameSize: 16 << 20)
-                    try channel.pipeline.syncOperations.addHandler(MessagingHandler(name: name, registered: registered))
-                }
+        var dialer = try ServerDialer(connectTimeout: timeout, maxFrameSize: 16 << 20, tls: tls)
+        dialer.keepAlive = false
+        let channel: any Channel
+        do {
+            channel = try await dialer.connect(to: ServerAddress(host: "127.0.0.1", port: port), group: loop) { pipeline in
+                try pipeline.addHandler(MessagingHandler(name: name, registered: registered))
             }
-            .connect(host: "127.0.0.1", port: port)
-            .get()
+        } catch {
+            registered.fail(error)
+            throw error
+        }
         let timer = loop.scheduleTask(in: timeout.timeAmount) {
             registered.fail(BenchmarkError("\(name): no register reply within \(timeout)"))
         }

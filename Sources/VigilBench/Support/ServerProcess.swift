@@ -1,4 +1,5 @@
 import Foundation
+import VigilConnection
 
 /// A real `vigil server` started as a child process in a fresh temporary data directory, on
 /// ports chosen by the kernel (`--agent-port 0 --http-port 0`), found through `--ready-file`.
@@ -11,6 +12,8 @@ final class ServerProcess: Sendable {
     let directory: String
     let agentPort: Int
     let httpPort: Int
+    /// With `tls`: TLS pinned to the CA the server wrote (`<data_dir>/tls/ca.pem`); else `nil`.
+    let clientTLS: ClientTLS?
 
     var dataDirectory: String { self.directory + "/data" }
 
@@ -42,7 +45,9 @@ final class ServerProcess: Sendable {
     ///   - environment: `VIGIL_*` settings; every inherited `VIGIL_*` variable is dropped first so a
     ///     developer's own configuration cannot change the figures.
     ///   - startTimeout: How long to wait for the ready file.
-    static func start(executable: String, environment: [String: String], startTimeout: Duration = .seconds(60)) async throws -> ServerProcess {
+    ///   - tls: The agent port requires TLS (`VIGIL_TLS_ENABLED=true`, `VIGIL_AGENTS_PLAINTEXT=never`);
+    ///     ``clientTLS`` then pins the CA the server creates at `<data_dir>/tls/ca.pem`.
+    static func start(executable: String, environment: [String: String], startTimeout: Duration = .seconds(60), tls: Bool = false) async throws -> ServerProcess {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchmarkError("no vigil executable at \(executable); build it with `swift build -c release --product vigil` in the same build directory, or pass --vigil PATH")
         }
@@ -63,6 +68,10 @@ final class ServerProcess: Sendable {
         // A benchmark may run longer than the default 15 min access token: no refresh in the middle.
         env["VIGIL_AUTH_ACCESS_TOKEN_TTL"] = "24h"
         env.merge(environment) { _, new in new }
+        if tls {
+            env["VIGIL_TLS_ENABLED"] = "true"
+            env["VIGIL_AGENTS_PLAINTEXT"] = "never"
+        }
         var arguments = [executable, "server", "--data-dir", directory + "/data", "--agent-port", "0", "--http-port", "0", "--ready-file", readyFile]
         // If the benchmark is killed outright (SIGKILL, a CI timeout), the kernel kills the server too.
         // The parent-death signal fires when the *thread* that spawned the child ends, so the spawn
@@ -84,6 +93,7 @@ final class ServerProcess: Sendable {
         Cleanup.shared.add(pid: pid)
 
         let ports: Ports
+        var clientTLS: ClientTLS?
         do {
             ports = try await waitFor("the server's ready file (\(readyFile))", timeout: startTimeout) { () throws -> Ports? in
                 if let exit = Self.reap(pid) {
@@ -91,6 +101,18 @@ final class ServerProcess: Sendable {
                 }
                 guard let data = FileManager.default.contents(atPath: readyFile) else { return nil }
                 return try JSONDecoder().decode(Ports.self, from: data)
+            }
+            if tls {
+                // The server makes its CA on first start with TLS on; the clients pin it.
+                let caPath = directory + "/data/tls/ca.pem"
+                _ = try await waitFor("the server's CA (\(caPath))", timeout: startTimeout) { () throws -> Bool? in
+                    FileManager.default.fileExists(atPath: caPath) ? true : nil
+                }
+                do {
+                    clientTLS = ClientTLS(trust: try TLSTrust.caFile(caPath))
+                } catch {
+                    throw BenchmarkError("\(error)")
+                }
             }
         } catch {
             kill(pid, SIGKILL)
@@ -101,14 +123,15 @@ final class ServerProcess: Sendable {
             Cleanup.shared.remove(directory: directory)
             throw error
         }
-        return ServerProcess(pid: pid, directory: directory, agentPort: ports.agentPort, httpPort: ports.httpPort)
+        return ServerProcess(pid: pid, directory: directory, agentPort: ports.agentPort, httpPort: ports.httpPort, clientTLS: clientTLS)
     }
 
-    private init(pid: pid_t, directory: String, agentPort: Int, httpPort: Int) {
+    private init(pid: pid_t, directory: String, agentPort: Int, httpPort: Int, clientTLS: ClientTLS?) {
         self.pid = pid
         self.directory = directory
         self.agentPort = agentPort
         self.httpPort = httpPort
+        self.clientTLS = clientTLS
     }
 
     /// Throws if the server has exited (with the tail of its log).

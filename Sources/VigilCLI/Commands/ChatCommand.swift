@@ -22,7 +22,8 @@ struct ChatCommand: AsyncParsableCommand {
         input is not a terminal, lines are read and printed plainly, and the end of input leaves.
 
         Exit codes: 0 left; 1 another connection took the name; 2 the server could not be reached \
-        (only with --give-up-after); 77 the server refused the key or the name; 64 bad usage.
+        (only with --give-up-after); 77 the server refused the key or the name, \
+        or its certificate chain lacks the pinned CA (--token, --ca); 64 bad usage.
         """
     )
 

@@ -15,7 +15,7 @@ struct SendCommand: AsyncParsableCommand {
 
         Exit codes: 0 stored; 1 the server refused the message (unknown recipient, too long, …); \
         2 the server could not be reached or did not answer within --timeout; 77 the server refused \
-        the key or the name; 64 bad usage.
+        the key or the name, or its certificate chain lacks the pinned CA (--token, --ca); 64 bad usage.
         """
     )
 
@@ -94,6 +94,10 @@ struct SendCommand: AsyncParsableCommand {
                 switch exit {
                 case .left:
                     return status ?? ClientExitCode.unreachable
+                case .refused(nil, let reason):
+                    // No code: refused on our side, by TLS (the server's CA is not the pinned one).
+                    Output.standardError("vigil send: cannot connect: \(reason)\n")
+                    return ClientExitCode.keyRefused
                 case .refused(let code, let reason):
                     Output.standardError("vigil send: the server refused \(connection.settings.name): \(reason)\(code.map { " (\($0.rawValue))" } ?? "")\n")
                     return ClientExitCode.keyRefused

@@ -19,7 +19,8 @@ struct SendFileCommand: AsyncParsableCommand {
         standard output.
 
         Exit codes: 0 every file stored; 1 some file was refused or failed; 2 the server could not \
-        be reached within --timeout; 77 the server refused the key or the name; 64 bad usage.
+        be reached within --timeout; 77 the server refused the key or the name, \
+        or its certificate chain lacks the pinned CA (--token, --ca); 64 bad usage.
         """
     )
 
@@ -57,6 +58,10 @@ struct SendFileCommand: AsyncParsableCommand {
                     switch event {
                     case .disconnected(let reason, let retryIn):
                         Output.standardError("connection lost: \(reason)\(retryIn.map { String(format: "; reconnecting in %.1fs", $0.seconds) } ?? "")\n")
+                    case .stopped(.refused(nil, let message)):
+                        // No code: refused on our side, by TLS (the server's CA is not the pinned one).
+                        Output.standardError("vigil send-file: cannot connect: \(message)\n")
+                        exit = ClientExitCode.keyRefused
                     case .stopped(.refused(let code, let message)):
                         Output.standardError("vigil send-file: the server refused \(connection.settings.name): \(message)\(code.map { " (\($0.rawValue))" } ?? "")\n")
                         exit = ClientExitCode.keyRefused

@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import VigilAgent
 import VigilCollectors
+import VigilConnection
 import VigilServer
 import VigilStore
 

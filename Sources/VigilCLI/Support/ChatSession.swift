@@ -137,6 +137,9 @@ struct ChatSession {
             switch exit {
             case .left(let unsent):
                 self.console.line(unsent == 0 ? "bye" : "left; \(unsent) message(s) were not confirmed by the server and may not have been delivered")
+            case .refused(nil, let message):
+                // No code: refused on our side, by TLS (the server's CA is not the pinned one).
+                self.console.line("cannot connect: \(message)")
             case .refused(let code, let message):
                 self.console.line("the server refused \(self.connection.settings.name): \(message)\(code.map { " (\($0.rawValue))" } ?? "")")
             case .superseded(let message):

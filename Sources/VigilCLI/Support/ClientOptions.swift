@@ -6,14 +6,23 @@ import Glibc
 import Musl
 #endif
 import Logging
-import VigilAgent
 import VigilClient
+import VigilConnection
 
 /// Flags shared by the people's tools (`vigil chat`, `vigil send`, `vigil send-file`): where the
 /// server is, who we are, and the key that proves it.
 struct ClientOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The server's agent port, host:port (also VIGIL_SERVER; default 127.0.0.1:5001).", valueName: "host:port"))
+    @Option(help: ArgumentHelp("The server's agent port, host:port (also VIGIL_SERVER; default 127.0.0.1:5001, or the token's first server).", valueName: "host:port"))
     var server: String?
+
+    @Option(help: ArgumentHelp("An enrollment token (`vigil keys create`; also VIGIL_ENROLLMENT_TOKEN): the server's address and its CA's fingerprint. Connects with TLS, pinned to that CA.", valueName: "token"))
+    var token: String?
+
+    @Option(help: ArgumentHelp("The server's CA certificate, PEM (also VIGIL_CA): connects with TLS, trusting only this CA. Without --ca or --token the connection is plaintext (servers allow that from loopback only).", valueName: "file"))
+    var ca: String?
+
+    @Option(help: ArgumentHelp("The oldest TLS version accepted: 1.3 (default) or 1.2.", valueName: "version"))
+    var tlsMinVersion: String?
 
     @Option(help: "The name to register as (also VIGIL_NAME; default: $USER). Letters, digits, '.', '-' and '_'.")
     var name: String?
@@ -30,7 +39,14 @@ struct ClientOptions: ParsableArguments {
     /// The connection settings from the flags, then the environment, then the defaults.
     func settings(clientVersion: String, capabilities: [String]) throws -> ClientSettings {
         let environment = ProcessInfo.processInfo.environment
-        let serverText = self.server ?? environment["VIGIL_SERVER"] ?? "127.0.0.1:5001"
+        let token = try (self.token ?? environment["VIGIL_ENROLLMENT_TOKEN"]).map { text in
+            do {
+                return try EnrollmentToken(parsing: text)
+            } catch {
+                throw ValidationError("invalid --token: \(error)")
+            }
+        }
+        let serverText = self.server ?? environment["VIGIL_SERVER"] ?? token?.servers.first?.description ?? "127.0.0.1:5001"
         guard let address = ServerAddress(parsing: serverText) else {
             throw ValidationError("invalid --server \"\(serverText)\": expected host:port")
         }
@@ -40,6 +56,7 @@ struct ClientOptions: ParsableArguments {
             throw ValidationError("--name must be 1-253 characters of letters, digits, '.', '-' and '_'")
         }
         var settings = ClientSettings(host: address.host, port: address.port, name: name, key: try self.resolveKey(environment))
+        settings.tls = try self.tls(token: token, environment: environment)
         settings.clientVersion = clientVersion
         settings.capabilities = capabilities
         return settings
@@ -55,6 +72,25 @@ struct ClientOptions: ParsableArguments {
             return handler
         }
         return Logger(label: label)
+    }
+
+    /// TLS when a CA file or a token is given (the file wins: it can verify a chain without the CA).
+    private func tls(token: EnrollmentToken?, environment: [String: String]) throws -> ClientTLS? {
+        let minimum: ClientTLS.MinimumVersion
+        switch self.tlsMinVersion {
+        case nil: minimum = .tls13
+        case let text?:
+            guard let version = ClientTLS.MinimumVersion(rawValue: text) else { throw ValidationError("invalid --tls-min-version \"\(text)\": expected 1.2 or 1.3") }
+            minimum = version
+        }
+        if let path = self.ca ?? environment["VIGIL_CA"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            do {
+                return ClientTLS(trust: try TLSTrust.caFile(path), minimumVersion: minimum)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        return token.map { ClientTLS(trust: .pinned($0.caFingerprint), minimumVersion: minimum) }
     }
 
     private func resolveKey(_ environment: [String: String]) throws -> String? {

@@ -11,6 +11,9 @@ enum ClientInput: Sendable {
     case frame(UInt64, ByteBuffer)
     /// The connection of `generation` closed, or could not be made (the error, as text).
     case closed(UInt64, String?)
+    /// The connection of `generation` was refused for good by TLS: the server's chain does not end at
+    /// the pinned CA (the error, as text). The client stops instead of reconnecting.
+    case refusedByTLS(UInt64, String)
     case tick(UInt64)
     case registerDeadline(UInt64)
     case unregisterDeadline(UInt64)

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import VigilConnection
 import VigilProtocol
 
 /// What the server sends.
@@ -53,7 +54,7 @@ extension ClientLoop {
         if response.fatal {
             if response.code == .superseded {
                 self.pendingExit = .superseded(response.message)
-            } else if Self.isPermanent(response.code) {
+            } else if response.code?.isPermanentRefusal ?? false {
                 self.pendingExit = .refused(code: response.code, message: response.message)
             }
             // The server closes the connection now; so do we, in case it does not.

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import VigilConnection
 import VigilProtocol
 
 /// Connecting, registering, heartbeats, reconnecting and leaving.
@@ -19,19 +20,20 @@ extension ClientLoop {
         let sink = self.connection.inputSink
         let settings = self.settings
         let group = self.connection.group
+        let dialer: ServerDialer
+        switch self.dialer {
+        case .success(let built):
+            dialer = built
+        case .failure(let error):
+            self.logger.error("cannot set up TLS", metadata: ["error": "\(error)"])
+            self.stop(.refused(code: nil, message: "cannot set up TLS: \(error)"))
+            return
+        }
         self.logger.debug("connecting")
         Task {
             do {
-                let channel = try await ClientBootstrap(group: group)
-                    .connectTimeout(settings.connectTimeout.timeAmount)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .channelOption(.socketOption(.so_keepalive), value: 1)
-                    .connect(host: settings.host, port: settings.port) { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addVigilFraming(maxFrameSize: settings.maxFrameSize)
-                            return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                        }
-                    }
+                // TCP, TLS pinned to the server's CA when configured, framing.
+                let channel = try await dialer.connect(to: ServerAddress(host: settings.host, port: settings.port), group: group)
                 try await channel.executeThenClose { inbound, outbound in
                     let link = ConnectionLink(generation: generation, channel: channel.channel, outbound: outbound)
                     // The client has stopped meanwhile: leave at once (executeThenClose closes).
@@ -41,6 +43,8 @@ extension ClientLoop {
                     }
                 }
                 sink.yield(.closed(generation, nil))
+            } catch let failure as TLSFailure where failure.isPermanentRefusal {
+                sink.yield(.refusedByTLS(generation, failure.description))
             } catch {
                 sink.yield(.closed(generation, ConnectionFailure.describe(error, connectingTo: "\(settings.host):\(settings.port)")))
             }
@@ -71,7 +75,7 @@ extension ClientLoop {
     /// The register reply.
     func registerAnswered(_ response: ServerResponsePayload) {
         guard response.success, let session = response.session else {
-            if Self.isPermanent(response.code) {
+            if response.code?.isPermanentRefusal ?? false {
                 self.logger.error("registration refused", metadata: ["code": "\(response.code?.rawValue ?? "-")", "message": "\(response.message.logEscaped)"])
                 self.stop(.refused(code: response.code, message: response.message))
             } else {
@@ -205,14 +209,5 @@ extension ClientLoop {
         let range = self.settings.heartbeatIntervalRange
         let bounded = min(max(seconds, range.lowerBound.seconds), range.upperBound.seconds)
         return .milliseconds(Int64(bounded * 1000))
-    }
-
-    /// Refusals no retry cures: the key, the name or the version must change first.
-    static func isPermanent(_ code: ErrorCode?) -> Bool {
-        switch code {
-        // invalid_field is fatal only before registration: a field over its limit, or a name that cannot be a client id.
-        case .invalidKey, .revokedKey, .keyRequired, .hostnameBoundToKey, .invalidHostname, .invalidField, .unsupportedVersion: true
-        default: false
-        }
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Logging
 import NIOCore
+import VigilConnection
 import VigilProtocol
 
 /// The state of one ``ClientConnection/run()``: the current session, the outbox, the calls waiting
@@ -55,7 +56,10 @@ final class ClientLoop {
     var pendingExit: ClientExit?
     /// Since when no session has been registered (for ``ClientSettings/giveUpAfter``); `nil` while registered.
     var disconnectedSince: ContinuousClock.Instant? = .now
-    var backoff: ClientBackoff
+    var backoff: ReconnectBackoff
+    /// Dials the server: TCP, TLS when configured, framing. Built once (it holds the TLS context);
+    /// a failure to build it stops the client at its first connect.
+    let dialer: Result<ServerDialer, any Error>
     var reconnectTimer: Task<Void, Never>?
     var retryTimer: Task<Void, Never>?
     var drainTimer: Task<Void, Never>?
@@ -83,7 +87,9 @@ final class ClientLoop {
         var logger = connection.logger
         logger[metadataKey: "server"] = "\(connection.settings.host):\(connection.settings.port)"
         self.logger = logger
-        self.backoff = ClientBackoff(initial: connection.settings.backoffInitial, maximum: connection.settings.backoffMax)
+        self.backoff = ReconnectBackoff(initial: connection.settings.backoffInitial, maximum: connection.settings.backoffMax)
+        let settings = connection.settings
+        self.dialer = Result { try ServerDialer(connectTimeout: settings.connectTimeout, maxFrameSize: settings.maxFrameSize, tls: settings.tls) }
         self.seen = RecentMessageIDs(capacity: connection.settings.rememberedMessageIDs)
     }
 
@@ -119,6 +125,11 @@ final class ClientLoop {
         case .closed(let generation, let error):
             guard generation == self.generation, self.phase != .idle else { return }
             self.sessionEnded(reason: self.closeReason ?? error ?? "closed by the server")
+        case .refusedByTLS(let generation, let reason):
+            guard generation == self.generation, self.phase != .idle else { return }
+            self.logger.error("connection refused", metadata: ["reason": "\(reason)"])
+            self.pendingExit = .refused(code: nil, message: reason)
+            self.sessionEnded(reason: reason)
         case .tick(let generation):
             guard generation == self.generation, self.phase == .registered else { return }
             self.heartbeat()

@@ -1,3 +1,5 @@
+import VigilConnection
+
 /// Everything a ``ClientConnection`` needs; each limit and time is named here with its default.
 public struct ClientSettings: Sendable {
     /// The server's agent listener.
@@ -17,6 +19,9 @@ public struct ClientSettings: Sendable {
     public var sendOnly = false
     /// The client software, e.g. `vigil-chat/0.1.0`.
     public var clientVersion: String = "vigil-client/\(ClientSettings.version)"
+    /// TLS with the server's CA pinned (`--token`, `--ca`); `nil` connects in plaintext (a server
+    /// allows that from loopback by default).
+    public var tls: ClientTLS?
     /// TCP connect timeout per attempt.
     public var connectTimeout: Duration = .seconds(5)
     /// How long to wait for the register reply.

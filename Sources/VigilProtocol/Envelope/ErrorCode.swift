@@ -70,4 +70,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case superseded = "superseded"
     case idleTimeout = "idle_timeout"
     case internalError = "internal_error"
+    /// A plaintext frame on a listener that requires TLS from this peer: the server answers with a
+    /// fatal `SERVER_RESPONSE` carrying this code, then closes. A client without TLS configured cannot
+    /// cure it by retrying (a permanent refusal).
+    case tlsRequired = "tls_required"
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import VigilMetrics
+import VigilAPI
 import VigilStore
 
 /// `GET /api/servers` and `GET /api/servers/{hostname}/…`: every host's figures now and over time.

@@ -1,5 +1,6 @@
 import Foundation
 import VigilMetrics
+import VigilAPI
 import VigilStore
 
 /// One host in `GET /api/servers`: liveness and the headline figures of its latest sample.

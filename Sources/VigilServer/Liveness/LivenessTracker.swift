@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Synchronization
 import VigilProtocol
+import VigilAPI
 import VigilStore
 
 /// Owns every host's liveness state and moves it through the state machine.

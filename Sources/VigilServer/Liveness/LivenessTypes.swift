@@ -1,5 +1,6 @@
 import Foundation
 import VigilProtocol
+import VigilAPI
 import VigilStore
 
 /// How the tracker reaches a connection it does not own: to close one that another connection of
@@ -37,23 +38,3 @@ public enum LivenessUpdate: Sendable {
     case registered(hostname: String, info: RegistrationInfo, at: Date)
 }
 
-/// A host as the API shows it.
-public struct AgentStatus: Sendable, Equatable, Codable {
-    public var hostname: String
-    public var state: LivenessState
-    public var stateSince: Date
-    public var lastSeen: Date?
-    /// Whether a registered connection is open now.
-    public var connected: Bool
-    public var address: String?
-    public var agentVersion: String?
-    /// Phi now, for a connected host: how unusual the current silence is.
-    public var phi: Double?
-
-    enum CodingKeys: String, CodingKey {
-        case hostname, state, connected, address, phi
-        case stateSince = "state_since"
-        case lastSeen = "last_seen"
-        case agentVersion = "agent_version"
-    }
-}

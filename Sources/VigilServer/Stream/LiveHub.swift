@@ -4,6 +4,7 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 import VigilMetrics
+import VigilAPI
 import VigilStore
 
 /// The live stream's fan-out: takes what the ingest, liveness and message paths publish, encodes

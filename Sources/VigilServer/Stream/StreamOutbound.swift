@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import VigilMetrics
+import VigilAPI
 import VigilStore
 
 /// What the server sends on the live stream, one JSON text message each (docs/STREAM.md).

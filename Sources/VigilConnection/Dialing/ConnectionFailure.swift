@@ -6,11 +6,14 @@ import Glibc
 import Musl
 #endif
 
-/// Why a connection could not be made, for people.
-enum ConnectionFailure {
+/// Why a connection could not be made, for people (every client prints these).
+public enum ConnectionFailure {
     /// A connection error in a few words ("cannot connect to host:5001: Connection refused"), not
     /// NIO's nested description.
-    static func describe(_ error: any Error, connectingTo server: String) -> String {
+    public static func describe(_ error: any Error, connectingTo server: String) -> String {
+        if let tls = error as? TLSFailure {
+            return "cannot connect to \(server): \(tls)"
+        }
         if let connection = error as? NIOConnectionError {
             let reasons = connection.connectionErrors.map { Self.describe($0.error, connectingTo: server) }
             if let dns = connection.dnsAAAAError ?? connection.dnsAError, reasons.isEmpty {

@@ -1,6 +1,6 @@
-/// Exponential backoff with full jitter (a random delay between 0 and the current cap), as AWS's
+/// Exponential backoff with full jitter (a random delay between a floor and the current cap), as AWS's
 /// architecture blog recommends: it spreads a fleet's reconnects after a server restart instead of
-/// having every agent arrive in the same instant.
+/// having every agent arrive in the same instant. `vigil-agent` and the people's tools share it.
 public struct ReconnectBackoff: Sendable {
     public let initial: Duration
     public let maximum: Duration
