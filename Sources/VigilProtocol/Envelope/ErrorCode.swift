@@ -64,6 +64,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case hostnameBoundToKey = "hostname_bound_to_key"
     case invalidHostname = "invalid_hostname"
     case unsupportedVersion = "unsupported_version"
+    /// A plaintext connection from an address `agents.plaintext` does not allow: connect with TLS.
+    case tlsRequired = "tls_required"
     // Connection management.
     case serverFull = "server_full"
     case tooManyErrors = "too_many_errors"
