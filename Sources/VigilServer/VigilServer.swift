@@ -43,6 +43,8 @@ public struct VigilServer: Sendable {
     /// Whether the data directory's disk has room (`/api/health` shows it; writes that need
     /// space are refused with `storage_full` while it has not).
     public let storage: StorageCondition
+    /// Certificates and contexts of both ports; nil when `tls.enabled` is false.
+    public let tls: TLSContexts?
     /// Open HTTP connections, against `http.max_connections`.
     let httpConnections: HTTPConnectionLimiter
     /// The services in start order, for callers that run them in a larger group (`vigil up`).
@@ -126,12 +128,28 @@ public struct VigilServer: Sendable {
         // a failed start must not leave a bound port behind.
         let users = try await UserService(store: store, settings: settings.auth, logger: logger, storage: storage)
         self.users = users
+        // Before anything binds: a server asked for TLS must not start without it.
+        let tls = settings.tls.enabled
+            ? try TLSContexts(settings: settings.tls, names: settings.tlsNames, dataDirectory: settings.storage == .sqlite ? settings.dataDirectory : nil, logger: logger)
+            : nil
+        self.tls = tls
+        if let tls {
+            logger.info("TLS on both ports", metadata: [
+                "ca": "\(tls.material.caFingerprint)", "min_version": "\(settings.tls.minimumVersion.rawValue)",
+                "agents_plaintext": "\(settings.agentPlaintext)", "http_plaintext": "\(settings.httpPlaintext)",
+            ])
+        } else {
+            logger.warning("TLS is off (tls.enabled false): agent keys, passwords and tokens cross the network in clear")
+        }
         let group = MultiThreadedEventLoopGroup.singleton
-        let listener = try await AgentListener(environment: environment, group: group)
+        let listener = try await AgentListener(environment: environment, group: group, tls: tls)
         let agentPort = listener.localAddress?.port ?? settings.agentPort
 
         // HEAD on every GET route: the GET answer without its body (RFC 9110 §9.3.2).
         let router = Router(context: VigilRequestContext.self, options: .autoGenerateHeadEndpoints)
+        if tls != nil, settings.hstsMaxAge > .zero {
+            router.add(middleware: HSTSMiddleware(maxAge: settings.hstsMaxAge))
+        }
         router.add(middleware: HeadResponseMiddleware())
         router.add(middleware: APIErrorMiddleware(storage: storage))
         // Before every route (middleware applies to the routes added after it): who is asking, and may they.
@@ -151,7 +169,7 @@ public struct VigilServer: Sendable {
             router: router,
             // The same router answers WebSocket upgrades (`GET /api/stream`), so its middleware
             // (errors, access rules) applies to them too. The `http.*` limits guard every connection.
-            server: .guardedHTTP1WebSocketUpgrade(router: router, settings: settings, limiter: httpConnections, logger: logger),
+            server: .guardedHTTP1WebSocketUpgrade(router: router, settings: settings, limiter: httpConnections, tls: tls, logger: logger),
             configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "vigil/\(Self.version)"),
             onServerRunning: { channel in
                 let httpPort = channel.localAddress?.port ?? settings.httpPort
@@ -172,6 +190,7 @@ public struct VigilServer: Sendable {
             files,
             live,
             users,
+        ] + (tls.map { [TLSReloadService(contexts: $0, logger: logger)] } ?? []) + [
             listener,
             http,
         ]

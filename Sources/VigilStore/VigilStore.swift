@@ -20,6 +20,9 @@ public protocol VigilStore: MessageStore, FileCatalog, UserStore, Sendable {
     func listKeys() async throws -> [AgentKey]
     /// Revokes a key by id. Returns the key, or `nil` when no key has that id.
     func revokeKey(id: String) async throws -> AgentKey?
+    /// Keys revoked after `since` (by anyone: another process or server on the same database), so
+    /// their live sessions can be ended.
+    func keysRevoked(since: Date) async throws -> [AgentKey]
     /// Checks a presented token and, when valid, records its use.
     func verifyKey(_ token: String) async throws -> KeyVerification
     /// Whether any unrevoked key is bound to the host (open enrollment must not take over such a name).

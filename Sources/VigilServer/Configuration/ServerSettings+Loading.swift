@@ -61,6 +61,19 @@ extension ServerSettings {
         parser.bool("agents.open_enrollment") { settings.openEnrollment = $0 }
         parser.clientNames("agents.legacy_clients") { settings.legacyClients = Set($0) }
         parser.duration("agents.close_timeout") { settings.closeTimeout = $0 }
+        parser.parse("agents.plaintext", "loopback, never, or CIDR blocks such as 10.0.0.0/8,fd00::/8", PlaintextPolicy.init(parsing:)) { settings.agentPlaintext = $0 }
+
+        parser.list("agents.advertise") { settings.agentAdvertise = $0 }
+        parser.bool("tls.enabled") { settings.tls.enabled = $0 }
+        parser.string("tls.certificate") { settings.tls.certificateFile = $0 }
+        parser.string("tls.private_key") { settings.tls.privateKeyFile = $0 }
+        parser.string("tls.ca") { settings.tls.caFile = $0 }
+        parser.list("tls.names") { settings.tls.names = $0 }
+        parser.parse("tls.min_version", "1.3 or 1.2", { TLSVersionSetting(rawValue: $0) }) { settings.tls.minimumVersion = $0 }
+        parser.duration("tls.handshake_timeout") { settings.tls.handshakeTimeout = $0 }
+        parser.duration("tls.certificate_validity") { settings.tls.certificateValidity = $0 }
+        parser.duration("tls.ca_validity") { settings.tls.caValidity = $0 }
+        parser.duration("tls.renew_before") { settings.tls.renewBefore = $0 }
 
         parser.string("http.host") { settings.httpHost = $0 }
         parser.int("http.port", 0...65535) { settings.httpPort = $0 }
@@ -71,6 +84,8 @@ extension ServerSettings {
         parser.int("http.max_header_bytes", 1024...(1 << 20)) { settings.http.maxHeaderBytes = $0 }
         parser.int("http.max_connections", 1...10_000_000) { settings.http.maxConnections = $0 }
         parser.duration("http.close_linger") { settings.http.closeLinger = $0 }
+        parser.parse("http.plaintext", "loopback, never, or CIDR blocks such as 10.0.0.0/8,fd00::/8", PlaintextPolicy.init(parsing:)) { settings.httpPlaintext = $0 }
+        parser.duration("http.hsts_max_age") { settings.hstsMaxAge = $0 }
         parser.int("api.max_history_points", 100...10_000_000) { settings.maxHistoryPoints = $0 }
         parser.int("api.max_stats_metrics", 1...10_000) { settings.maxStatsMetrics = $0 }
         parser.string("dashboard.directory") { settings.dashboardDirectory = $0 }
@@ -209,6 +224,7 @@ extension ServerSettings {
         guard self.idleTimeout > self.heartbeatInterval * self.maxMissedHeartbeats else {
             throw ConfigurationError(description: "liveness.idle_timeout must exceed liveness.max_missed_heartbeats intervals")
         }
+        try self.tls.validate()
         try self.auth.validate()
         try self.stream.validate()
         try self.http.validate()
@@ -283,6 +299,16 @@ private struct SettingsParser {
             return
         }
         apply(names)
+    }
+
+    /// A YAML list, or one string with the items separated by commas (an environment variable or a flag).
+    mutating func list(_ key: String, apply: ([String]) -> Void) {
+        let configKey = ConfigKey(stringLiteral: key)
+        if let text = self.reader.string(forKey: configKey) {
+            apply(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        } else if let list = self.reader.stringArray(forKey: configKey) {
+            apply(list)
+        }
     }
 
     mutating func duration(_ key: String, apply: (Duration) -> Void) {

@@ -34,12 +34,22 @@ public struct ServerSettings: Sendable, Equatable {
     /// Client ids admitted without a key as protocol version 0 (the envelope-only messaging client,
     /// PROTOCOL.md §13) while open enrollment is off.
     public var legacyClients: Set<String> = []
+    /// Who may connect to the agent port without TLS (`agents.plaintext`: `loopback`, `never`, or
+    /// CIDR blocks); anyone else is answered `tls_required` and closed. Moot while `tls.enabled` is false.
+    public var agentPlaintext: PlaintextPolicy = .loopback
+    /// Where agents reach this server (`host:port`), written into enrollment tokens
+    /// (`agents.advertise`). Default: ``advertisedAgentAddresses``.
+    public var agentAdvertise: [String] = []
 
     // MARK: HTTP
     public var httpHost = "127.0.0.1"
     public var httpPort = 5000
     /// Timeouts, head size and connection count of the HTTP listener (`http.*`).
     public var http = HTTPLimits()
+    /// Who may speak plain HTTP to the HTTP port (`http.plaintext`); anyone else must use HTTPS.
+    public var httpPlaintext: PlaintextPolicy = .loopback
+    /// `Strict-Transport-Security` max-age sent while TLS is on (`http.hsts_max_age`; 0 sends none).
+    public var hstsMaxAge: Duration = .seconds(365 * 86_400)
     /// The most points one `/history` answer may hold; a larger request is asked for a larger step.
     public var maxHistoryPoints = 50_000
     /// The most `metric` parameters one `/stats` request may name.
@@ -47,6 +57,10 @@ public struct ServerSettings: Sendable, Equatable {
     /// Serve the dashboard's files from this directory instead of the copies built into the binary
     /// (for developing the dashboard without rebuilding). Default: unset (the built-in copies).
     public var dashboardDirectory: String?
+
+    // MARK: TLS
+    /// Encryption on both ports (`tls.*`).
+    public var tls = TLSSettings()
 
     // MARK: Heartbeats and failure detection
     /// The interval agents are told to keep.
@@ -181,6 +195,26 @@ public struct ServerSettings: Sendable, Equatable {
     public var idleTimeout: Duration { self.idleTimeoutSetting ?? self.heartbeatInterval * 10 }
     public var checkInterval: Duration {
         self.checkIntervalSetting ?? min(max(self.heartbeatInterval / 10, .milliseconds(50)), .seconds(1))
+    }
+
+    /// The names the generated server certificate is valid for: `tls.names`, or this machine's host
+    /// name, `localhost`, the loopback addresses, and the bind addresses when they are specific.
+    public var tlsNames: [String] {
+        if !self.tls.names.isEmpty { return self.tls.names }
+        var names = [ProcessInfo.processInfo.hostName, "localhost", "127.0.0.1", "::1"]
+        for host in [self.agentHost, self.httpHost] where !["0.0.0.0", "::", "*", ""].contains(host) {
+            names.append(host)
+        }
+        var seen = Set<String>()
+        return names.filter { !$0.isEmpty && seen.insert($0.lowercased()).inserted }
+    }
+
+    /// The addresses enrollment tokens send agents to: `agents.advertise`, or the agent bind address
+    /// with the agent port (this machine's host name when bound to every address).
+    public var advertisedAgentAddresses: [String] {
+        if !self.agentAdvertise.isEmpty { return self.agentAdvertise }
+        let host = ["0.0.0.0", "::", "*", ""].contains(self.agentHost) ? ProcessInfo.processInfo.hostName : self.agentHost
+        return [host.contains(":") ? "[\(host)]:\(self.agentPort)" : "\(host):\(self.agentPort)"]
     }
 
     /// The default data directory for the current user.

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOExtras
@@ -22,7 +23,8 @@ public final class AgentListener: Service {
 
     /// Binds the listening socket. Binding happens here, not in `run`, so the caller knows the
     /// port (e.g. after binding port 0) before anything runs.
-    public init(environment: SessionEnvironment, group: any EventLoopGroup) async throws {
+    /// - Parameter tls: The server's TLS contexts; nil when `tls.enabled` is false (plaintext only).
+    public init(environment: SessionEnvironment, group: any EventLoopGroup, tls: TLSContexts? = nil) async throws {
         self.environment = environment
         self.group = group
         let quiesce = ServerQuiescingHelper(group: group)
@@ -41,6 +43,7 @@ public final class AgentListener: Service {
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Self.transportSniffer(settings: settings, tls: tls, logger: environment.logger))
                     try AgentListener.addSessionHandlers(to: channel.pipeline.syncOperations, environment: environment)
                 }
             }
@@ -64,6 +67,27 @@ public final class AgentListener: Service {
         try pipeline.addHandler(SessionFrameParser())
         try pipeline.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout.timeAmount))
         try pipeline.addHandler(AgentSessionHandler(environment: environment, authenticate: authenticate))
+    }
+
+    /// TLS or plaintext by the first byte (PROTOCOL.md §1.1); a plaintext peer that `agents.plaintext`
+    /// does not allow gets a fatal `tls_required` SERVER_RESPONSE, in plaintext, then the close.
+    private static func transportSniffer(settings: ServerSettings, tls: TLSContexts?, logger: Logger) -> TransportSniffer {
+        let closeTimeout = settings.closeTimeout
+        return TransportSniffer(
+            tls: tls.map { contexts in { contexts.agentContext } }, policy: settings.agentPlaintext,
+            handshakeTimeout: settings.tls.handshakeTimeout, logger: logger
+        ) { context, message in
+            let payload = ServerResponsePayload(success: false, message: message, code: .tlsRequired, inReplyTo: nil, fatal: true)
+            var body = Envelope(.serverResponse(payload), senderID: "server", timestamp: Date().timeIntervalSince1970, messageID: UUID().uuidString.lowercased())
+                .encodedFrame(allocator: context.channel.allocator)
+            var frame = context.channel.allocator.buffer(capacity: 4 + body.readableBytes)
+            frame.writeInteger(UInt32(body.readableBytes))
+            frame.writeBuffer(&body)
+            let channel = context.channel
+            context.writeAndFlush(NIOAny(frame)).whenComplete { _ in channel.close(promise: nil) }
+            // A peer that does not read must not hold the connection open.
+            context.eventLoop.scheduleTask(in: closeTimeout.timeAmount) { channel.close(promise: nil) }
+        }
     }
 
     /// The bound address (its port is the real one when port 0 was asked for).

@@ -19,6 +19,8 @@ public enum DataDirectory {
         "vigil.sqlite", "vigil.sqlite-wal", "vigil.sqlite-shm",
         "metrics.sqlite", "metrics.sqlite-wal", "metrics.sqlite-shm",
         "local-agent.key",
+        // The TLS private keys (VigilServer's TLSFiles).
+        "tls/ca-key.pem", "tls/server-key.pem",
     ]
 
     /// Creates the directory (mode 0700) when it is missing; otherwise checks that neither it nor a

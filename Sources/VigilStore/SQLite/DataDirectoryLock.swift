@@ -56,6 +56,21 @@ public final class DataDirectoryLock: Sendable {
         return DataDirectoryLock(descriptor: descriptor, path: path)
     }
 
+    /// The PID of the server that holds the directory's lock now, or nil when none runs (for
+    /// commands that tell it to reload, such as `vigil tls rotate`).
+    public static func runningServer(in directory: URL) -> Int32? {
+        let path = directory.appendingPathComponent(Self.fileName).path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        // A shared lock is granted only while no server holds the exclusive one.
+        if flock(descriptor, LOCK_SH | LOCK_NB) == 0 {
+            flock(descriptor, LOCK_UN)
+            return nil
+        }
+        return errno == EWOULDBLOCK ? Self.holder(descriptor) : nil
+    }
+
     /// The PID the holder wrote. It writes it just after locking, so a start racing another may
     /// find the file empty for a moment: look again briefly.
     private static func holder(_ descriptor: Int32) -> Int32? {

@@ -129,6 +129,10 @@ extension SQLiteStore {
                 CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);
                 """)
         }
+        migrator.registerMigration("v5: revoked keys by time") { db in
+            // The revocation check asks several times a second which keys were revoked lately.
+            try db.execute(sql: "CREATE INDEX agent_keys_revoked ON agent_keys(revoked_at) WHERE revoked_at IS NOT NULL")
+        }
         return migrator
     }
 }

@@ -72,6 +72,13 @@ public final class SQLiteStore: VigilStore {
         }
     }
 
+    public func keysRevoked(since: Date) async throws -> [AgentKey] {
+        try await self.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM agent_keys WHERE revoked_at > ? ORDER BY revoked_at", arguments: [since.timeIntervalSince1970])
+                .map(Self.key(from:))
+        }
+    }
+
     public func verifyKey(_ text: String) async throws -> KeyVerification {
         guard let token = AgentKeyToken(text) else { return .malformed }
         let found = try await self.pool.read { db -> (AgentKey, [UInt8])? in

@@ -1,7 +1,9 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
+import X509
 import VigilProtocol
 
 /// A hostile or clumsy peer: writes arbitrary bytes, reads frames by hand, and notices the close.
@@ -9,11 +11,15 @@ final class RawPeer: Sendable {
     private let channel: any Channel
     private let forwarder: InboxForwarder
 
-    static func connect(port: Int) async throws -> RawPeer {
+    /// - Parameter prepare: Adds handlers in front of the peer's own (a TLS client, say).
+    static func connect(port: Int, prepare: @escaping @Sendable (any Channel) throws -> Void = { _ in }) async throws -> RawPeer {
         let forwarder = InboxForwarder()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(forwarder) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(forwarder)
+                    try prepare(channel)
+                }
             }
             .connect(host: "127.0.0.1", port: port).get()
         return RawPeer(channel: channel, forwarder: forwarder)
@@ -25,6 +31,15 @@ final class RawPeer: Sendable {
     }
 
     var isClosed: Bool { self.forwarder.inbox.withLock { $0.closed } }
+
+    /// The last error the connection saw (a failed TLS handshake, say).
+    var lastError: (any Error)? { self.forwarder.inbox.withLock { $0.error } }
+
+    /// The certificate the server presented, on a TLS connection.
+    func peerCertificate() async throws -> Certificate? {
+        guard let certificate = try await self.channel.nioSSL_peerCertificate().get() else { return nil }
+        return try Certificate(derEncoded: try certificate.toDERBytes())
+    }
 
     /// Everything received and not read as frames, as text (for raw HTTP exchanges).
     var receivedText: String { self.forwarder.inbox.withLock { String(buffer: $0.bytes) } }
@@ -141,6 +156,7 @@ final class RawPeer: Sendable {
 struct Inbox {
     var bytes = ByteBuffer()
     var closed = false
+    var error: (any Error)?
 }
 
 /// Feeds a peer's inbox from the channel.
@@ -155,5 +171,10 @@ final class InboxForwarder: ChannelInboundHandler, Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.inbox.withLock { $0.closed = true }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.inbox.withLock { $0.error = error }
+        context.close(promise: nil)
     }
 }

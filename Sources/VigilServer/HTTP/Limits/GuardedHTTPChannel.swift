@@ -15,11 +15,17 @@ struct GuardedHTTPChannel<Inner: ServerChildChannel>: ServerChildChannel {
     let limits: HTTPLimits
     let limiter: HTTPConnectionLimiter
     let logger: Logger
+    /// Makes each connection's TLS-or-plaintext decision (``TransportSniffer``); nil: plaintext only.
+    let transport: (@Sendable () -> TransportSniffer)?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let connectionGuard = HTTPConnectionGuard(limits: self.limits, limiter: self.limiter, logger: self.logger)
         do {
             try channel.pipeline.syncOperations.addHandler(connectionGuard, position: .first)
+            if let transport = self.transport {
+                // After the guard, which keeps its deadlines over the encrypted bytes too.
+                try channel.pipeline.syncOperations.addHandler(transport(), position: .after(connectionGuard))
+            }
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }

@@ -1,0 +1,56 @@
+import Synchronization
+import VigilProtocol
+
+/// Every registered agent-port session by the key it presented and by the client it is, so that
+/// revoking a key or removing a user ends the sessions that rely on it at once, not at their next
+/// reconnect.
+public final class LiveSessions: Sendable {
+    private struct Entry: Sendable {
+        var keyID: String?
+        var clientID: String
+        var kind: ClientKind
+        var handle: ConnectionHandle
+    }
+
+    private let entries = Mutex<[UInt64: Entry]>([:])
+
+    public init() {}
+
+    /// Called when a session registers.
+    func add(_ handle: ConnectionHandle, keyID: String?, clientID: String, kind: ClientKind) {
+        self.entries.withLock { $0[handle.id] = Entry(keyID: keyID, clientID: clientID, kind: kind, handle: handle) }
+    }
+
+    /// Called when its connection closes.
+    func remove(connectionID: UInt64) {
+        self.entries.withLock { _ = $0.removeValue(forKey: connectionID) }
+    }
+
+    /// Closes every session registered with the key, answering `revoked_key` with the reason.
+    ///
+    /// - Returns: How many sessions were told to close.
+    @discardableResult
+    public func closeSessions(usingKey keyID: String, reason: String) -> Int {
+        self.close(where: { $0.keyID == keyID }, code: .revokedKey, reason: reason)
+    }
+
+    /// Closes every session of a person's tool registered as `name` (a removed user).
+    @discardableResult
+    public func closeSessions(ofUser name: String, reason: String) -> Int {
+        self.close(where: { $0.kind == .user && $0.clientID == name }, code: .revokedKey, reason: reason)
+    }
+
+    /// The key ids of the sessions open now (what the revocation check looks for).
+    var keyIDs: Set<String> {
+        self.entries.withLock { Set($0.values.compactMap(\.keyID)) }
+    }
+
+    private func close(where matches: (Entry) -> Bool, code: ErrorCode, reason: String) -> Int {
+        let handles = self.entries.withLock { entries in
+            entries.values.filter(matches).map(\.handle)
+        }
+        // Outside the lock: closing goes through the connection's event loop.
+        for handle in handles { handle.close(code, reason) }
+        return handles.count
+    }
+}
