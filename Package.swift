@@ -124,6 +124,7 @@ let package = Package(
             name: "VigilServer",
             dependencies: [
                 "VigilAPI",
+                "VigilConnection",  // the enrollment token and CA fingerprint the server issues
                 "VigilDashboard",
                 "VigilProtocol",
                 "VigilTransfer",

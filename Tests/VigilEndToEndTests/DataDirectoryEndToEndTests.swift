@@ -48,7 +48,7 @@ struct DataDirectoryEndToEndTests {
         let port = try await Self.httpPort(ready)
         // A session and a key exist, so the database and its WAL hold secrets now.
         _ = try await E2EAuth.accessToken(port: port)
-        let (created, _) = try run(vigil, ["keys", "create", "--host", "private-1", "--data-dir", data.path])
+        let (created, _) = try run(vigil, ["keys", "create", "--key-only", "--host", "private-1", "--data-dir", data.path])
         #expect(created == 0)
 
         #expect(try Self.mode(data) == 0o700)
@@ -121,7 +121,7 @@ struct DataDirectoryEndToEndTests {
         #expect(second.output.contains("pid \(first.pid)"), "\(second.output)")
 
         // The people's tools work on the database beside the running server.
-        let (created, token) = try run(vigil, ["keys", "create", "--host", "beside-1", "--data-dir", data.path])
+        let (created, token) = try run(vigil, ["keys", "create", "--key-only", "--host", "beside-1", "--data-dir", data.path])
         #expect(created == 0)
         #expect(token.hasPrefix("vk_"))
         let (listed, list) = try run(vigil, ["keys", "list", "--data-dir", data.path])

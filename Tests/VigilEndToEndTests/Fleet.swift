@@ -39,7 +39,7 @@ struct Fleet {
     }
 
     func key(for host: String) throws -> String {
-        let (status, output) = try run(self.vigil, ["keys", "create", "--host", host, "--data-dir", self.directory.appendingPathComponent("data").path])
+        let (status, output) = try run(self.vigil, ["keys", "create", "--key-only", "--host", host, "--data-dir", self.directory.appendingPathComponent("data").path])
         guard status == 0 else { throw E2EError("vigil keys create exited \(status)") }
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -67,7 +67,7 @@ struct OpenAPIValidationTests {
         defer { strictServer.stop() }
         let strictData = strict.appendingPathComponent("data").path
         func strictKey(_ host: String) throws -> String {
-            let (status, output) = try run(fleet.vigil, ["keys", "create", "--host", host, "--data-dir", strictData])
+            let (status, output) = try run(fleet.vigil, ["keys", "create", "--key-only", "--host", host, "--data-dir", strictData])
             guard status == 0 else { throw E2EError("vigil keys create exited \(status)") }
             return output.trimmingCharacters(in: .whitespacesAndNewlines)
         }

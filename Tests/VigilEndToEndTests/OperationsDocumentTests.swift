@@ -35,7 +35,7 @@ struct OperationsDocumentTests {
         let data = directory.appendingPathComponent("data")
 
         // One key used (a metrics post through a server) and then revoked, so every optional field is set.
-        let (created, token) = try run(vigil, ["keys", "create", "--host", "doc-1", "--data-dir", data.path])
+        let (created, token) = try run(vigil, ["keys", "create", "--key-only", "--host", "doc-1", "--data-dir", data.path])
         #expect(created == 0)
         let ready = directory.appendingPathComponent("ready.json")
         let server = try Child(vigil, ["server", "--data-dir", data.path, "--agent-port", "0", "--http-port", "0", "--ready-file", ready.path], name: "server", directory: directory)

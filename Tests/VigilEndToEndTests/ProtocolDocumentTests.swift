@@ -22,7 +22,7 @@ struct ProtocolDocumentTests {
 
         let vigil = try Binaries.path("vigil")
         let data = directory.appendingPathComponent("data").path
-        let (created, key) = try run(vigil, ["keys", "create", "--host", "pyclient", "--data-dir", data])
+        let (created, key) = try run(vigil, ["keys", "create", "--key-only", "--host", "pyclient", "--data-dir", data])
         #expect(created == 0)
         let ready = directory.appendingPathComponent("ready.json")
         let server = try Child(vigil, ["server", "--data-dir", data, "--agent-port", "0", "--http-port", "0", "--heartbeat-interval", "1s", "--ready-file", ready.path], name: "server", directory: directory)

@@ -96,7 +96,7 @@ struct StorageFullEndToEndTests {
         }
         let vigil = try Binaries.path("vigil")
         let data = mountPoint.appendingPathComponent("data")
-        let (created, token) = try run(vigil, ["keys", "create", "--host", "full-1", "--data-dir", data.path])
+        let (created, token) = try run(vigil, ["keys", "create", "--key-only", "--host", "full-1", "--data-dir", data.path])
         #expect(created == 0)
         let key = token.trimmingCharacters(in: .whitespacesAndNewlines)
         let ready = directory.appendingPathComponent("ready.json")

@@ -68,7 +68,7 @@ struct ToolServer {
 
     /// `vigil keys create --host NAME` on this server's data.
     func key(for name: String) throws -> String {
-        let (status, output) = try run(self.vigil, ["keys", "create", "--host", name, "--data-dir", self.dataDirectory.path])
+        let (status, output) = try run(self.vigil, ["keys", "create", "--key-only", "--host", name, "--data-dir", self.dataDirectory.path])
         guard status == 0 else { throw E2EError("vigil keys create exited \(status)") }
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }

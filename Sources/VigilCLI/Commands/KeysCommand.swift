@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilConnection
 import VigilProtocol
 import VigilServer
 import VigilStore
@@ -14,20 +15,49 @@ struct KeysCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a key for a host. The key is printed once, on standard output, and stored only as a digest."
+            abstract: "Create a key for a host and print its enrollment token once, on standard output (the key is stored only as a digest).",
+            discussion: """
+            The token (vigil1.…) carries the server address(es) (agents.advertise), the key and the \
+            fingerprint of the server's CA: on the host, `vigil-agent enroll TOKEN` does the rest. With \
+            --key-only, or with tls.enabled false, only the key (vk_…) is printed.
+            """
         )
         @OptionGroup var options: ServerOptions
         @Option(help: "The host the key proves. The key decides the host identity.")
         var host: String
+        @Flag(help: "Print only the agent key (vk_…), for `vigil-agent --key-file` and scripts.")
+        var keyOnly = false
 
         func run() async throws {
             guard AgentAuthenticator.isValidHostname(self.host) else {
                 throw ValidationError("--host must be \(ClientName.rule)")
             }
+            let settings = try await self.options.loadSettings()
             let store = try await self.options.openStore()
+            // The CA first: a token that cannot be made must not leave a key nobody saw.
+            let fingerprint: CertificateFingerprint?
+            do {
+                fingerprint = self.keyOnly || !settings.tls.enabled ? nil : try EnrollmentTokenIssuer.caFingerprint(settings: settings)
+                if let fingerprint {
+                    _ = try EnrollmentTokenIssuer.token(key: "vk_check", host: self.host, caFingerprint: fingerprint, settings: settings)
+                }
+            } catch {
+                FileHandle.standardError.write(Data("vigil keys create: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
             let issued = try await store.createKey(hostname: self.host)
-            FileHandle.standardError.write(Data("created key \(issued.key.id) for host \(self.host); it is shown once:\n".utf8))
-            print(issued.token)
+            guard let fingerprint else {
+                FileHandle.standardError.write(Data("created key \(issued.key.id) for host \(self.host); it is shown once:\n".utf8))
+                print(issued.token)
+                return
+            }
+            let token = try EnrollmentTokenIssuer.token(key: issued.token, host: self.host, caFingerprint: fingerprint, settings: settings)
+            FileHandle.standardError.write(Data("""
+                created key \(issued.key.id) for host \(self.host); its enrollment token is shown once (it holds the key).
+                On \(self.host): vigil-agent enroll TOKEN   (servers \(token.servers.map(\.description).joined(separator: ", ")), CA \(fingerprint))
+
+                """.utf8))
+            print(token.encoded())
         }
     }
 

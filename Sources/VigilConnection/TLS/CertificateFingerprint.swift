@@ -1,4 +1,5 @@
 import Crypto
+import X509
 
 /// The SHA-256 digest of a certificate's DER encoding: how an enrollment token and `--ca` pin the
 /// server's CA. Its text form is `sha256:` followed by 64 lowercase hex digits.
@@ -10,6 +11,12 @@ public struct CertificateFingerprint: Sendable, Hashable, CustomStringConvertibl
     /// The fingerprint of a certificate given as DER bytes.
     public init(derEncoded der: some Sequence<UInt8>) {
         self.bytes = Array(SHA256.hash(data: Array(der)))
+    }
+
+    /// The fingerprint of a certificate.
+    public init(_ certificate: Certificate) {
+        // Serializing a certificate that was parsed or built cannot fail.
+        self.init(derEncoded: (try? certificate.derBytes()) ?? [])
     }
 
     /// Parses `sha256:<64 hex digits>` (either case); `nil` for anything else.

@@ -38,7 +38,7 @@ public struct ServerSettings: Sendable, Equatable {
     /// CIDR blocks); anyone else is answered `tls_required` and closed. Moot while `tls.enabled` is false.
     public var agentPlaintext: PlaintextPolicy = .loopback
     /// Where agents reach this server (`host:port`), written into enrollment tokens
-    /// (`agents.advertise`). Default: ``advertisedAgentAddresses``.
+    /// (`agents.advertise`). Default: ``advertisedAgentAddresses(boundPort:)``.
     public var agentAdvertise: [String] = []
 
     // MARK: HTTP
@@ -211,10 +211,13 @@ public struct ServerSettings: Sendable, Equatable {
 
     /// The addresses enrollment tokens send agents to: `agents.advertise`, or the agent bind address
     /// with the agent port (this machine's host name when bound to every address).
-    public var advertisedAgentAddresses: [String] {
+    ///
+    /// - Parameter boundPort: The port actually bound, when `agents.port` is 0.
+    public func advertisedAgentAddresses(boundPort: Int? = nil) -> [String] {
         if !self.agentAdvertise.isEmpty { return self.agentAdvertise }
         let host = ["0.0.0.0", "::", "*", ""].contains(self.agentHost) ? ProcessInfo.processInfo.hostName : self.agentHost
-        return [host.contains(":") ? "[\(host)]:\(self.agentPort)" : "\(host):\(self.agentPort)"]
+        let port = boundPort ?? self.agentPort
+        return [host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"]
     }
 
     /// The default data directory for the current user.

@@ -96,14 +96,6 @@ public struct IssuedCertificate: Sendable {
 }
 
 extension Certificate {
-    /// `sha256:` and the lowercase hex SHA-256 of the DER encoding: the CA pin in enrollment tokens.
-    public var sha256Fingerprint: String {
-        var serializer = DER.Serializer()
-        // Serializing a certificate that was parsed or built cannot fail.
-        try? serializer.serialize(self)
-        return "sha256:" + SHA256.hash(data: serializer.serializedBytes).map { String(format: "%02x", $0) }.joined()
-    }
-
     /// PEM text, for files and for clients that want the CA itself (`--ca`).
     public var pemString: String {
         get throws { try self.serializeAsPEM().pemString }

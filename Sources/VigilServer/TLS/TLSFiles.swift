@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SwiftASN1
+import VigilConnection
 import X509
 
 /// Where the server's own CA and certificate live (`<data_dir>/tls/`), and how they are loaded,
@@ -98,7 +99,7 @@ public struct TLSFiles: Sendable {
         if certificate.notValidAfter.timeIntervalSince(now) < settings.renewBefore.seconds {
             return "the server certificate expires \(certificate.notValidAfter) (tls.renew_before \(settings.renewBefore.compactDescription))"
         }
-        let present = Set(TLSMaterial.names(of: certificate).map { $0.lowercased() })
+        let present = Set(certificate.identityNames.map { $0.lowercased() })
         let wanted = Set(names.map { name in
             // Compare addresses in one spelling (`::1` and `0:0::1` are the same name).
             (try? SocketAddress(ipAddress: name, port: 0)).flatMap { $0.ipAddress } ?? name.lowercased()

@@ -1,5 +1,6 @@
 import Foundation
 import NIOSSL
+import VigilConnection
 import X509
 
 /// What the server presents: its certificate chain (server certificate, then the CA), the private
@@ -14,31 +15,12 @@ public struct TLSMaterial: Sendable {
     let authority: CertificateAuthority?
 
     /// The pin for enrollment tokens and `--ca` users: `sha256:<hex>` of the CA's DER encoding.
-    public var caFingerprint: String { self.ca.sha256Fingerprint }
+    public var caFingerprint: CertificateFingerprint { CertificateFingerprint(self.ca) }
 
     public var serverCertificate: Certificate { self.chain[0] }
 
     /// The server certificate's DNS names and IP addresses, as text.
-    public var serverNames: [String] { Self.names(of: self.serverCertificate) }
-
-    static func names(of certificate: Certificate) -> [String] {
-        guard let names = try? certificate.extensions.subjectAlternativeNames else { return [] }
-        return names.compactMap { name in
-            switch name {
-            case .dnsName(let dns): return dns
-            case .ipAddress(let bytes):
-                let octets = Array(bytes.bytes)
-                if octets.count == 4 { return octets.map(String.init).joined(separator: ".") }
-                guard octets.count == 16 else { return nil }
-                var storage = in6_addr()
-                withUnsafeMutableBytes(of: &storage) { $0.copyBytes(from: octets) }
-                var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-                guard inet_ntop(AF_INET6, &storage, &text, socklen_t(text.count)) != nil else { return nil }
-                return String(cString: text)
-            default: return nil
-            }
-        }
-    }
+    public var serverNames: [String] { self.serverCertificate.identityNames }
 
     /// The CA as PEM, for `--ca` files and Chromium's trust.
     public var caPEM: String {

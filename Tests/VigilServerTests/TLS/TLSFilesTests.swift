@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilConnection
 import X509
 @testable import VigilServer
 import VigilStore
@@ -39,7 +40,7 @@ struct TLSFilesTests {
             #expect(try material.serverCertificate.extensions.basicConstraints == .notCertificateAuthority)
             #expect(try material.ca.extensions.basicConstraints == .isCertificateAuthority(maxPathLength: 0))
             #expect(material.chain.count == 2 && material.chain[1] == material.ca)
-            #expect(material.caFingerprint.hasPrefix("sha256:") && material.caFingerprint.count == 7 + 64)
+            #expect(material.caFingerprint.description.hasPrefix("sha256:") && material.caFingerprint.description.count == 7 + 64)
             // The chain verifies against the CA.
             var verifier = Verifier(rootCertificates: CertificateStore([material.ca])) { RFC5280Policy(validationTime: Date()) }
             let result = await verifier.validate(leafCertificate: material.serverCertificate, intermediates: CertificateStore())
@@ -106,7 +107,7 @@ struct TLSFilesTests {
             settings.caFile = directory + "/ca.pem"
             let (material, issuedNow) = try TLSFiles.load(settings: settings, names: ["ignored"], dataDirectory: directory)
             #expect(issuedNow == nil)
-            #expect(material.caFingerprint == ca.certificate.sha256Fingerprint)
+            #expect(material.caFingerprint == CertificateFingerprint(ca.certificate))
             #expect(material.chain == [issued.certificate, ca.certificate])
             _ = try material.makeServerContext(minimumVersion: .v1_3)
             // Nothing generated beside the operator's files.
