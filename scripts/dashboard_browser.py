@@ -22,6 +22,7 @@ import os
 import signal
 import statistics
 import sys
+import tempfile
 import time
 
 from selenium import webdriver
@@ -47,6 +48,12 @@ def browser(width, height):
     options.add_argument("--disable-dev-shm-usage")
     options.add_argument("--disable-gpu")
     options.add_argument(f"--window-size={width},{height}")
+    # An HTTPS dashboard with the server's own CA: trust that CA's key (base64 SHA-256 of its
+    # SubjectPublicKeyInfo) and nothing else. Chromium honours the list only with its own profile.
+    spki = os.environ.get("VIGIL_TRUSTED_SPKI")
+    if spki:
+        options.add_argument(f"--ignore-certificate-errors-spki-list={spki}")
+        options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='vigil-chromium-')}")
     binary = os.environ.get("CHROMIUM") or next(
         (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome") if os.path.exists(p)), None)
     if binary:

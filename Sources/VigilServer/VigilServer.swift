@@ -156,8 +156,11 @@ public struct VigilServer: Sendable {
         router.add(middleware: SessionTokenAuthenticator(verifier: users))
         router.add(middleware: RouteAccessMiddleware())
         AuthRoutes(users: users).register(on: router.group("api"))
-        UserRoutes(users: users).register(on: router.group("api"))
-        KeyRoutes(store: store, logger: logger).register(on: router.group("api"))
+        UserRoutes(users: users, sessions: environment.registeredSessions).register(on: router.group("api"))
+        let issuedCA = tls?.material.caFingerprint
+        KeyRoutes(store: store, sessions: environment.registeredSessions, logger: logger) { key, host in
+            try issuedCA.map { try EnrollmentTokenIssuer.token(key: key, host: host, caFingerprint: $0, settings: settings, boundPort: agentPort).encoded() }
+        }.register(on: router.group("api"))
         APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version, live: live, storage: storage).register(on: router)
         MetricsIngestRoute(store: store, ingestor: metrics, settings: settings).register(on: router.group("api"))
         ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, settings: settings).register(on: router.group("api"))
@@ -190,6 +193,7 @@ public struct VigilServer: Sendable {
             files,
             live,
             users,
+            RevocationWatcher(store: store, sessions: environment.registeredSessions, interval: settings.revocationCheckInterval, logger: logger),
         ] + (tls.map { [TLSReloadService(contexts: $0, logger: logger)] } ?? []) + [
             listener,
             http,

@@ -14,7 +14,7 @@ final class ChatProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: self.log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: self.log)
         self.process.executableURL = URL(fileURLWithPath: server.vigil)
-        self.process.arguments = ["chat", "--server", server.address, "--name", name] + extraArguments
+        self.process.arguments = ["chat", "--server", server.address, "--ca", server.caFile, "--name", name] + extraArguments
         self.process.standardInput = self.input
         self.process.standardOutput = handle
         self.process.standardError = handle

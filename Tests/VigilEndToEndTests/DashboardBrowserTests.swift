@@ -22,7 +22,7 @@ struct DashboardBrowserTests {
         // An agent sampling every second (the server's heartbeat is 1 s too).
         let host = "dash-\(UUID().uuidString.prefix(6).lowercased())"
         let agent = try Child(try Binaries.path("vigil-agent"), [
-            "--server", server.address, "--hostname", host, "--metrics-interval", "1", "--log-level", "info",
+            "--server", server.address, "--ca", server.caFile, "--hostname", host, "--metrics-interval", "1", "--log-level", "info",
         ], name: "agent-\(host)", directory: server.directory)
         defer { agent.stop() }
         _ = try await waitFor("\(host) to register", timeout: .seconds(30)) { agent.output.contains("registered") ? true : nil }
@@ -32,12 +32,14 @@ struct DashboardBrowserTests {
         let message = "dashboard says hello \(UUID().uuidString.prefix(6))"
         let driver = try Child(browser.python, [
             browser.script, "check",
-            "--url", "http://127.0.0.1:\(server.httpPort)",
+            // HTTPS, with Chromium trusting the server's own CA (by its public key's hash) and nothing else.
+            "--url", "https://localhost:\(server.httpPort)",
             "--admin", E2EAuth.adminName, "--viewer", "vera",
             "--host", host, "--agent-pid", "\(agent.pid)", "--agent-log", agent.log.path,
             "--message", message, "--screenshots", screenshots.path,
         ], name: "browser", directory: server.directory, environment: [
             "VIGIL_ADMIN_PASSWORD": E2EAuth.adminPassword, "VIGIL_VIEWER_PASSWORD": viewerPassword,
+            "VIGIL_TRUSTED_SPKI": try spkiHash(ofCertificateIn: server.caFile),
         ])
         defer { driver.stop() }
         let status = try await driver.waitForExit(timeout: .seconds(240))

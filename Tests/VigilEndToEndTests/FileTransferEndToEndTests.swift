@@ -157,9 +157,9 @@ struct FileTransferEndToEndTests {
         defer { server.stop() }
         let agentBinary = try Binaries.path("vigil-agent")
         let inbox = server.directory.appendingPathComponent("inbox")
-        let receiving = try Child(agentBinary, ["--server", server.address, "--hostname", "web-8", "--metrics-interval", "0", "--inbox", inbox.path], name: "agent-web-8", directory: server.directory)
+        let receiving = try Child(agentBinary, ["--server", server.address, "--ca", server.caFile, "--hostname", "web-8", "--metrics-interval", "0", "--inbox", inbox.path], name: "agent-web-8", directory: server.directory)
         defer { receiving.stop() }
-        let refusing = try Child(agentBinary, ["--server", server.address, "--hostname", "web-9", "--metrics-interval", "0"], name: "agent-web-9", directory: server.directory)
+        let refusing = try Child(agentBinary, ["--server", server.address, "--ca", server.caFile, "--hostname", "web-9", "--metrics-interval", "0"], name: "agent-web-9", directory: server.directory)
         defer { refusing.stop() }
         _ = try await waitFor("both agents to register", timeout: .seconds(30)) { receiving.output.contains("registered") && refusing.output.contains("registered") ? true : nil }
 

@@ -11,6 +11,9 @@ struct Fleet {
     var api: API
     var children: [Child] = []
 
+    /// The CA the server made, for the agents' `--ca` (every agent of a fleet connects over TLS).
+    var caFile: String { self.directory.appendingPathComponent("data/tls/ca.pem").path }
+
     static func start() async throws -> Fleet {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -28,7 +31,8 @@ struct Fleet {
             "--log-level", "debug", "--ready-file", ready.path,
         ], name: "server-\(UUID().uuidString.prefix(4))", directory: directory,
         // The environment layer of the configuration: a short restart grace keeps the test quick.
-        environment: ["VIGIL_LIVENESS_RESTART_GRACE": "4s"])
+        // TLS only on the agent port: every agent below must connect with the server's CA.
+        environment: ["VIGIL_LIVENESS_RESTART_GRACE": "4s", "VIGIL_AGENTS_PLAINTEXT": "never"])
         let ports = try await waitFor("the server's ready file") { () -> (agent: Int, http: Int)? in
             let data = try Data(contentsOf: ready)
             let json = try JSONSerialization.jsonObject(with: data) as? [String: Int]
@@ -45,7 +49,7 @@ struct Fleet {
     }
 
     mutating func agent(_ name: String, key: String, extraArguments: [String] = []) throws -> Child {
-        let child = try Child(self.agentBinary, ["--server", "127.0.0.1:\(self.agentPort)", "--key", key, "--hostname", name, "--backoff-initial", "0.2", "--log-level", "debug"] + extraArguments, name: "agent-\(name)-\(self.children.count)", directory: self.directory)
+        let child = try Child(self.agentBinary, ["--server", "127.0.0.1:\(self.agentPort)", "--ca", self.caFile, "--key", key, "--hostname", name, "--backoff-initial", "0.2", "--log-level", "debug"] + extraArguments, name: "agent-\(name)-\(self.children.count)", directory: self.directory)
         self.children.append(child)
         return child
     }

@@ -8,7 +8,7 @@ import Testing
 struct InteropEndToEndTests {
     @Test("private and broadcast messages both ways, exact, once; heartbeats; a clean goodbye; mail kept for a later session")
     func chatBothWays() async throws {
-        let server = try await ToolServer.start()
+        let server = try await ToolServer.start(plaintextFromLoopback: true)  // the Python clients speak plaintext
         defer { server.stop() }
         let alice = try ChatProcess(server, name: "alice")
         defer { alice.stop() }
@@ -120,7 +120,7 @@ struct InteropEndToEndTests {
 
     @Test("with keys: the Python client registers with a key bound to its name; without one it is refused (exit 77)")
     func withKeys() async throws {
-        let server = try await ToolServer.start(openEnrollment: false)
+        let server = try await ToolServer.start(openEnrollment: false, plaintextFromLoopback: true)
         defer { server.stop() }
         let aliceKey = server.directory.appendingPathComponent("alice.key")
         try Data(try server.key(for: "alice").utf8).write(to: aliceKey)
@@ -157,7 +157,7 @@ struct InteropEndToEndTests {
 extension InteropEndToEndTests {
     @Test("version 0: the original envelope-only client (empty register payload, sender_id, no heartbeats) chats with vigil chat both ways, privately and by broadcast")
     func legacyClient() async throws {
-        let server = try await ToolServer.start()
+        let server = try await ToolServer.start(plaintextFromLoopback: true)  // the Python clients speak plaintext
         defer { server.stop() }
         let alice = try ChatProcess(server, name: "alice")
         defer { alice.stop() }

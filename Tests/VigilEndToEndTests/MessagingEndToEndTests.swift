@@ -202,7 +202,7 @@ struct MessagingEndToEndTests {
         defer { watcher.stop() }
         try await watcher.waitFor("connected to")
         let agentBinary = try Binaries.path("vigil-agent")
-        let agent = try Child(agentBinary, ["--server", server.address, "--hostname", "web-7", "--metrics-interval", "0", "--log-level", "info"], name: "agent-web-7", directory: server.directory)
+        let agent = try Child(agentBinary, ["--server", server.address, "--ca", server.caFile, "--hostname", "web-7", "--metrics-interval", "0", "--log-level", "info"], name: "agent-web-7", directory: server.directory)
         defer { agent.stop() }
         _ = try await waitFor("web-7 to register", timeout: .seconds(30)) { agent.output.contains("registered") ? true : nil }
 
@@ -216,7 +216,7 @@ struct MessagingEndToEndTests {
         #expect(notice.contains("web-7") && notice.contains("DOWN"), "\(notice)")
 
         // The agent acknowledged the message: when it is back, it does not get it again.
-        let back = try Child(agentBinary, ["--server", server.address, "--hostname", "web-7", "--metrics-interval", "0", "--log-level", "info"], name: "agent-web-7-again", directory: server.directory)
+        let back = try Child(agentBinary, ["--server", server.address, "--ca", server.caFile, "--hostname", "web-7", "--metrics-interval", "0", "--log-level", "info"], name: "agent-web-7-again", directory: server.directory)
         defer { back.stop() }
         _ = try await waitFor("web-7 to register again", timeout: .seconds(30)) { back.output.contains("registered") ? true : nil }
         try await watcher.waitFor("** server: ", count: 2, timeout: .seconds(30))  // RECOVERED

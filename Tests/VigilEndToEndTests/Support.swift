@@ -90,6 +90,15 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
+/// The base64 SHA-256 of a certificate's SubjectPublicKeyInfo (what Chromium's
+/// `--ignore-certificate-errors-spki-list` and HPKP-style pins name), by openssl.
+func spkiHash(ofCertificateIn file: String) throws -> String {
+    let (status, output) = try run("/bin/sh", ["-c", "openssl x509 -in '\(file)' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64"])
+    let hash = output.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard status == 0, hash.count == 44 else { throw E2EError("cannot hash the public key of \(file): \(output)") }
+    return hash
+}
+
 /// Runs a command to completion; returns its status and its standard output and error together.
 func runCapturingSync(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
     let process = Process()

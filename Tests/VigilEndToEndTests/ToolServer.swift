@@ -14,10 +14,16 @@ struct ToolServer {
     var dataDirectory: URL { self.directory.appendingPathComponent("data") }
     var filesDirectory: URL { self.dataDirectory.appendingPathComponent("files") }
     var address: String { "127.0.0.1:\(self.agentPort)" }
+    /// The CA the server made: the tools and agents started here connect over TLS with it.
+    var caFile: String { self.dataDirectory.appendingPathComponent("tls/ca.pem").path }
     var api: API { API(port: self.httpPort) }
 
-    /// - Parameter environment: Configuration through the environment, e.g. `VIGIL_FILES_MAX_FILE_SIZE`.
-    static func start(environment: [String: String] = [:], openEnrollment: Bool = true) async throws -> ToolServer {
+    /// - Parameters:
+    ///   - environment: Configuration through the environment, e.g. `VIGIL_FILES_MAX_FILE_SIZE`.
+    ///   - plaintextFromLoopback: Let plaintext clients on 127.0.0.1 in (the Python clients of the
+    ///     original designs); otherwise the agent port speaks TLS only.
+    static func start(environment: [String: String] = [:], openEnrollment: Bool = true, plaintextFromLoopback: Bool = false) async throws -> ToolServer {
+        let environment = environment.merging(["VIGIL_AGENTS_PLAINTEXT": plaintextFromLoopback ? "loopback" : "never"]) { given, _ in given }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-e2e-tools-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let vigil = try Binaries.path("vigil")
@@ -63,7 +69,7 @@ struct ToolServer {
 
     /// Starts `vigil ARGS --server <this server>` with its output in a log file.
     func start(_ arguments: [String]) throws -> Child {
-        try Child(self.vigil, arguments + ["--server", self.address], name: "\(arguments.first ?? "vigil")-\(UUID().uuidString.prefix(6))", directory: self.directory)
+        try Child(self.vigil, arguments + ["--server", self.address, "--ca", self.caFile], name: "\(arguments.first ?? "vigil")-\(UUID().uuidString.prefix(6))", directory: self.directory)
     }
 
     /// `vigil keys create --host NAME` on this server's data.

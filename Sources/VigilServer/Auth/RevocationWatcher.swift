@@ -10,7 +10,7 @@ import VigilStore
 /// and closes their sessions (API revocations close theirs at once, without waiting for this).
 struct RevocationWatcher: Service {
     let store: any VigilStore
-    let sessions: LiveSessions
+    let sessions: RegisteredSessions
     let interval: Duration
     let logger: Logger
 

@@ -64,6 +64,7 @@ extension ServerSettings {
         parser.parse("agents.plaintext", "loopback, never, or CIDR blocks such as 10.0.0.0/8,fd00::/8", PlaintextPolicy.init(parsing:)) { settings.agentPlaintext = $0 }
 
         parser.list("agents.advertise") { settings.agentAdvertise = $0 }
+        parser.duration("agents.revocation_check_interval") { settings.revocationCheckInterval = $0 }
         parser.bool("tls.enabled") { settings.tls.enabled = $0 }
         parser.string("tls.certificate") { settings.tls.certificateFile = $0 }
         parser.string("tls.private_key") { settings.tls.privateKeyFile = $0 }
@@ -182,6 +183,7 @@ extension ServerSettings {
         }
         for (key, value, minimum) in [
             ("agents.handshake_timeout", self.handshakeTimeout, Duration.milliseconds(10)),
+            ("agents.revocation_check_interval", self.revocationCheckInterval, Duration.milliseconds(50)),
             ("liveness.check_interval", self.checkInterval, Duration.milliseconds(10)),
             ("liveness.persist_interval", self.persistInterval, Duration.milliseconds(100)),
             ("liveness.reconnect_grace", self.reconnectGrace, Duration.zero),

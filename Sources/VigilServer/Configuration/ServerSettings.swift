@@ -40,6 +40,9 @@ public struct ServerSettings: Sendable, Equatable {
     /// Where agents reach this server (`host:port`), written into enrollment tokens
     /// (`agents.advertise`). Default: ``advertisedAgentAddresses(boundPort:)``.
     public var agentAdvertise: [String] = []
+    /// How often the server looks for keys revoked outside it (`vigil keys revoke`, another server)
+    /// to close their live sessions (`agents.revocation_check_interval`).
+    public var revocationCheckInterval: Duration = .milliseconds(500)
 
     // MARK: HTTP
     public var httpHost = "127.0.0.1"

@@ -5,6 +5,8 @@ import VigilStore
 /// `/api/users*` (admin): list, add, change and remove users.
 struct UserRoutes: Sendable {
     let users: UserService
+    /// A removed person's open tool sessions (`vigil chat` registered under their name) end at once.
+    let sessions: RegisteredSessions
 
     /// One user as the API shows it (never the hash).
     struct APIUser: Encodable {
@@ -66,6 +68,7 @@ struct UserRoutes: Sendable {
             let admin = try AuthRoutes.signedIn(context)
             let name = try context.parameters.require("name")
             try await AuthRoutes.answer { try await self.users.removeUser(name: name, by: admin.name) }
+            self.sessions.closeSessions(ofUser: name, reason: "user \(name) was removed")
             return Response(status: .noContent)
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import VigilMetrics
 import VigilProtocol
 
@@ -41,6 +42,9 @@ extension AgentSessionHandler {
             let superseded = self.environment.tracker.register(hostname: client.clientID, connection: handle, info: info, now: .now(), wallNow: Date())
             superseded?.close(.superseded, "another connection registered as \(client.clientID); closing this one")
         }
+        // Revoking its key (or removing the person) ends it at once.
+        self.environment.registeredSessions.add(handle, keyID: client.keyID, clientID: client.clientID, kind: client.kind)
+        self.liveSessionID = client.connectionID
         let link = SessionLink(
             clientID: client.clientID, kind: client.kind, connectionID: client.connectionID, context: context,
             pauseReading: { [unowned self] reason, paused in
@@ -61,6 +65,7 @@ extension AgentSessionHandler {
         self.logger.info(client.kind == .agent ? "agent registered" : "user registered", metadata: [
             "reported_hostname": "\(register.hostname.logEscaped)", "agent_version": "\(register.agentVersion.logEscaped)",
             "protocol_version": "\(register.protocolVersion)",
+            "transport": "\((try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) == nil ? "plaintext" : "tls")",
         ])
         self.respond(context, ServerResponsePayload(success: true, message: "registered as \(client.clientID)", inReplyTo: registration.inReplyTo, session: session), thenClose: false)
         // After the reply: whatever waited in the mailbox follows the register answer.

@@ -27,6 +27,8 @@ final class AgentSessionHandler: ChannelInboundHandler {
     var uploads: SessionUploads?
     /// Files passed on to this client, once registered.
     var pushes: SessionPushes?
+    /// Set while the session is in ``SessionEnvironment/liveSessions`` (from registration to close).
+    var liveSessionID: UInt64?
 
     /// - Parameter authenticate: The key check; by default the environment's authenticator, run
     ///   off the event loop (it touches the database). Tests give one that answers on the loop.
@@ -211,6 +213,10 @@ final class AgentSessionHandler: ChannelInboundHandler {
         self.mailbox = nil
         self.uploads = nil
         self.pushes = nil
+        if let id = self.liveSessionID {
+            self.environment.registeredSessions.remove(connectionID: id)
+            self.liveSessionID = nil
+        }
         if let agent = teardown.lostAgent {
             self.environment.tracker.connectionLost(hostname: agent.clientID, connectionID: agent.connectionID, cause: teardown.cause, now: .now(), wallNow: Date())
         }

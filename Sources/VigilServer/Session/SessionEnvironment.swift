@@ -14,6 +14,8 @@ public final class SessionEnvironment: Sendable {
     /// Where offered files go.
     public let files: FileService
     public let logger: Logger
+    /// Registered sessions by key and by client, so revocations end them at once.
+    public let registeredSessions = RegisteredSessions()
     private let connectionCount = Atomic<Int>(0)
     private let nextConnectionID = Atomic<UInt64>(1)
     private let liveSessions = Atomic<Int>(0)

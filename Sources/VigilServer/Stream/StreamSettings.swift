@@ -5,7 +5,7 @@ public struct StreamSettings: Sendable, Equatable {
     /// The first message must be `{"type":"auth",…}` within this; otherwise close 4001.
     public var authTimeout: Duration = .seconds(5)
     /// How often a connected client's session is checked (sign-out ends the stream within this).
-    public var sessionCheckInterval: Duration = .seconds(30)
+    public var sessionCheckInterval: Duration = .seconds(1)
     /// At most one `fleet` message per client per this interval (changes in between are coalesced).
     public var fleetInterval: Duration = .seconds(1)
     /// Messages waiting for one client; past this the client is dropped (close 1008 "too slow").

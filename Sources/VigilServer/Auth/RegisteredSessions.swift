@@ -4,7 +4,7 @@ import VigilProtocol
 /// Every registered agent-port session by the key it presented and by the client it is, so that
 /// revoking a key or removing a user ends the sessions that rely on it at once, not at their next
 /// reconnect.
-public final class LiveSessions: Sendable {
+public final class RegisteredSessions: Sendable {
     private struct Entry: Sendable {
         var keyID: String?
         var clientID: String
