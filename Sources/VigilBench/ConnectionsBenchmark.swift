@@ -51,10 +51,13 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
         let report: ConnectionsReport
         do {
             let idleRSS = server.stats?.residentBytes ?? 0
+            let beforeRamp = server.stats
             let ramp = Stopwatch()
             let hosts = (0..<self.fleet.agents).map { (index: $0, hostname: String(format: "conn-%07d", $0), startMs: Int64(0)) }
             _ = try await fleet.connect(hosts, batch: self.fleet.connectBatch, timeout: .seconds(60))
             let rampSeconds = ramp.seconds
+            // What the storm cost the server: handshakes (TLS with --tls), key checks, registrations.
+            let rampCPUSeconds = (server.stats?.cpuSeconds ?? 0) - (beforeRamp?.cpuSeconds ?? 0)
             progress("\(self.fleet.agents) agents connected in \(String(format: "%.1f", rampSeconds)) s; holding \(self.hold) s")
             // The hold starts one interval after the ramp, so every agent has settled into its cadence.
             try await Task.sleep(for: .seconds(min(self.heartbeat, 30)))
@@ -75,7 +78,7 @@ struct ConnectionsBenchmark: AsyncParsableCommand {
             report = ConnectionsReport(
                 date: Date().formatted(.iso8601), agents: self.fleet.agents, heartbeatSeconds: self.heartbeat, holdSeconds: holdSeconds,
                 openFileLimit: openFiles, loadGeneratorThreads: threads, sourceAddresses: self.fleet.sourceAddresses,
-                rampSeconds: rampSeconds, connectionsHeld: health.connections ?? -1, disconnects: counters.disconnects,
+                rampSeconds: rampSeconds, rampCPUSeconds: rampCPUSeconds, tls: server.clientTLS != nil, connectionsHeld: health.connections ?? -1, disconnects: counters.disconnects,
                 firstDisconnect: counters.firstDisconnect,
                 heartbeatsPerSecond: Double(acks) / holdSeconds, expectedHeartbeatsPerSecond: Double(self.fleet.agents) / self.heartbeat,
                 falseDown: down.count, firstFalseDown: down.first,
@@ -117,6 +120,9 @@ struct ConnectionsReport: Codable, Sendable {
     var loadGeneratorThreads: Int
     var sourceAddresses: Int
     var rampSeconds: Double
+    /// Server CPU time spent while the fleet connected (every agent at once when `--connect-batch` ≥ `--agents`).
+    var rampCPUSeconds: Double
+    var tls: Bool
     /// As the server counts them at the end of the hold.
     var connectionsHeld: Int
     var disconnects: Int
@@ -135,7 +141,9 @@ struct ConnectionsReport: Codable, Sendable {
     func table() -> String {
         var printer = ReportPrinter()
         printer.section("Connections: \(Format.number(self.agents)) agents at \(self.heartbeatSeconds) s heartbeats, held \(String(format: "%.0f", self.holdSeconds)) s")
+        printer.row("transport", self.tls ? "TLS 1.3 (CA pinned)" : "plaintext")
         printer.row("ramp", String(format: "%.1f s (%@ agents/s), %d source address(es)", self.rampSeconds, Format.number(Double(self.agents) / max(self.rampSeconds, 0.001)), self.sourceAddresses))
+        printer.row("server CPU during the ramp", String(format: "%.2f s (%.0f %% of a core)", self.rampCPUSeconds, 100 * self.rampCPUSeconds / max(self.rampSeconds, 0.001)))
         printer.row("connections held (server)", Format.number(self.connectionsHeld))
         printer.row("dropped connections", "\(self.disconnects)" + (self.firstDisconnect.map { " (first: \($0))" } ?? ""))
         printer.row("heartbeats/s", "\(Format.number(self.heartbeatsPerSecond)) (expected \(Format.number(self.expectedHeartbeatsPerSecond)))")

@@ -157,10 +157,11 @@ public struct VigilServer: Sendable {
         router.add(middleware: RouteAccessMiddleware())
         AuthRoutes(users: users).register(on: router.group("api"))
         UserRoutes(users: users, sessions: environment.registeredSessions).register(on: router.group("api"))
-        let issuedCA = tls?.material.caFingerprint
-        KeyRoutes(store: store, sessions: environment.registeredSessions, logger: logger) { key, host in
-            try issuedCA.map { try EnrollmentTokenIssuer.token(key: key, host: host, caFingerprint: $0, settings: settings, boundPort: agentPort).encoded() }
-        }.register(on: router.group("api"))
+        // The CA as it is now (an operator's files may be replaced and reloaded on SIGHUP).
+        let enrollmentToken: @Sendable (String, String) throws -> String? = { key, host in
+            try tls.map { try EnrollmentTokenIssuer.token(key: key, host: host, caFingerprint: $0.material.caFingerprint, settings: settings, boundPort: agentPort).encoded() }
+        }
+        KeyRoutes(store: store, sessions: environment.registeredSessions, logger: logger, enrollmentToken: enrollmentToken).register(on: router.group("api"))
         APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version, live: live, storage: storage).register(on: router)
         MetricsIngestRoute(store: store, ingestor: metrics, settings: settings).register(on: router.group("api"))
         ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, settings: settings).register(on: router.group("api"))

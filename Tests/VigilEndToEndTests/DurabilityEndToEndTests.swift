@@ -70,7 +70,7 @@ struct DurabilityEndToEndTests {
 
     @Test("kill -9 at full ingest rate: every sample answered 200 or acknowledged on TCP is in history after the restart")
     func killAtFullRate() async throws {
-        var server = try await ToolServer.start(environment: ["VIGIL_METRICS_RATE_LIMIT": "10000", "VIGIL_METRICS_RATE_BURST": "100000"], openEnrollment: false)
+        var server = try await ToolServer.start(environment: ["VIGIL_METRICS_RATE_LIMIT": "10000", "VIGIL_METRICS_RATE_BURST": "100000"], openEnrollment: false, plaintextFromLoopback: true)  // raw plaintext sockets
         defer { server.stop() }
         let httpHosts = (1...4).map { "http-\($0)" }
         let tcpHosts = (1...4).map { "tcp-\($0)" }

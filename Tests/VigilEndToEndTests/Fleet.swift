@@ -14,15 +14,17 @@ struct Fleet {
     /// The CA the server made, for the agents' `--ca` (every agent of a fleet connects over TLS).
     var caFile: String { self.directory.appendingPathComponent("data/tls/ca.pem").path }
 
-    static func start() async throws -> Fleet {
+    /// - Parameter plaintextFromLoopback: Let plaintext clients on 127.0.0.1 in (the Python clients
+    ///   of the original designs); otherwise the agent port speaks TLS only.
+    static func start(plaintextFromLoopback: Bool = false) async throws -> Fleet {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let vigil = try Binaries.path("vigil")
-        let (server, ports) = try await Self.startServer(vigil, directory: directory, agentPort: 0)
+        let (server, ports) = try await Self.startServer(vigil, directory: directory, agentPort: 0, plaintextFromLoopback: plaintextFromLoopback)
         return Fleet(directory: directory, vigil: vigil, agentBinary: try Binaries.path("vigil-agent"), server: server, agentPort: ports.agent, api: API(port: ports.http))
     }
 
-    static func startServer(_ vigil: String, directory: URL, agentPort: Int) async throws -> (Child, (agent: Int, http: Int)) {
+    static func startServer(_ vigil: String, directory: URL, agentPort: Int, plaintextFromLoopback: Bool = false) async throws -> (Child, (agent: Int, http: Int)) {
         let ready = directory.appendingPathComponent("ready.json")
         try? FileManager.default.removeItem(at: ready)
         let server = try Child(vigil, [
@@ -32,7 +34,7 @@ struct Fleet {
         ], name: "server-\(UUID().uuidString.prefix(4))", directory: directory,
         // The environment layer of the configuration: a short restart grace keeps the test quick.
         // TLS only on the agent port: every agent below must connect with the server's CA.
-        environment: ["VIGIL_LIVENESS_RESTART_GRACE": "4s", "VIGIL_AGENTS_PLAINTEXT": "never"])
+        environment: ["VIGIL_LIVENESS_RESTART_GRACE": "4s", "VIGIL_AGENTS_PLAINTEXT": plaintextFromLoopback ? "loopback" : "never"])
         let ports = try await waitFor("the server's ready file") { () -> (agent: Int, http: Int)? in
             let data = try Data(contentsOf: ready)
             let json = try JSONSerialization.jsonObject(with: data) as? [String: Int]

@@ -92,7 +92,7 @@ struct MessagingEndToEndTests {
 
     @Test("a message resent after a forced disconnect is stored and delivered once")
     func resendAfterDisconnect() async throws {
-        let server = try await ToolServer.start()
+        let server = try await ToolServer.start(plaintextFromLoopback: true)  // the raw socket below speaks plaintext
         defer { server.stop() }
         let alice = try ChatProcess(server, name: "frank")
         defer { alice.stop() }
@@ -237,7 +237,7 @@ struct MessagingEndToEndTests {
         let log = server.directory.appendingPathComponent("tty.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-q", "-e", "-c", "\(server.vigil) chat --server \(server.address) --name pia; echo chat-exit=$?; stty -a", "/dev/null"]
+        process.arguments = ["-q", "-e", "-c", "\(server.vigil) chat --server \(server.address) --ca \(server.caFile) --name pia; echo chat-exit=$?; stty -a", "/dev/null"]
         process.standardInput = keys
         process.standardOutput = try FileHandle(forWritingTo: log)
         process.standardError = FileHandle.nullDevice
