@@ -223,6 +223,7 @@ final class AgentSessionHandler: ChannelInboundHandler {
         self.logger.debug("connection closed", metadata: ["cause": "\(teardown.cause.logEscaped)"])
     }
 
+    /// `address:port` for logs (the peer of a connection, a bound listener).
     static func describe(_ address: SocketAddress) -> String {
         switch address {
         case .v4, .v6: "\(address.ipAddress ?? "?"):\(address.port ?? 0)"

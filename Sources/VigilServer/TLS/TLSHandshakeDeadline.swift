@@ -21,7 +21,7 @@ final class TLSHandshakeDeadline: ChannelInboundHandler, RemovableChannelHandler
     func handlerAdded(context: ChannelHandlerContext) {
         let timeout = self.timeout
         let logger = self.logger
-        let peer = context.remoteAddress.map(TransportSniffer.describe) ?? "?"
+        let peer = context.remoteAddress.map(AgentSessionHandler.describe) ?? "?"
         let channel = context.channel
         self.timer = context.eventLoop.scheduleTask(in: timeout.timeAmount) {
             logger.notice("TLS handshake not finished in time; closing", metadata: ["peer": "\(peer)", "timeout": "\(timeout.compactDescription)"])
@@ -46,7 +46,7 @@ final class TLSHandshakeDeadline: ChannelInboundHandler, RemovableChannelHandler
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A failed handshake (wrong version, bad record) is the peer's problem: one line, then close.
         if error is NIOSSLError || error is BoringSSLError {
-            self.logger.info("TLS handshake failed", metadata: ["peer": "\(context.remoteAddress.map(TransportSniffer.describe) ?? "?")", "error": "\(error)"])
+            self.logger.info("TLS handshake failed", metadata: ["peer": "\(context.remoteAddress.map(AgentSessionHandler.describe) ?? "?")", "error": "\(error)"])
             context.close(promise: nil)
             return
         }

@@ -43,7 +43,7 @@ final class TransportSniffer: ChannelInboundHandler, RemovableChannelHandler {
         let buffer = self.unwrapInboundIn(data)
         guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return }
         self.decided = true
-        let peer = context.remoteAddress.map(TransportSniffer.describe) ?? "?"
+        let peer = context.remoteAddress.map(AgentSessionHandler.describe) ?? "?"
         if first == Self.handshakeRecord {
             guard let tls = self.tls else {
                 self.logger.notice("TLS ClientHello on a plaintext listener (tls.enabled is false); closing", metadata: ["peer": "\(peer)"])
@@ -66,13 +66,6 @@ final class TransportSniffer: ChannelInboundHandler, RemovableChannelHandler {
         }
         context.fireChannelRead(data)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-    }
-
-    static func describe(_ address: SocketAddress) -> String {
-        switch address {
-        case .v4, .v6: "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
-        case .unixDomainSocket: address.pathname ?? "unix"
-        }
     }
 }
 
