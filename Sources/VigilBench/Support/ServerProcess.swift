@@ -67,6 +67,11 @@ final class ServerProcess: Sendable {
         env["VIGIL_AUTH_BCRYPT_COST"] = "4"
         // A benchmark may run longer than the default 15 min access token: no refresh in the middle.
         env["VIGIL_AUTH_ACCESS_TOKEN_TTL"] = "24h"
+        // A storm of thousands connecting in the same instant queues behind the accept loop and the
+        // handshakes for longer than one real agent ever waits; the load generator must not give up
+        // (nor the server close) before the last is served. The same for plaintext and TLS runs.
+        env["VIGIL_AGENTS_HANDSHAKE_TIMEOUT"] = "60s"
+        env["VIGIL_TLS_HANDSHAKE_TIMEOUT"] = "60s"
         env.merge(environment) { _, new in new }
         if tls {
             env["VIGIL_TLS_ENABLED"] = "true"
@@ -109,7 +114,7 @@ final class ServerProcess: Sendable {
                     FileManager.default.fileExists(atPath: caPath) ? true : nil
                 }
                 do {
-                    clientTLS = ClientTLS(trust: try TLSTrust.caFile(caPath))
+                    clientTLS = ClientTLS(trust: try TLSTrust.caFile(caPath), handshakeTimeout: .seconds(60))
                 } catch {
                     throw BenchmarkError("\(error)")
                 }
