@@ -17,6 +17,8 @@ import PackageDescription
 /// - `VigilDashboard`: the web dashboard's assets (HTML, CSS, JavaScript modules), embedded in code.
 /// - `VigilServer`: the agent listener, liveness (failure detection), configuration and the HTTP API.
 /// - `VigilCLI` (`vigil`) and `VigilAgentMain` (`vigil-agent`): the executables.
+/// - `VigilFuzzing`: the fuzz targets' entry points for the protocol and the metrics document (the
+///   libFuzzer executables are a separate package in Fuzz/; docs/TESTING.md).
 let package = Package(
     name: "vigil",
     platforms: [.macOS(.v15)],
@@ -24,6 +26,9 @@ let package = Package(
         .executable(name: "vigil", targets: ["VigilCLI"]),
         .executable(name: "vigil-agent", targets: ["VigilAgentMain"]),
         .library(name: "VigilProtocol", targets: ["VigilProtocol"]),
+        // For the fuzz package (Fuzz/Package.swift), which builds them with -sanitize=fuzzer,address.
+        .library(name: "VigilFuzzing", targets: ["VigilFuzzing"]),
+        .library(name: "VigilServer", targets: ["VigilServer"]),
         .executable(name: "vigil-bench", targets: ["VigilBench"]),
     ],
     dependencies: [
@@ -154,6 +159,15 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "VigilFuzzing",  // deliberately small: the fuzz package compiles all of it with sanitizers
+            dependencies: [
+                "VigilProtocol",
+                "VigilMetrics",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "VigilCLI",
             dependencies: [
@@ -255,6 +269,10 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
             ]
+        ),
+        .testTarget(
+            name: "VigilFuzzingTests",  // replays Fuzz/Corpus through every fuzz target
+            dependencies: ["VigilFuzzing", "VigilProtocol", "VigilServer"]
         ),
         .testTarget(
             name: "VigilEndToEndTests",
