@@ -40,9 +40,10 @@ public final class RegisteredSessions: Sendable {
         self.close(where: { $0.kind == .user && $0.clientID == name }, code: .revokedKey, reason: reason)
     }
 
-    /// The key ids of the sessions open now (what the revocation check looks for).
-    var keyIDs: Set<String> {
-        self.entries.withLock { Set($0.values.compactMap(\.keyID)) }
+    /// Whether any open session registered with a key (the revocation check polls only then).
+    /// Stops at the first such session: with keyed agents that is the first one looked at.
+    var hasKeyedSessions: Bool {
+        self.entries.withLock { $0.values.contains { $0.keyID != nil } }
     }
 
     private func close(where matches: (Entry) -> Bool, code: ErrorCode, reason: String) -> Int {

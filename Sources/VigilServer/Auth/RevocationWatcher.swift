@@ -31,14 +31,13 @@ struct RevocationWatcher: Service {
                 return
             }
             // Only when a session with a key is open: an idle server does not poll the store.
-            let live = self.sessions.keyIDs
-            guard !live.isEmpty else { continue }
+            guard self.sessions.hasKeyedSessions else { continue }
             do {
                 let revoked = try await self.store.keysRevoked(since: since)
                 for key in revoked {
                     if let at = key.revokedAt { since = max(since, at - 1) }
-                    guard live.contains(key.id) else { continue }
                     let closed = self.sessions.closeSessions(usingKey: key.id, reason: "key \(key.id) (host \(key.hostname)) has been revoked")
+                    guard closed > 0 else { continue }  // revoked earlier, or no session used it
                     self.logger.notice("closed the sessions of a revoked key", metadata: ["key": "\(key.id)", "host": "\(key.hostname.logEscaped)", "sessions": "\(closed)"])
                 }
             } catch {
