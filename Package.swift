@@ -7,6 +7,8 @@ import PackageDescription
 /// - `VigilMetrics`: the metrics document (what `POST /api/metrics` and the agent's METRICS frames carry).
 /// - `VigilProtocol`: frames, the JSON envelope, binary frame kinds, codecs. No I/O policy.
 /// - `VigilAPI`: the HTTP API's response types and JSON conventions (`AgentStatus`, `LivenessState`, `APICoding`), for the server and its clients.
+/// - `VigilAlerting`: alert rules, their incremental evaluation (rolling windows, `for`, hysteresis), silences,
+///   routing and grouping, and the notification channels deliver. Pure values, no I/O.
 /// - `VigilCollectors`: one collector per file reading /proc, /sys and statfs, and their registry.
 /// - `VigilTransfer`: files on disk for both ends of a transfer: partial files, hashing, fsync, atomic rename, resume.
 /// - `VigilConnection`: the one client connection layer: `ServerAddress`, the dialer (connect timeout, TLS with a
@@ -62,7 +64,10 @@ let package = Package(
             ]
         ),
         .target(name: "VigilMetrics"),  // no dependencies: the agent, the server and scripts' tools share it
-        .target(name: "VigilAPI", dependencies: ["VigilMetrics"]),  // `vigil status` decodes these without linking the server
+        .target(name: "VigilAPI", dependencies: ["VigilMetrics"]),
+        // Alert rules, their incremental evaluation, silences, routing and the notification a channel
+        // delivers: pure logic, no I/O (the server's Alerting/ folder runs it; VigilNotify delivers).
+        .target(name: "VigilAlerting", dependencies: ["VigilMetrics"]),  // `vigil status` decodes these without linking the server
         .target(name: "VigilCollectors", dependencies: ["VigilMetrics"]),
         .target(
             name: "VigilTransfer",
@@ -129,6 +134,7 @@ let package = Package(
             name: "VigilServer",
             dependencies: [
                 "VigilAPI",
+                "VigilAlerting",
                 "VigilConnection",  // the enrollment token and CA fingerprint the server issues
                 "VigilDashboard",
                 "VigilProtocol",
@@ -214,6 +220,10 @@ let package = Package(
         .testTarget(
             name: "VigilProtocolTests",
             dependencies: ["VigilProtocol", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "VigilAlertingTests",
+            dependencies: ["VigilAlerting", "VigilMetrics", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "VigilCollectorsTests",
