@@ -43,6 +43,8 @@ public struct VigilServer: Sendable {
     /// Whether the data directory's disk has room (`/api/health` shows it; writes that need
     /// space are refused with `storage_full` while it has not).
     public let storage: StorageCondition
+    /// Alert rules, alerts, silences and notifications.
+    public let alerts: AlertService
     /// Certificates and contexts of both ports; nil when `tls.enabled` is false.
     public let tls: TLSContexts?
     /// Open HTTP connections, against `http.max_connections`.
@@ -64,6 +66,7 @@ public struct VigilServer: Sendable {
         settings: ServerSettings,
         store: (any VigilStore)? = nil,
         history: (any MetricsStore)? = nil,
+        channels: (any NotificationChannelFactory)? = nil,
         logger: Logger,
         onReady: @escaping @Sendable (BoundPorts) async -> Void = { _ in }
     ) async throws {
@@ -99,7 +102,10 @@ public struct VigilServer: Sendable {
         let latest = LatestMetrics()
         let live = LiveHub(settings: settings.stream, tracker: tracker, latest: latest, logger: logger)
         self.live = live
-        let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, storage: storage, logger: logger)
+        // Before the ingestor: it evaluates the rules on each sample. A bad alerting file stops the start here.
+        let alerts = try await AlertService(store: store, settings: settings.alerting, live: live, factory: channels, logger: logger)
+        self.alerts = alerts
+        let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, alerts: alerts.evaluation, storage: storage, logger: logger)
         self.metrics = metrics
         let metricsService = MetricsService(ingestor: metrics, store: history, settings: settings, logger: logger)
         try await metricsService.restore()
@@ -167,6 +173,10 @@ public struct VigilServer: Sendable {
         ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, settings: settings).register(on: router.group("api"))
         MessageRoutes(messages: messages, settings: settings).register(on: router.group("api"))
         FileRoutes(files: files).register(on: router.group("api"))
+        AlertRoutes(alerts: alerts).register(on: router.group("api"))
+        SilenceRoutes(alerts: alerts).register(on: router.group("api"))
+        RuleRoutes(alerts: alerts).register(on: router.group("api"))
+        NotificationRoutes(alerts: alerts).register(on: router.group("api"))
         StreamRoutes(hub: live, verifier: users, settings: settings.stream, logger: logger).register(on: router.group("api"))
         DashboardRoutes(directory: settings.dashboardDirectory).register(on: router)
         let http = Application(
@@ -187,7 +197,9 @@ public struct VigilServer: Sendable {
             RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger, storage: storage, onTransition: { event in
                 messages.notify(of: event)
                 live.publishTransition(event)
+                alerts.evaluation.observe(event)
             }), updates: continuation),
+            alerts,
             LivenessMonitor(tracker: tracker, store: store, checkInterval: settings.checkInterval, persistInterval: settings.persistInterval, storage: storage, logger: logger),
             metricsService,
             messages,

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// The embedded implementation is ``SQLiteStore``; a PostgreSQL one serves clusters. Methods are
 /// `async` so implementations never block an event loop: callers on a NIO loop hop off to call them.
-public protocol VigilStore: MessageStore, FileCatalog, UserStore, Sendable {
+public protocol VigilStore: MessageStore, FileCatalog, UserStore, AlertStore, Sendable {
     /// A stable id for this server, created on first start.
     func serverID() async throws -> String
 

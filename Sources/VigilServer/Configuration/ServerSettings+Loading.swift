@@ -166,6 +166,21 @@ extension ServerSettings {
         parser.int("stream.max_pending_items", 1...100_000_000) { settings.stream.maxPendingItems = $0 }
         parser.duration("stream.close_timeout") { settings.stream.closeTimeout = $0 }
 
+        parser.string("alerting.file") { settings.alerting.file = $0 }
+        parser.bool("alerting.default_rules") { settings.alerting.defaultRules = $0 }
+        parser.string("alerting.external_url") { settings.alerting.externalURL = $0 }
+        parser.duration("alerting.tick") { settings.alerting.tick = $0 }
+        parser.int("alerting.max_open_notifications", 1...10_000_000) { settings.alerting.maxOpenNotifications = $0 }
+        parser.int("alerting.max_alerts_per_notification", 1...10_000) { settings.alerting.maxAlertsPerNotification = $0 }
+        parser.int("alerting.delivery_concurrency", 1...256) { settings.alerting.deliveryConcurrency = $0 }
+        parser.duration("alerting.delivery_timeout") { settings.alerting.deliveryTimeout = $0 }
+        parser.duration("alerting.retry_initial") { settings.alerting.retryInitial = $0 }
+        parser.duration("alerting.retry_max") { settings.alerting.retryMax = $0 }
+        parser.int("alerting.max_attempts", 1...1000) { settings.alerting.maxAttempts = $0 }
+        parser.duration("alerting.alertmanager_resend") { settings.alerting.alertmanagerResend = $0 }
+        parser.duration("alerting.history_retention") { settings.alerting.historyRetention = $0 }
+        parser.duration("alerting.delivery_log_retention") { settings.alerting.deliveryLogRetention = $0 }
+
         if let problem = parser.problems.first {
             throw ConfigurationError(description: parser.problems.count == 1 ? problem : parser.problems.joined(separator: "; "))
         }
@@ -193,6 +208,13 @@ extension ServerSettings {
             ("metrics.retention.raw", self.retention.raw, Duration.seconds(3600)),
             ("disk.check_interval", self.diskCheckInterval, Duration.milliseconds(100)),
             ("disk.full_log_interval", self.diskFullLogInterval, Duration.seconds(1)),
+            ("alerting.tick", self.alerting.tick, Duration.milliseconds(50)),
+            ("alerting.delivery_timeout", self.alerting.deliveryTimeout, Duration.milliseconds(100)),
+            ("alerting.retry_initial", self.alerting.retryInitial, Duration.milliseconds(10)),
+            ("alerting.retry_max", self.alerting.retryMax, Duration.milliseconds(10)),
+            ("alerting.alertmanager_resend", self.alerting.alertmanagerResend, Duration.seconds(1)),
+            ("alerting.history_retention", self.alerting.historyRetention, Duration.seconds(3600)),
+            ("alerting.delivery_log_retention", self.alerting.deliveryLogRetention, Duration.seconds(3600)),
         ] where value < minimum {
             throw ConfigurationError(description: "\(key) must be at least \(minimum.compactDescription) (got \(value.compactDescription))")
         }

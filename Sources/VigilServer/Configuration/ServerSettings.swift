@@ -65,6 +65,10 @@ public struct ServerSettings: Sendable, Equatable {
     /// Encryption on both ports (`tls.*`).
     public var tls = TLSSettings()
 
+    // MARK: Alerting
+    /// Rules, channels and routes (`alerting.*`).
+    public var alerting = AlertingSettings()
+
     // MARK: Heartbeats and failure detection
     /// The interval agents are told to keep.
     public var heartbeatInterval: Duration = .seconds(30)

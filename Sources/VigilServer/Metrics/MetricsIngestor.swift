@@ -42,6 +42,8 @@ public final class MetricsIngestor: Sendable {
     public let latest: LatestMetrics
     /// The live stream: told of each accepted sample (it only enqueues; see ``LiveHub``).
     let live: LiveHub?
+    /// Alert rules, evaluated on each accepted sample as it arrives.
+    let alerts: AlertEvaluation?
     let settings: ServerSettings
     /// Whether the disk has room: while it has not, samples are refused (`storage_full`).
     let storage: StorageCondition?
@@ -52,8 +54,9 @@ public final class MetricsIngestor: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     let wakeups: AsyncStream<Void>
 
-    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), live: LiveHub? = nil, storage: StorageCondition? = nil, logger: Logger) {
+    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), live: LiveHub? = nil, alerts: AlertEvaluation? = nil, storage: StorageCondition? = nil, logger: Logger) {
         self.settings = settings
+        self.alerts = alerts
         self.storage = storage
         self.latest = latest
         self.live = live
@@ -132,6 +135,7 @@ public final class MetricsIngestor: Sendable {
         }
         self.latest.update(hostname, LatestSample(document: document, receivedAt: receivedAt))
         self.wake.yield()
+        self.alerts?.observe(hostname: hostname, receivedAt: receivedAt, names: sample.names, values: sample.values, processes: document.processes)
         self.live?.publishSample(hostname: hostname, receivedAt: receivedAt, document: document)
     }
 

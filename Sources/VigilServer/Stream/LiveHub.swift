@@ -37,6 +37,7 @@ public final class LiveHub: Service, Sendable {
         var hostWatchers: [String: [UInt64: LiveClient]] = [:]
         var eventWatchers: [UInt64: LiveClient] = [:]
         var messageWatchers: [UInt64: LiveClient] = [:]
+        var alertWatchers: [UInt64: LiveClient] = [:]
         /// Fleet subscribers that have had their first (full) fleet message.
         var fleetWatchers: [UInt64: LiveClient] = [:]
         /// Fleet subscribers waiting for their first (full) fleet message at the next tick.
@@ -87,6 +88,16 @@ public final class LiveHub: Service, Sendable {
     public func publishMessages(_ rows: [StoredMessage]) {
         guard self.subscribed.load(ordering: .relaxed) > 0 else { return }
         for row in rows where Self.isChatMessage(row) { self.publish(.message(row)) }
+    }
+
+    /// A stored alert change: to `alerts` subscribers.
+    public func publishAlert(_ alert: StoredAlert) {
+        self.publish(.alert(alert))
+    }
+
+    /// A notification queued or attempted: to `alerts` subscribers (the delivery log, live).
+    public func publishNotification(_ entry: OutboxEntry) {
+        self.publish(.notification(entry))
     }
 
     private func publish(_ item: LiveItem) {
@@ -160,6 +171,7 @@ public final class LiveHub: Service, Sendable {
                 case .fleet: routing.fleetNew[client.id] = client
                 case .events: routing.eventWatchers[client.id] = client
                 case .messages: routing.messageWatchers[client.id] = client
+                case .alerts: routing.alertWatchers[client.id] = client
                 case .host(let name): routing.hostWatchers[name, default: [:]][client.id] = client
                 }
             }
@@ -186,6 +198,7 @@ public final class LiveHub: Service, Sendable {
                 routing.fleetWatchers[client.id] = nil
             case .events: routing.eventWatchers[client.id] = nil
             case .messages: routing.messageWatchers[client.id] = nil
+            case .alerts: routing.alertWatchers[client.id] = nil
             case .host(let name):
                 routing.hostWatchers[name]?[client.id] = nil
                 if routing.hostWatchers[name]?.isEmpty == true { routing.hostWatchers[name] = nil }
@@ -211,6 +224,7 @@ public final class LiveHub: Service, Sendable {
             case .fleet: routing.fleetWatchers.count + routing.fleetNew.count
             case .events: routing.eventWatchers.count
             case .messages: routing.messageWatchers.count
+            case .alerts: routing.alertWatchers.count
             case .host(let name): routing.hostWatchers[name]?.count ?? 0
             }
         }
@@ -260,6 +274,14 @@ public final class LiveHub: Service, Sendable {
         case .message(let row):
             let targets = self.routing.withLock { Array($0.messageWatchers.values) }
             guard !targets.isEmpty, let buffer = StreamOutbound.encode(StreamOutbound.Message(message: MessageRoutes.APIMessage(message: row))) else { return }
+            self.deliver(buffer, to: targets)
+        case .alert(let alert):
+            let targets = self.routing.withLock { Array($0.alertWatchers.values) }
+            guard !targets.isEmpty, let buffer = StreamOutbound.encode(StreamOutbound.Alert(alert: alert)) else { return }
+            self.deliver(buffer, to: targets)
+        case .notification(let entry):
+            let targets = self.routing.withLock { Array($0.alertWatchers.values) }
+            guard !targets.isEmpty, let buffer = StreamOutbound.encode(StreamOutbound.Notification(notification: NotificationRoutes.LogEntry(entry))) else { return }
             self.deliver(buffer, to: targets)
         }
     }

@@ -11,4 +11,7 @@ enum LiveItem: Sendable {
     case transition(LivenessEvent)
     /// A stored message to or from `server`, or a broadcast.
     case message(StoredMessage)
+    /// An alert that changed (stored), or a notification's delivery state.
+    case alert(StoredAlert)
+    case notification(OutboxEntry)
 }

@@ -8,6 +8,8 @@ enum LiveTopic: Hashable, Sendable {
     case events
     /// Messages to and from `server`, and broadcasts (`messages`): what the chat pane shows.
     case messages
+    /// Alerts as they change (pending, firing, acknowledged, resolved) and notification deliveries (`alerts`).
+    case alerts
 
     /// The longest host name a topic may carry (a DNS name's limit).
     static let maxHostnameBytes = 253
@@ -18,6 +20,7 @@ enum LiveTopic: Hashable, Sendable {
         case "fleet": self = .fleet
         case "events": self = .events
         case "messages": self = .messages
+        case "alerts": self = .alerts
         default:
             guard text.hasPrefix("host:") else { return nil }
             let name = String(text.dropFirst(5))
@@ -32,6 +35,7 @@ enum LiveTopic: Hashable, Sendable {
         case .fleet: "fleet"
         case .events: "events"
         case .messages: "messages"
+        case .alerts: "alerts"
         case .host(let name): "host:\(name)"
         }
     }

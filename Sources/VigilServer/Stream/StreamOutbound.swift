@@ -79,6 +79,16 @@ enum StreamOutbound {
         var message: MessageRoutes.APIMessage
     }
 
+    struct Alert: Encodable {
+        let type = "alert"
+        var alert: StoredAlert
+    }
+
+    struct Notification: Encodable {
+        let type = "notification"
+        var notification: NotificationRoutes.LogEntry
+    }
+
     /// The JSON of `value` in a buffer every subscriber shares (encoded once, never copied per client).
     static func encode(_ value: some Encodable) -> ByteBuffer? {
         guard let data = try? APICoding.encoder().encode(value) else { return nil }

@@ -133,6 +133,69 @@ extension SQLiteStore {
             // The revocation check asks several times a second which keys were revoked lately.
             try db.execute(sql: "CREATE INDEX agent_keys_revoked ON agent_keys(revoked_at) WHERE revoked_at IS NOT NULL")
         }
+        migrator.registerMigration("v6: alerting") { db in
+            // One row per occurrence; at most one unresolved row per fingerprint (the partial
+            // unique index), so a transition finds its row without a scan. Labels, processes and
+            // rule bodies are JSON: read whole, never queried inside.
+            try db.execute(sql: """
+                CREATE TABLE alert_rules (
+                  name TEXT PRIMARY KEY NOT NULL,
+                  body TEXT NOT NULL,
+                  created_by TEXT NOT NULL,
+                  updated_at REAL NOT NULL
+                ) WITHOUT ROWID;
+
+                CREATE TABLE alerts (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  fingerprint TEXT NOT NULL,
+                  rule TEXT NOT NULL,
+                  kind TEXT NOT NULL,
+                  severity TEXT NOT NULL,
+                  hostname TEXT NOT NULL,
+                  series TEXT,
+                  key TEXT,
+                  status TEXT NOT NULL,
+                  value REAL,
+                  threshold REAL,
+                  summary TEXT NOT NULL,
+                  labels TEXT NOT NULL,
+                  top_processes TEXT NOT NULL,
+                  started_at REAL NOT NULL,
+                  fired_at REAL,
+                  resolved_at REAL,
+                  acknowledged_by TEXT,
+                  acknowledged_at REAL,
+                  acknowledge_comment TEXT,
+                  notified_status TEXT,
+                  last_notified_at REAL
+                );
+                CREATE UNIQUE INDEX alerts_unresolved ON alerts(fingerprint) WHERE status != 'resolved';
+                CREATE INDEX alerts_host ON alerts(hostname, id);
+                CREATE INDEX alerts_resolved_at ON alerts(resolved_at) WHERE resolved_at IS NOT NULL;
+                CREATE INDEX alerts_owed_resolution ON alerts(id) WHERE status = 'resolved' AND notified_status = 'firing';
+
+                CREATE TABLE silences (
+                  id TEXT PRIMARY KEY NOT NULL,
+                  body TEXT NOT NULL,
+                  ends_at REAL NOT NULL
+                ) WITHOUT ROWID;
+
+                CREATE TABLE notifications (
+                  id TEXT PRIMARY KEY NOT NULL,
+                  channel TEXT NOT NULL,
+                  body BLOB NOT NULL,
+                  state TEXT NOT NULL,
+                  attempts INTEGER NOT NULL,
+                  next_attempt_at REAL NOT NULL,
+                  last_error TEXT,
+                  created_at REAL NOT NULL,
+                  updated_at REAL NOT NULL,
+                  delivered_at REAL
+                ) WITHOUT ROWID;
+                CREATE INDEX notifications_open ON notifications(created_at) WHERE state IN ('pending', 'retrying');
+                CREATE INDEX notifications_created ON notifications(created_at);
+                """)
+        }
         return migrator
     }
 }

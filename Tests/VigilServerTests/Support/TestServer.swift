@@ -66,7 +66,7 @@ final class TestServer: Sendable {
 
     /// - Parameter directory: The data directory; a fresh temporary one by default (pass an old
     ///   one, kept by `stop(keepingFiles: true)`, to restart a server on the same data).
-    static func start(directory: URL? = nil, _ configure: @Sendable (inout ServerSettings) -> Void = { _ in }) async throws -> TestServer {
+    static func start(directory: URL? = nil, channels: (any NotificationChannelFactory)? = nil, _ configure: @Sendable (inout ServerSettings) -> Void = { _ in }) async throws -> TestServer {
         let directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("vigil-test-\(UUID().uuidString)")
         var settings = ServerSettings()
         settings.dataDirectory = directory.path
@@ -81,7 +81,7 @@ final class TestServer: Sendable {
         let store = try SQLiteStore(directory: directory)
         let logs = LogCapture()
         let (ready, continuation) = AsyncStream<VigilServer.BoundPorts>.makeStream()
-        let server = try await VigilServer(settings: settings, store: store, logger: logs.logger) { ports in
+        let server = try await VigilServer(settings: settings, store: store, channels: channels, logger: logs.logger) { ports in
             continuation.yield(ports)
             continuation.finish()
         }
@@ -107,11 +107,11 @@ final class TestServer: Sendable {
     ///   - directory: The data directory (a fresh one by default).
     ///   - keepingFiles: Keep the data directory afterwards (to start another server on it).
     static func with(
-        directory: URL? = nil, keepingFiles: Bool = false,
+        directory: URL? = nil, keepingFiles: Bool = false, channels: (any NotificationChannelFactory)? = nil,
         _ configure: @escaping @Sendable (inout ServerSettings) -> Void = { _ in },
         _ body: (TestServer) async throws -> Void
     ) async throws {
-        let server = try await TestServer.start(directory: directory, configure)
+        let server = try await TestServer.start(directory: directory, channels: channels, configure)
         do {
             try await body(server)
         } catch {

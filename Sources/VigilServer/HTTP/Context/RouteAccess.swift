@@ -36,6 +36,13 @@ public enum RouteAccess: Equatable, Sendable {
         if method == .post, path == "/api/messages" || (path.hasPrefix("/api/files/") && path.hasSuffix("/push")) {
             return .role(.operator)
         }
+        // Acknowledging and silencing are the on-call operator's work; rules stay with admins.
+        if method == .post, path == "/api/silences" || (path.hasPrefix("/api/alerts/") && path.hasSuffix("/ack")) {
+            return .role(.operator)
+        }
+        if method == .delete, path.hasPrefix("/api/silences/") {
+            return .role(.operator)
+        }
         // Anything else that changes state is for admins until someone decides otherwise.
         return .role(.admin)
     }

@@ -1,0 +1,261 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import VigilAlerting
+import VigilProtocol
+import VigilStore
+
+/// Alerting's state and its one writer: turns the evaluator's transitions into stored alerts,
+/// announces them on the live stream, groups what must be notified, writes notifications to the
+/// durable outbox and hands them to the channel workers.
+///
+/// The order is what makes "nothing lost, nothing doubled" hold: a transition is stored before
+/// anything is said about it; a notification is stored (with the alerts' `notified_status`, in
+/// the same transaction) before its first attempt; it is marked delivered only once its channel
+/// confirmed. After a crash, ``start()`` re-sends open notifications under their ids and plans
+/// again whatever the alerts' `notified_status` says is owed.
+public actor AlertService: Service {
+    let store: any VigilStore
+    public nonisolated let evaluation: AlertEvaluation
+    let settings: AlertingSettings
+    let live: LiveHub?
+    let logger: Logger
+    let factory: (any NotificationChannelFactory)?
+
+    // The configuration in force.
+    var file: AlertingFile
+    public internal(set) var rules: RuleSet
+    var routing: RoutingTable
+    var workers: [String: ChannelWorker] = [:]
+    var channelKinds: [String: String] = [:]
+
+    // Alerts.
+    /// Unresolved alerts by fingerprint.
+    var active: [String: StoredAlert] = [:]
+    /// Resolved alerts whose firing was notified and whose resolution is not yet queued.
+    var owedResolutions: [String: StoredAlert] = [:]
+    var silences: [Silence] = []
+    /// Alerts waiting for their group's `group_wait`, by host.
+    var groups: [String: PendingGroup] = [:]
+    /// Alerts whose group is being written to the outbox right now.
+    var sending: Set<String> = []
+    /// When each alert was last sent to each channel (repeats), by fingerprint then channel.
+    var lastSent: [String: [String: Date]] = [:]
+    /// Notifications open in the outbox (pending or retrying), against `alerting.max_open_notifications`.
+    var openNotifications = 0
+    var lastPrune = Date.distantPast
+    private var flushTask: Task<Void, Never>?
+    private var flushAt: Date?
+
+    /// Makes the service and checks the alerting file; a bad file stops the server from starting
+    /// (a reload with one is refused instead, leaving the running configuration).
+    public init(store: any VigilStore, settings: AlertingSettings, live: LiveHub?, factory: (any NotificationChannelFactory)?, logger: Logger) async throws {
+        self.store = store
+        self.settings = settings
+        self.live = live
+        self.factory = factory
+        self.logger = logger
+        let prepared = try await Self.prepare(settings: settings, store: store, factory: factory)
+        self.file = prepared.file
+        self.rules = prepared.rules
+        self.routing = prepared.routing
+        self.evaluation = AlertEvaluation(rules: prepared.rules)
+        for channel in prepared.channels {
+            self.channelKinds[channel.name] = channel.kind
+        }
+        self.pendingChannels = prepared.channels
+    }
+
+    /// Channels made by `init`, given their workers by ``start()`` (an actor's init cannot make actors that call back into it).
+    private var pendingChannels: [any NotificationChannel] = []
+
+    /// Loads what a previous run left: unresolved alerts (restored into the evaluator as firing,
+    /// so they resolve when their condition ends), silences, resolutions owed, open notifications.
+    public func start() async throws {
+        for channel in self.pendingChannels { self.workers[channel.name] = self.makeWorker(channel) }
+        self.pendingChannels = []
+        let now = Date()
+        for alert in try await self.store.activeAlerts() {
+            self.active[alert.fingerprint] = alert
+            if alert.status == .firing {
+                self.evaluation.restoreFiring((alert.rule, alert.hostname, alert.series, alert.firedAt ?? alert.startedAt))
+            }
+        }
+        for alert in try await self.store.alertsAwaitingResolvedNotice() { self.owedResolutions[alert.fingerprint] = alert }
+        self.silences = try await self.store.silences(endingAfter: now.addingTimeInterval(-86_400))
+        let open = try await self.store.openNotifications()
+        self.openNotifications = open.count
+        for entry in open {
+            if let worker = self.workers[entry.notification.channel] {
+                await worker.submit(entry)
+            } else {
+                try await self.store.recordAttempt(id: entry.id, state: .dead, attempts: entry.attempts, nextAttemptAt: now,
+                                                   error: "channel \(entry.notification.channel) is no longer configured", at: now)
+                self.openNotifications -= 1
+            }
+        }
+        if !open.isEmpty || !self.active.isEmpty {
+            self.logger.info("alerting restored", metadata: ["unresolved_alerts": "\(self.active.count)", "open_notifications": "\(open.count)", "owed_resolutions": "\(self.owedResolutions.count)"])
+        }
+    }
+
+    public func run() async throws {
+        try await self.start()
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await batch in self.evaluation.transitions {
+                        await self.handle(batch)
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.settings.tick)
+                        guard !Task.isCancelled else { break }
+                        await self.tick()
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.evaluation.finish()
+        }
+        for worker in self.workers.values { await worker.stop() }
+    }
+
+    func makeWorker(_ channel: any NotificationChannel) -> ChannelWorker {
+        ChannelWorker(channel: channel, store: self.store, settings: self.settings, logger: self.logger) { [weak self] entry in
+            await self?.delivered(entry)
+        }
+    }
+
+    private func delivered(_ entry: OutboxEntry) {
+        if entry.state == .delivered || entry.state == .dead {
+            self.openNotifications = max(0, self.openNotifications - 1)
+        }
+        self.live?.publishNotification(entry)
+    }
+
+    // MARK: Transitions
+
+    func handle(_ batch: [AlertTransition]) async {
+        var changes: [AlertChange] = []
+        for transition in batch {
+            guard let rule = self.rules.rule(named: transition.rule) else { continue }
+            changes.append(AlertChange(
+                transition: transition,
+                summary: SummaryTemplate.render(rule.summary, rule: rule, transition: transition),
+                labels: rule.alertLabels(for: transition)
+            ))
+        }
+        let stored: [StoredAlert]
+        do {
+            stored = try await self.store.record(changes)
+        } catch {
+            self.logger.error("could not store alert transitions", metadata: ["count": "\(changes.count)", "error": "\(error)"])
+            return
+        }
+        for alert in stored {
+            if alert.status == .resolved {
+                self.active[alert.fingerprint] = nil
+                self.lastSent[alert.fingerprint] = nil
+            } else {
+                self.active[alert.fingerprint] = alert
+            }
+            self.live?.publishAlert(alert)
+            self.log(alert)
+        }
+        for alert in stored {
+            switch alert.status {
+            case .firing:
+                if alert.notifiedStatus != .firing, !self.isSuppressed(alert, at: Date()) { self.plan(alert, status: .firing, channels: nil) }
+            case .resolved:
+                if alert.notifiedStatus == .firing {
+                    self.owedResolutions[alert.fingerprint] = alert
+                    self.plan(alert, status: .resolved, channels: nil)
+                } else {
+                    self.unplan(alert.fingerprint)
+                }
+            case .pending:
+                break
+            }
+        }
+    }
+
+    private func log(_ alert: StoredAlert) {
+        let metadata: Logger.Metadata = [
+            "rule": "\(alert.rule)", "host": "\(alert.hostname.logEscaped)", "severity": "\(alert.severity.rawValue)",
+            "value": "\(alert.value.map { String($0) } ?? "-")", "summary": "\(alert.summary.logEscaped)",
+        ]
+        switch alert.status {
+        case .firing: self.logger.warning("alert firing", metadata: metadata)
+        case .resolved: self.logger.info("alert resolved", metadata: metadata)
+        case .pending: self.logger.debug("alert pending", metadata: metadata)
+        }
+    }
+
+    /// Whether an alert is kept from people now: a silence matches it, or its host is DOWN and it
+    /// is not the DOWN itself (the DOWN says it all; its metric alerts would only add noise).
+    func isSuppressed(_ alert: StoredAlert, at now: Date) -> Bool {
+        if alert.kind != .hostDown, self.evaluation.isDown(alert.hostname) { return true }
+        return self.silences.contains { $0.silences(alert.labels, at: now) }
+    }
+
+    func isSilenced(_ alert: StoredAlert, at now: Date) -> Bool {
+        self.silences.contains { $0.silences(alert.labels, at: now) }
+    }
+
+    // MARK: Tick
+
+    func tick() async {
+        let now = Date()
+        self.evaluation.tick(at: now)
+        await self.flushDueGroups(at: now)
+        self.reconcile(at: now)
+        if now.timeIntervalSince(self.lastPrune) > 3600 {
+            self.lastPrune = now
+            await self.prune(at: now)
+        }
+    }
+
+    private func prune(at now: Date) async {
+        do {
+            let alerts = try await self.store.pruneAlerts(resolvedBefore: now.addingTimeInterval(-self.settings.historyRetention.seconds))
+            let notifications = try await self.store.pruneNotifications(before: now.addingTimeInterval(-self.settings.deliveryLogRetention.seconds))
+            if alerts + notifications > 0 {
+                self.logger.info("alert history pruned", metadata: ["alerts": "\(alerts)", "notifications": "\(notifications)"])
+            }
+            self.silences.removeAll { $0.endsAt < now.addingTimeInterval(-86_400) }
+        } catch {
+            self.logger.error("could not prune alert history", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Makes sure a flush runs by `deadline` (group waits are short: half a second by default, so
+    /// a DOWN reaches a webhook well within the 3 s the vision asks). Only an earlier deadline
+    /// replaces the scheduled one, so planning 10,000 alerts schedules a handful of flushes.
+    func scheduleFlush(by deadline: Date) {
+        if let scheduled = self.flushAt, scheduled <= deadline { return }
+        self.flushTask?.cancel()
+        self.flushAt = deadline
+        let delay = max(0, deadline.timeIntervalSinceNow)
+        self.flushTask = Task {
+            try? await Task.sleep(for: .milliseconds(Int64(delay * 1000) + 1))
+            guard !Task.isCancelled else { return }
+            await self.flushFired()
+        }
+    }
+
+    private func flushFired() async {
+        self.flushAt = nil
+        self.flushTask = nil
+        await self.flushDueGroups(at: Date())
+    }
+
+    /// After a flush: schedules the next for the earliest group still waiting.
+    func rescheduleFlush() {
+        guard self.flushAt == nil, let earliest = self.groups.values.map(\.deadline).min() else { return }
+        self.scheduleFlush(by: max(earliest, Date().addingTimeInterval(self.openNotifications >= self.settings.maxOpenNotifications ? self.settings.tick.seconds : 0)))
+    }
+}
