@@ -199,6 +199,7 @@ struct OpenAPIValidationTests {
         try log.get(main, messages, "/api/messages?peer=alpha", expect: 400, error: "invalid_parameter", "peer without client")
         try log.get(main, messages, "/api/messages?client=nosuch", expect: 404, error: "not_found")
 
+        try await Self.exerciseAlerts(log, port: main, fleet: fleet)
         try await Self.exerciseAuth(log, port: main, fleet: fleet, fileID: fileID)
 
         // The dashboard's files (public; 304 revalidation is DashboardRoutesTests' job).
@@ -287,18 +288,29 @@ struct OpenAPIValidationTests {
             ("GET", "/api/files", "/api/files", nil), ("GET", "/api/files/{id}", "/api/files/\(fileID)", nil),
             ("GET", "/api/auth/me", "/api/auth/me", nil), ("POST", "/api/auth/logout", "/api/auth/logout", nil),
             ("POST", "/api/auth/password", "/api/auth/password", #"{"current_password": "a", "new_password": "b"}"#),
+            ("GET", "/api/alerts", "/api/alerts", nil), ("GET", "/api/alerts/history", "/api/alerts/history", nil),
+            ("GET", "/api/alerts/evaluation", "/api/alerts/evaluation", nil), ("GET", "/api/alerts/{id}", "/api/alerts/1", nil),
+            ("GET", "/api/silences", "/api/silences", nil), ("GET", "/api/silences/{id}", "/api/silences/x", nil),
+            ("GET", "/api/rules", "/api/rules", nil), ("GET", "/api/rules/{name}", "/api/rules/x", nil),
+            ("GET", "/api/channels", "/api/channels", nil), ("GET", "/api/notifications", "/api/notifications", nil),
         ] + ["current", "disk", "network", "processes", "metrics", "history", "stats", "events"].map {
             ("GET", "/api/servers/{hostname}/\($0)", "/api/servers/alpha/\($0)", nil)
         }
         let operatorRoutes: [(String, String, String, String?)] = [
             ("POST", "/api/messages", "/api/messages", #"{"content": "hello"}"#),
             ("POST", "/api/files/{id}/push", "/api/files/\(fileID)/push", #"{"to": "alpha"}"#),
+            ("POST", "/api/alerts/{id}/ack", "/api/alerts/1/ack", "{}"),
+            ("POST", "/api/silences", "/api/silences", #"{"matchers": ["host=a"], "duration": "1h"}"#),
+            ("DELETE", "/api/silences/{id}", "/api/silences/x", nil),
         ]
         let adminRoutes: [(String, String, String, String?)] = [
             ("GET", "/api/users", "/api/users", nil), ("POST", "/api/users", "/api/users", #"{"name": "eve", "password": "eve-password-1", "role": "admin"}"#),
             ("PATCH", "/api/users/{name}", "/api/users/vera", #"{"role": "admin"}"#), ("DELETE", "/api/users/{name}", "/api/users/admin", nil),
             ("GET", "/api/keys", "/api/keys", nil), ("POST", "/api/keys", "/api/keys", #"{"hostname": "eve"}"#),
             ("DELETE", "/api/keys/{id}", "/api/keys/nosuchkey123", nil),
+            ("POST", "/api/rules", "/api/rules", #"{"name": "x", "kind": "host_down"}"#),
+            ("PUT", "/api/rules/{name}", "/api/rules/x", #"{"name": "x", "kind": "host_down"}"#),
+            ("DELETE", "/api/rules/{name}", "/api/rules/x", nil),
         ]
         for (method, template, path, body) in viewerRoutes + operatorRoutes + adminRoutes {
             try call(method, template, path, body, anonymous: true, expect: 401, error: "unauthorized", "no token")

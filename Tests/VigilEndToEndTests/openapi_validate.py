@@ -188,6 +188,11 @@ def main():
         exercised.setdefault((method, template), set()).add(str(exchange["status"]))
 
         matching = [path for (m, path) in operations if m == method and template_regex(path).match(url.path)]
+        # OpenAPI 3.1 §4.8.8: concrete paths match before their templated counterparts
+        # (`/api/alerts/history` before `/api/alerts/{id}`), as the server's router does.
+        concrete = [path for path in matching if "{" not in path]
+        if concrete:
+            matching = concrete
         if (method, template) not in operations:
             failures.append(f"{label}: {method} {template} is not documented in {arguments.spec}")
             continue
