@@ -199,6 +199,14 @@ def check(args):
         log("down", host=host, seconds=round(seconds, 3), count_down=down, screenshot=shot(driver, args.screenshots, "07-fleet-down"))
         go(driver, "#/alerts")
         wait_for(driver, f"{host} among the current DOWN alerts", 10, lambda d: host in d.find_element(By.ID, "alerts-down").text)
+        # The shipped host_down rule fired: its row is live on the page; the admin acknowledges it.
+        alert_row = f'#alerts-active tr[data-rule="host_down"][data-host="{host}"]'
+        wait_for(driver, f"the firing host_down alert of {host}", 10, lambda d: d.find_element(By.CSS_SELECTOR, alert_row).get_attribute("data-status") == "firing")
+        driver.find_element(By.CSS_SELECTOR, f"{alert_row} button.ack").click()
+        wait_for(driver, "the alert to show as acknowledged", 10, lambda d: d.find_element(By.CSS_SELECTOR, alert_row).get_attribute("data-acknowledged") == args.admin)
+        for element in ("alerts-silences", "alerts-deliveries"):
+            driver.find_element(By.ID, element)
+        wait_for(driver, "the rules table (admin)", 10, lambda d: d.find_elements(By.CSS_SELECTOR, '#alerts-rules tr[data-rule="host_down"]'))
         log("alerts", screenshot=shot(driver, args.screenshots, "08-alerts"))
 
         # 6. Phone width.

@@ -1,6 +1,11 @@
-// Alerts: the hosts that are DOWN now, and the history of liveness events (live).
+// Alerts: firing and pending alerts, silences and the delivery log (live), rules and channels
+// for admins; then the hosts that are DOWN now and the history of liveness events (live).
 
-import { api } from './api.js';
+import { api, hasRole } from './api.js';
+import { mountActive } from './alertlist.js';
+import { mountDeliveries } from './deliveries.js';
+import { mountRules } from './rules.js';
+import { mountSilences } from './silences.js';
 import { isLive, subscribe } from './live.js';
 import { clear, fmtAgo, fmtTime, h, hostLink, note, parseTime, row, stateBadge, table } from './dom.js';
 
@@ -15,8 +20,13 @@ export function mount(main) {
   const more = h('button', { type: 'button', class: 'secondary', text: 'Older events', hidden: true });
   const status = h('p', { class: 'muted', role: 'status' });
 
+  const activePanel = h('section', { class: 'panel' });
+  const silencePanel = h('section', { class: 'panel' });
+  const deliveryPanel = h('section', { class: 'panel' });
+  const rulePanel = hasRole('admin') ? h('section', { class: 'panel' }) : null;
   main.append(h('section', { id: 'alerts-view', 'aria-labelledby': 'alerts-title' },
     h('div', { class: 'view-head' }, h('h1', { id: 'alerts-title', text: 'Alerts' })),
+    activePanel, silencePanel, deliveryPanel, rulePanel,
     h('section', { class: 'panel' }, h('h2', null, 'Down now (', downCount, ')'), downList),
     h('section', { class: 'panel' }, h('h2', { text: 'Event history' }), status,
       h('div', { class: 'table-wrap' }, events.table), more)));
@@ -81,14 +91,24 @@ export function mount(main) {
       onState(msg.hostname, msg.state, parseTime(msg.at));
     }
   });
+  let silences = null;
+  const active = mountActive(activePanel, () => silences?.reload());
+  silences = mountSilences(silencePanel, () => active.reload());
+  const deliveries = mountDeliveries(deliveryPanel);
+  const rules = rulePanel ? mountRules(rulePanel) : null;
   const poll = () => {
     pollTimer = setTimeout(async () => {
-      if (!isLive()) await Promise.all([loadDown(), loadEvents()]);
+      if (!isLive()) await Promise.all([loadDown(), loadEvents(), active.reload(), deliveries.reload()]);
       if (!destroyed) poll();
     }, 5000);
   };
   loadDown();
   loadEvents();
   poll();
-  return () => { destroyed = true; clearTimeout(pollTimer); unsubscribe(); };
+  return () => {
+    destroyed = true;
+    clearTimeout(pollTimer);
+    unsubscribe();
+    for (const panel of [active, silences, deliveries, rules]) panel?.destroy();
+  };
 }
