@@ -37,6 +37,9 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds to measure once the fleet is connected and settled.")
     var hold = 30
 
+    @Option(help: "Alert rules evaluated on every sample (thresholds on the simulated series; none fire). 0: no rules at all.")
+    var rules = 10
+
     @OptionGroup var common: CommonOptions
 
     private var heartbeatsPerSample: Int { Int((self.metricsEvery / self.heartbeat).rounded()) }
@@ -47,6 +50,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             throw ValidationError("--metrics-every must be a whole number (1 or more) of --heartbeat intervals")
         }
         guard self.hold >= 1, self.hold <= 86_400 else { throw ValidationError("--hold must be in 1...86400 seconds") }
+        guard (0...AlertingRules.catalogue.count).contains(self.rules) else { throw ValidationError("--rules must be in 0...\(AlertingRules.catalogue.count)") }
     }
 
     func run() async throws {
@@ -55,7 +59,11 @@ struct IngestBenchmark: AsyncParsableCommand {
         let openFiles = try self.fleet.raiseFileLimit()
         let series = HostSimulator.seriesPerSample
         let loadAtStart = MachineLoad.now()
-        let server = try await self.fleet.startServer(self.common, heartbeat: self.heartbeat)
+        let rulesFile = try AlertingRules.write(count: self.rules)
+        defer { try? FileManager.default.removeItem(atPath: rulesFile) }
+        let server = try await self.fleet.startServer(self.common, heartbeat: self.heartbeat, environment: [
+            "VIGIL_ALERTING_FILE": rulesFile, "VIGIL_ALERTING_DEFAULT_RULES": "false",
+        ])
         defer { server.removeDirectory() }
         progress("server pid \(server.pid): agents on \(server.agentPort); open-file limit \(openFiles); \(series) series per sample")
         let threads = self.fleet.loadGeneratorThreads
@@ -80,6 +88,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             let before = server.stats
             let ownBefore = ProcessStats.current()
             let acksBefore = fleet.counters.snapshot.heartbeatAcks
+            let evaluationBefore = try await api.evaluation()
             latency.reset()
             let hold = Stopwatch()
             // The writer's backlog, once a second: it stays small while the writer keeps up.
@@ -95,6 +104,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             let acks = fleet.counters.snapshot.heartbeatAcks - acksBefore
             let latencies = latency.percentiles
             let healthAfter = try await api.health()
+            let evaluationAfter = try await api.evaluation()
             let storageAfter = try await api.storage()
             let down = try await api.downEvents(after: firstEventID).sorted { $0.value.id < $1.value.id }.map { "\($0.key): \($0.value.reason)" }
             await http.close()
@@ -116,6 +126,9 @@ struct IngestBenchmark: AsyncParsableCommand {
                 loadGeneratorCPUPercentOfOneCore: (ownAfter.cpuSeconds - ownBefore.cpuSeconds) / holdSeconds * 100,
                 serverRSSMebibytes: Double(after?.residentBytes ?? 0) / 1_048_576,
                 serverPeakRSSMebibytes: Double(after?.peakResidentBytes ?? 0) / 1_048_576,
+                alertRules: evaluationAfter.rules, alertConditions: evaluationAfter.conditions,
+                alertSamplesPerSecond: Double(evaluationAfter.samples - evaluationBefore.samples) / holdSeconds,
+                alertEvaluationCPUPercentOfOneCore: (evaluationAfter.seconds - evaluationBefore.seconds) / holdSeconds * 100,
                 loadAtStart: loadAtStart, loadAtEnd: .now())
         } catch {
             await ConnectionsBenchmark.tearDown(fleet, server, group)
@@ -161,6 +174,12 @@ struct IngestReport: Codable, Sendable {
     var loadGeneratorCPUPercentOfOneCore: Double
     var serverRSSMebibytes: Double
     var serverPeakRSSMebibytes: Double
+    /// Rules in force, (host × rule × series) conditions tracked, samples evaluated per second,
+    /// and the time spent evaluating them (measured inside the server, around each sample).
+    var alertRules: Int
+    var alertConditions: Int
+    var alertSamplesPerSecond: Double
+    var alertEvaluationCPUPercentOfOneCore: Double
     var loadAtStart: MachineLoad
     var loadAtEnd: MachineLoad
 
@@ -177,6 +196,8 @@ struct IngestReport: Codable, Sendable {
         printer.row("false DOWN", "\(self.falseDown)" + (self.firstFalseDown.map { " (first: \($0))" } ?? ""))
         printer.row("server CPU", String(format: "%.1f %% of one core", self.serverCPUPercentOfOneCore))
         printer.row("load generator CPU", String(format: "%.1f %% of one core (%d threads)", self.loadGeneratorCPUPercentOfOneCore, self.loadGeneratorThreads))
+        printer.row("alert evaluation", String(format: "%.2f %% of one core: %d rules, %@ conditions, %@ samples/s evaluated",
+                                               self.alertEvaluationCPUPercentOfOneCore, self.alertRules, Format.number(self.alertConditions), Format.number(self.alertSamplesPerSecond)))
         printer.row("server RSS / peak", "\(Format.number(self.serverRSSMebibytes, 1)) / \(Format.number(self.serverPeakRSSMebibytes, 1)) MiB")
         printer.row("open-file limit", "\(self.openFileLimit)")
         printer.row("machine load at start / end", String(format: "%.2f / %.2f (%d cores)", self.loadAtStart.loadAverage1m, self.loadAtEnd.loadAverage1m, self.loadAtStart.cores))

@@ -41,11 +41,11 @@ struct FleetOptions: ParsableArguments {
     }
 
     /// A server with open enrollment at the given heartbeat interval.
-    func startServer(_ common: CommonOptions, heartbeat: Double) async throws -> ServerProcess {
+    func startServer(_ common: CommonOptions, heartbeat: Double, environment extra: [String: String] = [:]) async throws -> ServerProcess {
         try await ServerProcess.start(executable: common.executable, environment: [
             "VIGIL_AGENTS_OPEN_ENROLLMENT": "true",
             "VIGIL_HEARTBEAT_INTERVAL": "\(Int((heartbeat * 1000).rounded()))ms",
             "VIGIL_LOG_LEVEL": "warning",
-        ], tls: common.tls)
+        ].merging(extra) { $1 }, tls: common.tls)
     }
 }

@@ -63,6 +63,18 @@ struct VigilAPI: Sendable {
         }
     }
 
+    /// What rule evaluation has cost since the server started (`GET /api/alerts/evaluation`).
+    struct Evaluation: Decodable, Sendable {
+        var samples: Int
+        var conditions: Int
+        var rules: Int
+        var seconds: Double
+    }
+
+    func evaluation() async throws -> Evaluation {
+        try await self.client.getJSON(Evaluation.self, "/api/alerts/evaluation")
+    }
+
     func health() async throws -> Health {
         try await self.client.getJSON(Health.self, "/api/health")
     }
