@@ -290,7 +290,7 @@ let package = Package(
         .testTarget(
             name: "VigilEndToEndTests",
             dependencies: ["VigilProtocol"],
-            exclude: ["openapi_validate.py", "interop_chat_client.py", "dashboard_js_tests.mjs"]
+            exclude: ["openapi_validate.py", "interop_chat_client.py", "dashboard_js_tests.mjs", "webhook_receiver.py"]
         ),
     ],
     swiftLanguageModes: [.v6]
