@@ -75,6 +75,9 @@ import VigilMetrics
         #expect(evaluator.isDown("h"))
         #expect(evaluator.presence(.down(reason: "again"), of: "h", at: 2000).isEmpty)  // once
         #expect(evaluator.presence(.up, of: "h", at: 3000).map(\.status) == [.resolved])
+        // A DOWN host that comes back on a new connection resolves too.
+        _ = evaluator.presence(.down(reason: "gone"), of: "h", at: 4000)
+        #expect(evaluator.presence(.connected(afterCleanStop: false), of: "h", at: 5000).map(\.status) == [.resolved])
     }
 
     @Test func noDataFiresForASilentConnectedHostAndResolvesOnASample() throws {

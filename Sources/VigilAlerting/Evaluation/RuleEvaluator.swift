@@ -186,6 +186,11 @@ public struct RuleEvaluator: Sendable {
             host.connectedAt = time
             host.lastSampleAt = nil
             self.watched.insert(hostname)
+            if host.isDown {
+                // Back on a new connection (the detector may say CONNECTED before RECOVERED).
+                host.isDown = false
+                self.resolveBuiltIns(of: .hostDown, host: &host, hostname: hostname, at: time, reason: "the host is back", into: &out)
+            }
             if afterCleanStop {
                 self.fireEvent(.agentRestarted, host: &host, hostname: hostname, at: time, reason: "the agent started again after a clean stop", into: &out)
             }
