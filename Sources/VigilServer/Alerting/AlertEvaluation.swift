@@ -39,12 +39,13 @@ public final class AlertEvaluation: Sendable {
 
     /// Evaluates one accepted sample.
     public func observe(hostname: String, receivedAt: Date, names: [String], values: [Double], processes: MetricsDocument.Processes?) {
-        let start = ContinuousClock.now
+        // The calling thread's CPU time, not the wall clock: on a busy machine the thread may be
+        // descheduled mid-evaluation, and that is not evaluation's cost.
+        let start = Self.threadCPUNanoseconds()
         let changes = self.state.withLock { state in
             let changes = state.evaluator.observe(hostname: hostname, at: Self.milliseconds(receivedAt), names: names, values: values, processes: processes)
             state.samples += 1
-            let elapsed = ContinuousClock.now - start
-            state.nanoseconds += elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+            state.nanoseconds += max(0, Self.threadCPUNanoseconds() - start)
             return changes
         }
         if !changes.isEmpty { self.continuation.yield(changes) }
@@ -75,6 +76,12 @@ public final class AlertEvaluation: Sendable {
 
     /// Ends the stream: the service drains what was yielded and stops.
     func finish() { self.continuation.finish() }
+
+    static func threadCPUNanoseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
 
     static func milliseconds(_ date: Date) -> Int64 {
         let ms = date.timeIntervalSince1970 * 1000
