@@ -91,9 +91,11 @@ struct ReloadEndToEndTests {
         defer { server.stop() }
         let created = try await server.vigil(["keys", "create", "--key-only", "--host", "follower", "--data-dir", server.data.path])
         #expect(created.status == 0)
+        // The key alone (the output holds the command's note on standard error too).
+        let key = try #require(created.output.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("vk_") }, "\(created.output)")
         let agent = try Child(try Binaries.path("vigil-agent"), [
             "--server", "127.0.0.1:\(server.agentPort)", "--ca", server.data.appendingPathComponent("tls/ca.pem").path,
-            "--key", created.output.trimmingCharacters(in: .whitespacesAndNewlines), "--hostname", "follower", "--log-level", "trace",
+            "--key", String(key), "--hostname", "follower", "--log-level", "trace",
         ], name: "agent", directory: server.directory)
         defer { agent.stop() }
         _ = try await waitFor("follower HEALTHY", timeout: .seconds(20)) { try await server.api.state(of: "follower") == "HEALTHY" ? true : nil }
