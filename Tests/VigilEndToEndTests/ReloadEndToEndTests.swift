@@ -85,7 +85,7 @@ struct ReloadEndToEndTests {
         #expect(reloads.allSatisfy { $0["trigger"] as? String == "sighup" })
     }
 
-    @Test("a heartbeat interval change reaches a connected vigil-agent on the same connection; the longer interval raises no false DOWN")
+    @Test("a heartbeat and metrics interval change reaches a connected vigil-agent on the same connection; the longer interval raises no false DOWN")
     func agentFollowsNewInterval() async throws {
         let server = try await ConfiguredServer.start("heartbeat:\n  interval: 1s\n")
         defer { server.stop() }
@@ -100,23 +100,29 @@ struct ReloadEndToEndTests {
         defer { agent.stop() }
         _ = try await waitFor("follower HEALTHY", timeout: .seconds(20)) { try await server.api.state(of: "follower") == "HEALTHY" ? true : nil }
         let heartbeats = { agent.output.components(separatedBy: "\n").filter { $0.hasSuffix("] heartbeat sent") }.count }
+        let samples = { agent.output.components(separatedBy: "\n").filter { $0.hasSuffix("] metrics sent") }.count }
         // A few heartbeats at 1 s first: the detector has a 1 s history when the interval grows.
         let early = heartbeats()
         _ = try await waitFor("three heartbeats at 1 s") { heartbeats() >= early + 3 ? true : nil }
 
-        try server.write("heartbeat:\n  interval: 3s\n")
+        // Samples at the agent's own interval (5 s) until the server asks for 1 s.
+        try server.write("heartbeat:\n  interval: 3s\nagents:\n  metrics_interval: 1s\n")
         let reloaded = try await server.vigil(["reload", "--data-dir", server.data.path])
         #expect(reloaded.status == 0, "\(reloaded.output)")
-        #expect(reloaded.output.contains("changed: heartbeat.interval"), "\(reloaded.output)")
+        #expect(reloaded.output.contains("changed: heartbeat.interval, agents.metrics_interval"), "\(reloaded.output)")
         _ = try await waitFor("the agent to take the new parameters") {
             agent.output.contains("session parameters updated by the server") ? true : nil
         }
         let updatedAt = ContinuousClock.now
         let atUpdate = heartbeats()
+        let samplesAtUpdate = samples()
         // Two more heartbeats take about 6 s at the new interval (2 s at the old one).
         _ = try await waitFor("two heartbeats at the new interval", timeout: .seconds(15)) { heartbeats() >= atUpdate + 2 ? true : nil }
         let elapsed = ContinuousClock.now - updatedAt
         #expect(elapsed > .milliseconds(4500), "two heartbeats \(elapsed) after the update: still the old rhythm")
+        // Samples every second from the next one on (the one already scheduled on the 5 s grid
+        // may come up to 5 s after the update): four within 11 s; at 5 s they would take 15 s.
+        _ = try await waitFor("four samples at the new metrics interval", timeout: .seconds(11)) { samples() >= samplesAtUpdate + 4 ? true : nil }
         // Another interval and more: the host stays HEALTHY, nothing went SUSPECT or DOWN.
         try await Task.sleep(for: .seconds(4))
         #expect(try await server.api.state(of: "follower") == "HEALTHY")
