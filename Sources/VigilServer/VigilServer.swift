@@ -187,8 +187,8 @@ public struct VigilServer: Sendable {
         }
         KeyRoutes(store: store, sessions: environment.registeredSessions, logger: logger, enrollmentToken: enrollmentToken).register(on: router.group("api"))
         APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version, live: live, storage: storage).register(on: router)
-        MetricsIngestRoute(store: store, ingestor: metrics, settings: settings).register(on: router.group("api"))
-        ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, settings: settings).register(on: router.group("api"))
+        MetricsIngestRoute(store: store, ingestor: metrics, live: liveSettings).register(on: router.group("api"))
+        ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, live: liveSettings).register(on: router.group("api"))
         MessageRoutes(messages: messages, settings: settings).register(on: router.group("api"))
         FileRoutes(files: files).register(on: router.group("api"))
         AdminRoutes(reloader: reloader).register(on: router.group("api"))

@@ -37,6 +37,24 @@ struct ConfigurationReloadTests {
         }
     }
 
+    @Test("hot HTTP limits: a smaller metrics.max_body_size refuses the next POST /api/metrics (413)")
+    func httpLimitIsHot() async throws {
+        let fixture = try ReloadFixture()
+        try fixture.write("metrics:\n  max_body_size: 100000\n")
+        try await fixture.withServer { server in
+            let key = try await server.key(for: "web-01")
+            let body = try MetricsIngestTests.json(MetricsIngestTests.document())
+            #expect(body.count > 400)
+            let headers = ["X-API-Key": key, "Content-Type": "application/json"]
+            #expect(try await server.http("POST", "/api/metrics", headers: headers, body: body, as: .anonymous).status == 200)
+            try fixture.write("metrics:\n  max_body_size: 300\n")
+            #expect(await server.server.reloader.reload(trigger: .direct).changed == ["metrics.max_body_size"])
+            let refused = try await server.http("POST", "/api/metrics", headers: headers, body: body, as: .anonymous)
+            #expect(refused.status == 413)
+            #expect((refused.json as? [String: Any])?["detail"] as? String == "body of \(body.count) bytes is over the limit of 300 bytes (metrics.max_body_size)")
+        }
+    }
+
     @Test("a reload of log.level changes the level every live-level logger follows")
     func logLevelIsHot() async throws {
         let fixture = try ReloadFixture()

@@ -28,6 +28,10 @@ public enum ReloadPolicy {
         "metrics.max_series": { $0.metricsMaxSeries = $1.metricsMaxSeries },
         "metrics.max_series_name_bytes": { $0.metricsMaxSeriesNameBytes = $1.metricsMaxSeriesNameBytes },
         "metrics.max_clock_skew": { $0.metricsMaxClockSkew = $1.metricsMaxClockSkew },
+        // Read per request by the HTTP routes.
+        "metrics.max_body_size": { $0.maxMetricsBodySize = $1.maxMetricsBodySize },
+        "api.max_history_points": { $0.maxHistoryPoints = $1.maxHistoryPoints },
+        "api.max_stats_metrics": { $0.maxStatsMetrics = $1.maxStatsMetrics },
         // The message rate limiter's rate and burst.
         "messages.rate_limit": { $0.messageRateLimit = $1.messageRateLimit },
         "messages.rate_burst": { $0.messageRateBurst = $1.messageRateBurst },
