@@ -27,7 +27,7 @@ public final class LivenessTracker: Sendable {
         var info: RegistrationInfo?
         var detector: PhiAccrualDetector
         /// The numbers this host is judged by: the tracker's policy when it registered, or after a
-        /// reload it could follow (``LivenessTracker/update(settings:now:wallNow:)``).
+        /// reload it could follow (``LivenessTracker/update(settings:now:)``).
         var policy: LivenessPolicy
         /// Last heartbeat (or register) on the current connection.
         var lastArrival: NIODeadline?
