@@ -47,6 +47,11 @@ public struct VigilServer: Sendable {
     public let alerts: AlertService
     /// Certificates and contexts of both ports; nil when `tls.enabled` is false.
     public let tls: TLSContexts?
+    /// Reloads the configuration (SIGHUP, `POST /api/admin/reload`); parts that take new settings
+    /// join it with ``ConfigurationReloader/register(_:)``.
+    public let reloader: ConfigurationReloader
+    /// The settings in force now (``settings`` is what the server started with).
+    public var liveSettings: LiveSettings { self.reloader.live }
     /// Open HTTP connections, against `http.max_connections`.
     let httpConnections: HTTPConnectionLimiter
     /// The services in start order, for callers that run them in a larger group (`vigil up`).
@@ -61,6 +66,10 @@ public struct VigilServer: Sendable {
     ///     `settings.dataDirectory`, or one in memory).
     ///   - history: The metrics history; by default as `settings.storage` says.
     ///   - logger: The root logger.
+    ///   - configuration: How `settings` were loaded, so a reload can read them again the same
+    ///     way; without it every reload fails.
+    ///   - logLevel: The level the process's log handlers follow (``LiveLevelLogHandler``), which a
+    ///     reload of `log.level` changes.
     ///   - onReady: Called once both listeners are bound, with their ports.
     public init(
         settings: ServerSettings,
@@ -68,9 +77,12 @@ public struct VigilServer: Sendable {
         history: (any MetricsStore)? = nil,
         channels: (any NotificationChannelFactory)? = nil,
         logger: Logger,
+        configuration: LoadedConfiguration? = nil,
+        logLevel: LiveLogLevel? = nil,
         onReady: @escaping @Sendable (BoundPorts) async -> Void = { _ in }
     ) async throws {
         self.settings = settings
+        let liveSettings = LiveSettings(settings)
         self.logger = logger
         let httpConnections = HTTPConnectionLimiter(limit: settings.http.maxConnections, logger: logger)
         self.httpConnections = httpConnections
@@ -105,7 +117,7 @@ public struct VigilServer: Sendable {
         // Before the ingestor: it evaluates the rules on each sample. A bad alerting file stops the start here.
         let alerts = try await AlertService(store: store, settings: settings.alerting, live: live, factory: channels, logger: logger)
         self.alerts = alerts
-        let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, alerts: alerts.evaluation, storage: storage, logger: logger)
+        let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, alerts: alerts.evaluation, storage: storage, logger: logger, liveSettings: liveSettings)
         self.metrics = metrics
         let metricsService = MetricsService(ingestor: metrics, store: history, settings: settings, logger: logger)
         try await metricsService.restore()
@@ -127,7 +139,7 @@ public struct VigilServer: Sendable {
         let environment = SessionEnvironment(
             settings: settings, serverID: serverID, tracker: tracker,
             authenticator: AgentAuthenticator(store: store, openEnrollment: settings.openEnrollment, legacyClients: settings.legacyClients),
-            metrics: metrics, messages: messages, files: files, logger: logger
+            metrics: metrics, messages: messages, files: files, logger: logger, live: liveSettings
         )
         self.sessions = environment
         // Users before the listener binds: creating the first admin may fail (a bad database), and
@@ -139,6 +151,19 @@ public struct VigilServer: Sendable {
             ? try TLSContexts(settings: settings.tls, names: settings.tlsNames, dataDirectory: settings.storage == .sqlite ? settings.dataDirectory : nil, logger: logger)
             : nil
         self.tls = tls
+        let reloader = ConfigurationReloader(
+            configuration: configuration, live: liveSettings,
+            statusFile: settings.storage == .sqlite ? ReloadStatusFile.path(in: settings.dataDirectory) : nil, logger: logger
+        )
+        self.reloader = reloader
+        // In this order: a participant that can refuse (TLS files) checks before the others apply.
+        if let tls { await reloader.register(TLSReloadParticipant(contexts: tls)) }
+        await reloader.register(ClosureReloadParticipant(name: "log") { new in logLevel?.level = new.logLevel })
+        await reloader.register(ClosureReloadParticipant(name: "messages") { new in
+            messages.rateLimiter.update(rate: new.messageRateLimit, burst: new.messageRateBurst)
+        })
+        await reloader.register(alerts)
+        await reloader.register(SessionReloadParticipant(sessions: environment.registeredSessions, tracker: tracker, settings: settings, logger: logger))
         if let tls {
             logger.info("TLS on both ports", metadata: [
                 "ca": "\(tls.material.caFingerprint)", "min_version": "\(settings.tls.minimumVersion.rawValue)",
@@ -169,14 +194,15 @@ public struct VigilServer: Sendable {
         }
         KeyRoutes(store: store, sessions: environment.registeredSessions, logger: logger, enrollmentToken: enrollmentToken).register(on: router.group("api"))
         APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version, live: live, storage: storage).register(on: router)
-        MetricsIngestRoute(store: store, ingestor: metrics, settings: settings).register(on: router.group("api"))
-        ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, settings: settings).register(on: router.group("api"))
+        MetricsIngestRoute(store: store, ingestor: metrics, live: liveSettings).register(on: router.group("api"))
+        ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, live: liveSettings).register(on: router.group("api"))
         MessageRoutes(messages: messages, settings: settings).register(on: router.group("api"))
         FileRoutes(files: files).register(on: router.group("api"))
         AlertRoutes(alerts: alerts).register(on: router.group("api"))
         SilenceRoutes(alerts: alerts).register(on: router.group("api"))
         RuleRoutes(alerts: alerts).register(on: router.group("api"))
         NotificationRoutes(alerts: alerts).register(on: router.group("api"))
+        AdminRoutes(reloader: reloader).register(on: router.group("api"))
         StreamRoutes(hub: live, verifier: users, settings: settings.stream, logger: logger).register(on: router.group("api"))
         DashboardRoutes(directory: settings.dashboardDirectory).register(on: router)
         let http = Application(
@@ -207,7 +233,7 @@ public struct VigilServer: Sendable {
             live,
             users,
             RevocationWatcher(store: store, sessions: environment.registeredSessions, interval: settings.revocationCheckInterval, logger: logger),
-        ] + (tls.map { [TLSReloadService(contexts: $0, logger: logger)] } ?? []) + [
+            ReloadService(reloader: reloader, logger: logger),
             listener,
             http,
         ]

@@ -61,8 +61,12 @@ struct OpenAPIValidationTests {
         // without samples; its HTTP host gets one sample, then 429.
         let strict = fleet.directory.appendingPathComponent("strict")
         try FileManager.default.createDirectory(at: strict, withIntermediateDirectories: true)
+        // Its configuration file is what POST /api/admin/reload reads again (below).
+        let strictConfig = strict.appendingPathComponent("server.yaml")
+        try "log:\n  level: info\n".write(to: strictConfig, atomically: true, encoding: .utf8)
         let (strictServer, strictPorts) = try await Self.startServer(fleet.vigil, directory: strict, environment: [
             "VIGIL_METRICS_RATE_BURST": "1", "VIGIL_METRICS_RATE_LIMIT": "0.01", "VIGIL_METRICS_MAX_SERIES": "1",
+            "VIGIL_CONFIG": strictConfig.path,
         ])
         defer { strictServer.stop() }
         let strictData = strict.appendingPathComponent("data").path
@@ -90,6 +94,15 @@ struct OpenAPIValidationTests {
             let refused = (health?["metrics"] as? [String: Any])?["refused"] as? [String: Int]
             return (refused?["invalid_field"] ?? 0) >= 2 ? true : nil
         }
+
+        // Reloading the strict server's configuration: valid (a hot and a restart-only change), then a YAML syntax error.
+        try "log:\n  level: debug\nagents:\n  max_connections: 50\n".write(to: strictConfig, atomically: true, encoding: .utf8)
+        _ = try log.call("POST", port: strictPort, template: "/api/admin/reload", path: "/api/admin/reload", headers: [:], body: nil,
+                     expect: 200, error: nil, note: "log.level changed, agents.max_connections at restart", sourceLocation: #_sourceLocation)
+        try "log:\n  level: [debug\n".write(to: strictConfig, atomically: true, encoding: .utf8)
+        _ = try log.call("POST", port: strictPort, template: "/api/admin/reload", path: "/api/admin/reload", headers: [:], body: nil,
+                     expect: 422, error: "invalid_configuration", note: "YAML syntax error", sourceLocation: #_sourceLocation)
+        try log.get(strictPort, "/api/admin/reloads", "/api/admin/reloads", expect: 200)
 
         // Server and liveness.
         for port in [main, strictPort] {
@@ -311,6 +324,7 @@ struct OpenAPIValidationTests {
             ("POST", "/api/rules", "/api/rules", #"{"name": "x", "kind": "host_down"}"#),
             ("PUT", "/api/rules/{name}", "/api/rules/x", #"{"name": "x", "kind": "host_down"}"#),
             ("DELETE", "/api/rules/{name}", "/api/rules/x", nil),
+            ("POST", "/api/admin/reload", "/api/admin/reload", nil), ("GET", "/api/admin/reloads", "/api/admin/reloads", nil),
         ]
         for (method, template, path, body) in viewerRoutes + operatorRoutes + adminRoutes {
             try call(method, template, path, body, anonymous: true, expect: 401, error: "unauthorized", "no token")

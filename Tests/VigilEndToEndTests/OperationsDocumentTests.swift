@@ -74,6 +74,43 @@ struct OperationsDocumentTests {
         #expect(count > 0)
     }
 
+    /// Each key of §2's table with its `reload` column (`hot` or `restart`).
+    static func documentedReloadMarks(_ text: String) throws -> [String: String] {
+        let table = try #require(text.range(of: "### All keys"), "OPERATIONS.md has no key table")
+        var marks: [String: String] = [:]
+        var started = false
+        for line in text[table.upperBound...].split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("| key |") {
+                #expect(line.hasPrefix("| key | reload |"), "the key table's second column is `reload`")
+                started = true
+            } else if started, !line.hasPrefix("|") {
+                break
+            } else if started, line.hasPrefix("| `") {
+                let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+                marks[cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = cells[1]
+            }
+        }
+        return marks
+    }
+
+    @Test("§2 marks every key hot or restart exactly as the binary applies them (vigil reload --list-keys), and lists every key it reads")
+    func reloadMarks() async throws {
+        let documented = try Self.documentedReloadMarks(try Self.document())
+        let (status, output) = try run(try Binaries.path("vigil"), ["reload", "--list-keys"])
+        #expect(status == 0, "\(output)")
+        var binary: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2 { binary[String(parts[0])] = String(parts[1]) }
+        }
+        #expect(binary.count > 100, "\(output)")
+        #expect(Set(documented.keys) == Set(binary.keys), "only documented: \(Set(documented.keys).subtracting(binary.keys).sorted()); only in the binary: \(Set(binary.keys).subtracting(documented.keys).sorted())")
+        for (key, mark) in binary where documented[key] != nil {
+            #expect(documented[key] == mark, "\(key): OPERATIONS.md says \(documented[key] ?? "-"), the binary \(mark)")
+        }
+        #expect(binary.values.contains("hot") && binary.values.contains("restart"))
+    }
+
     @Test("§1 does not say the HTTP API has no authentication")
     func httpAuthenticationDocumented() throws {
         let text = try Self.document()

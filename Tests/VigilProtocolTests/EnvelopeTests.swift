@@ -303,7 +303,7 @@ struct EnvelopeWireFormatTests {
 
     @Test("MessageType raw values are the wire names")
     func messageTypeRawValues() {
-        #expect(MessageType.allCases.map(\.rawValue) == ["CLIENT_REGISTER", "SERVER_RESPONSE", "HEARTBEAT", "HEARTBEAT_ACK", "CLIENT_UNREGISTER", "METRICS", "CLIENT_MESSAGE", "MESSAGE_ACK", "LIST_CLIENTS", "CLIENT_LIST", "FILE_OFFER", "FILE_READY", "FILE_REJECT", "FILE_SAVED", "FILE_FAILED", "END"])
+        #expect(MessageType.allCases.map(\.rawValue) == ["CLIENT_REGISTER", "SERVER_RESPONSE", "HEARTBEAT", "HEARTBEAT_ACK", "CLIENT_UNREGISTER", "METRICS", "CLIENT_MESSAGE", "MESSAGE_ACK", "LIST_CLIENTS", "CLIENT_LIST", "FILE_OFFER", "FILE_READY", "FILE_REJECT", "FILE_SAVED", "FILE_FAILED", "END", "SESSION_UPDATE"])
     }
 
     @Test("hand-written snake_case JSON decodes to the right values")

@@ -113,7 +113,7 @@ struct AgentSession {
                 }
                 try await outbound.write(self.envelope(.clientRegister(RegisterPayload(
                     key: self.settings.key, hostname: self.settings.hostname,
-                    capabilities: self.metrics == nil ? ["heartbeat"] : ["heartbeat", "metrics"],
+                    capabilities: (self.metrics == nil ? ["heartbeat"] : ["heartbeat", "metrics"]) + [SessionParameters.updateCapability],
                     agentVersion: self.settings.agentVersion
                 ))))
                 tasks.addTask { [registerTimeout = self.settings.registerTimeout] in
@@ -159,6 +159,7 @@ struct AgentSession {
         var serverMaxFrameSize = Int.max
         /// The `message_id`s of the last METRICS frames sent, to recognise the server's refusals.
         var recentMetricsIDs: [String] = []
+        let heartbeats = HeartbeatTimer()
         for await event in events {
             switch event {
             case .frame(let buffer):
@@ -183,6 +184,8 @@ struct AgentSession {
                         throw SessionError.refused(code: response.code, message: response.message)
                     }
                     phase = .registered
+                    // The server's metrics interval, if it sets one; its absence restores the agent's own.
+                    self.metrics?.follow(serverInterval: session.metricsInterval)
                     self.onRegistered(session)
                     if shutdownWhileRegistering {
                         // Registered after all: say goodbye, or the server would see a lost host.
@@ -197,12 +200,18 @@ struct AgentSession {
                     let interval = self.heartbeatInterval(session.heartbeatInterval)
                     // The first heartbeat goes out at once: the server learns we are healthy without waiting an interval.
                     continuation.yield(.tick)
-                    tasks.addTask {
-                        while true {
-                            try await Task.sleep(for: interval)
-                            continuation.yield(.tick)
-                        }
-                    }
+                    tasks.addTask(operation: heartbeats.schedule(every: interval) { continuation.yield(.tick) })
+                case (.registered, .sessionUpdate(let session)):
+                    // New parameters after a server reload, on this same connection (PROTOCOL.md §4.18).
+                    serverMaxFrameSize = session.maxFrameSize
+                    let interval = self.heartbeatInterval(session.heartbeatInterval)
+                    let metricsInterval = self.metrics?.follow(serverInterval: session.metricsInterval)
+                    self.logger.info("session parameters updated by the server", metadata: [
+                        "heartbeat_interval": "\(interval)", "metrics_interval": "\(metricsInterval.map { "\($0)" } ?? "off")",
+                    ])
+                    // One heartbeat now, then the new rhythm: the server counts its deadlines from the update.
+                    continuation.yield(.tick)
+                    tasks.addTask(operation: heartbeats.schedule(every: interval) { continuation.yield(.tick) })
                 case (.unregistering, .serverResponse(let response)) where !(response.inReplyTo.map(recentMetricsIDs.contains) ?? false):
                     // The answer to the unregister (a late answer to a sample is not it).
                     return .shutDown

@@ -16,7 +16,12 @@ final class MetricsPipeline: Sendable {
     typealias Sink = @Sendable (MetricsDocument) -> Bool
 
     let sampler: any MetricsSampler
-    let interval: Duration
+    /// The agent's own sampling period (`metrics_interval`), used unless a server asks for another.
+    let ownInterval: Duration
+    private let currentInterval: Mutex<Duration>
+    /// The sampling period in force: the agent's own, or the one the server set
+    /// (`session.metrics_interval`, at registration or by `SESSION_UPDATE`). Read at every tick.
+    var interval: Duration { self.currentInterval.withLock { $0 } }
     private let refusalLogInterval: Duration
     private let threadPool: NIOThreadPool
     private let state: Mutex<State>
@@ -36,7 +41,9 @@ final class MetricsPipeline: Sendable {
     ///   - refusalLogInterval: At most one warning per this long about refused samples.
     init(sampler: any MetricsSampler, interval: Duration, refusalLogInterval: Duration, threadPool: NIOThreadPool = .singleton) {
         self.sampler = sampler
-        self.interval = max(interval, Self.minimumInterval)
+        let own = max(interval, Self.minimumInterval)
+        self.ownInterval = own
+        self.currentInterval = Mutex(own)
         self.refusalLogInterval = refusalLogInterval
         self.threadPool = threadPool
         self.state = Mutex(State(refusalLog: LogThrottle(interval: refusalLogInterval)))
@@ -44,6 +51,23 @@ final class MetricsPipeline: Sendable {
 
     /// The shortest sampling period: a tiny interval must not turn the agent into a busy loop.
     static let minimumInterval: Duration = .milliseconds(100)
+    /// The longest period a server may set.
+    static let maximumInterval: Duration = .seconds(3600)
+
+    /// Follows the interval a server set (seconds; `nil`: the agent's own), clamped to
+    /// ``minimumInterval``...``maximumInterval``. Takes effect from the next tick. Returns the
+    /// interval now in force.
+    @discardableResult
+    func follow(serverInterval seconds: Double?) -> Duration {
+        let interval: Duration
+        if let seconds, seconds.isFinite, seconds > 0 {
+            interval = min(max(.milliseconds(Int64(min(seconds, 1e9) * 1000)), Self.minimumInterval), Self.maximumInterval)
+        } else {
+            interval = self.ownInterval
+        }
+        self.currentInterval.withLock { $0 = interval }
+        return interval
+    }
 
     var statistics: MetricsStatistics { self.state.withLock { $0.statistics } }
 

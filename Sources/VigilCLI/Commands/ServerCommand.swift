@@ -8,7 +8,8 @@ struct ServerCommand: AsyncParsableCommand {
         abstract: "Run the Vigil server: agent listener (5001), failure detection, HTTP API (5000).",
         discussion: """
         Configuration comes from flags, then VIGIL_* environment variables, then the YAML file; \
-        docs/OPERATIONS.md lists every key. SIGTERM or SIGINT shuts down gracefully.
+        docs/OPERATIONS.md lists every key. SIGTERM or SIGINT shuts down gracefully; SIGHUP \
+        (or `vigil reload`) reloads the configuration.
 
         Exit codes: 0 clean shutdown; 64 bad usage or configuration; 1 any other failure.
         """
@@ -20,14 +21,16 @@ struct ServerCommand: AsyncParsableCommand {
     var readyFile: String?
 
     func run() async throws {
-        let settings = try await self.options.loadSettings()
+        let configuration = try await self.options.loadConfiguration()
+        let settings = configuration.settings
         let directory = try self.options.prepareDataDirectory(settings)
         // One server per data directory, for the life of this process (released at exit, kill -9 too).
         let lock = settings.storage == .sqlite ? try DataDirectoryLock.acquire(in: directory) : nil
         defer { withExtendedLifetime(lock) {} }
-        let logger = Logging.bootstrap(level: settings.logLevel)
+        let logLevel = LiveLogLevel(settings.logLevel)
+        let logger = Logging.bootstrap(level: logLevel)
         let readyFile = self.readyFile
-        let server = try await VigilServer(settings: settings, logger: logger) { ports in
+        let server = try await VigilServer(settings: settings, logger: logger, configuration: configuration, logLevel: logLevel) { ports in
             if let readyFile { writeReadyFile(readyFile, ports: ports) }
         }
         try await server.run()

@@ -25,19 +25,21 @@ struct UpCommand: AsyncParsableCommand {
     var readyFile: String?
 
     func run() async throws {
-        let settings = try await self.options.loadSettings()
+        let configuration = try await self.options.loadConfiguration()
+        let settings = configuration.settings
         let directory = try self.options.prepareDataDirectory(settings)
         // One server per data directory, for the life of this process (released at exit, kill -9 too).
         let lock = try DataDirectoryLock.acquire(in: directory)
         defer { withExtendedLifetime(lock) {} }
-        let logger = Logging.bootstrap(level: settings.logLevel)
+        let logLevel = LiveLogLevel(settings.logLevel)
+        let logger = Logging.bootstrap(level: logLevel)
         let store = try SQLiteStore(directory: directory)
         let hostname = ProcessInfo.processInfo.hostName
         let key = try await Self.localAgentKey(store: store, directory: settings.dataDirectory, hostname: hostname)
 
         let (ready, readyContinuation) = AsyncStream<VigilServer.BoundPorts>.makeStream()
         let readyFile = self.readyFile
-        let server = try await VigilServer(settings: settings, store: store, logger: logger) { ports in
+        let server = try await VigilServer(settings: settings, store: store, logger: logger, configuration: configuration, logLevel: logLevel) { ports in
             readyContinuation.yield(ports)
             readyContinuation.finish()
         }

@@ -49,8 +49,13 @@ struct ServerOptions: ParsableArguments {
 
     /// Loads the settings, turning a configuration problem into a usage error (exit 64) that names the key.
     func loadSettings() async throws -> ServerSettings {
+        try await self.loadConfiguration().settings
+    }
+
+    /// As ``loadSettings()``, keeping how they were loaded so the server can reload them.
+    func loadConfiguration() async throws -> LoadedConfiguration {
         do {
-            return try await ServerSettings.load(file: self.config, overrides: self.overrides)
+            return try await ServerSettings.loadConfiguration(file: self.config, overrides: self.overrides)
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
@@ -60,10 +65,13 @@ struct ServerOptions: ParsableArguments {
 enum Logging {
     /// Logs go to standard error with structured metadata; standard output is kept for results.
     static func bootstrap(level: Logger.Level) -> Logger {
+        Self.bootstrap(level: LiveLogLevel(level))
+    }
+
+    /// As ``bootstrap(level:)``, every handler following `level` as a reload changes it (`log.level`).
+    static func bootstrap(level: LiveLogLevel) -> Logger {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            LiveLevelLogHandler(wrapping: StreamLogHandler.standardError(label: label), level: level)
         }
         return Logger(label: "vigil")
     }

@@ -23,6 +23,7 @@ public struct Envelope: Sendable, Equatable {
         case fileSaved(FileSavedPayload)
         case fileFailed(FileErrorPayload)
         case end(EndPayload)
+        case sessionUpdate(SessionParameters)
 
         public var type: MessageType {
             switch self {
@@ -42,6 +43,7 @@ public struct Envelope: Sendable, Equatable {
             case .fileSaved: .fileSaved
             case .fileFailed: .fileFailed
             case .end: .end
+            case .sessionUpdate: .sessionUpdate
             }
         }
     }
@@ -101,6 +103,7 @@ extension Envelope: Codable {
         case .fileSaved: self.body = .fileSaved(try c.decode(FileSavedPayload.self, forKey: .payload))
         case .fileFailed: self.body = .fileFailed(try c.decode(FileErrorPayload.self, forKey: .payload))
         case .end: self.body = .end(try c.decode(EndPayload.self, forKey: .payload))
+        case .sessionUpdate: self.body = .sessionUpdate(try c.decode(SessionParameters.self, forKey: .payload))
         }
         self.senderID = try c.decodeIfPresent(String.self, forKey: .senderID)
         self.timestamp = try c.decodeIfPresent(Double.self, forKey: .timestamp)
@@ -138,6 +141,7 @@ extension Envelope: Codable {
         case .fileSaved(let p): try c.encode(p, forKey: .payload)
         case .fileFailed(let p): try c.encode(p, forKey: .payload)
         case .end(let p): try c.encode(p, forKey: .payload)
+        case .sessionUpdate(let p): try c.encode(p, forKey: .payload)
         }
         try c.encodeIfPresent(self.timestamp, forKey: .timestamp)
         try c.encodeIfPresent(self.messageID, forKey: .messageID)

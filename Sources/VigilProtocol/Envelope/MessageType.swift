@@ -36,4 +36,8 @@ public enum MessageType: String, Sendable, CaseIterable, Codable {
     case fileFailed = "FILE_FAILED"
     /// Client → server: the sender has no more files to offer in this session.
     case end = "END"
+    /// Server → client, to a registered client that listed the `session_update` capability: new
+    /// session parameters (heartbeat and metrics intervals) after a configuration reload, applied
+    /// without reconnecting.
+    case sessionUpdate = "SESSION_UPDATE"
 }

@@ -96,14 +96,22 @@ public struct SessionParameters: Codable, Sendable, Equatable {
     public var heartbeatInterval: Double
     /// The largest frame payload the server accepts, in bytes.
     public var maxFrameSize: Int
+    /// Seconds between metrics samples the server asks for (`agents.metrics_interval`); absent when
+    /// the server leaves it to the agent's own setting.
+    public var metricsInterval: Double?
 
-    public init(clientID: String, hostname: String, serverID: String, protocolVersion: Int, heartbeatInterval: Double, maxFrameSize: Int) {
+    /// The capability a client lists in `CLIENT_REGISTER` to receive `SESSION_UPDATE`: new session
+    /// parameters applied without reconnecting. Clients without it keep what they registered with.
+    public static let updateCapability = "session_update"
+
+    public init(clientID: String, hostname: String, serverID: String, protocolVersion: Int, heartbeatInterval: Double, maxFrameSize: Int, metricsInterval: Double? = nil) {
         self.clientID = clientID
         self.hostname = hostname
         self.serverID = serverID
         self.protocolVersion = protocolVersion
         self.heartbeatInterval = heartbeatInterval
         self.maxFrameSize = maxFrameSize
+        self.metricsInterval = metricsInterval
     }
 
     enum CodingKeys: String, CodingKey {
@@ -113,6 +121,7 @@ public struct SessionParameters: Codable, Sendable, Equatable {
         case protocolVersion = "protocol_version"
         case heartbeatInterval = "heartbeat_interval"
         case maxFrameSize = "max_frame_size"
+        case metricsInterval = "metrics_interval"
     }
 }
 

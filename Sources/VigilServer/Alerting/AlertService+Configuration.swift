@@ -48,16 +48,38 @@ extension AlertService {
     /// queue), routes. When anything is invalid, nothing changes and the error is thrown.
     public func reload(settings newSettings: AlertingSettings) async throws {
         let prepared = try await Self.prepare(settings: newSettings, store: self.store, factory: self.factory)
-        await self.apply(prepared)
+        await self.apply(prepared, settings: newSettings)
     }
 
-    /// Checks the alerting file of `newSettings` without putting anything in force (phase one of a reload).
-    public func check(settings newSettings: AlertingSettings) async throws {
-        let prepared = try await Self.prepare(settings: newSettings, store: self.store, factory: self.factory)
-        for channel in prepared.channels { await channel.shutdown() }
+    /// Phase one of a reload: reads and checks the alerting file of `new`, and keeps what it made
+    /// for ``apply(_:)`` (phase two). A configuration another participant refused is dropped at the next check.
+    public func check(_ new: ServerSettings) async throws {
+        if let stale = self.checked {
+            self.checked = nil
+            for channel in stale.prepared.channels { await channel.shutdown() }
+        }
+        do {
+            self.checked = (new.alerting, try await Self.prepare(settings: new.alerting, store: self.store, factory: self.factory))
+        } catch {
+            throw AlertingConfigurationError("\(error)")
+        }
     }
 
-    func apply(_ prepared: Prepared) async {
+    /// Phase two of a reload: puts in force what ``check(_:)`` read.
+    public func apply(_ new: ServerSettings) async {
+        guard let checked = self.checked, checked.settings == new.alerting else {
+            do { try await self.reload(settings: new.alerting) } catch {
+                self.logger.error("alerting configuration not applied", metadata: ["error": "\(error)"])
+            }
+            return
+        }
+        self.checked = nil
+        await self.apply(checked.prepared, settings: checked.settings)
+    }
+
+    func apply(_ prepared: Prepared, settings newSettings: AlertingSettings) async {
+        self.settings.file = newSettings.file
+        self.settings.defaultRules = newSettings.defaultRules
         self.file = prepared.file
         self.rules = prepared.rules
         self.routing = prepared.routing

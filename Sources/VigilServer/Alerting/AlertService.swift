@@ -14,10 +14,12 @@ import VigilStore
 /// the same transaction) before its first attempt; it is marked delivered only once its channel
 /// confirmed. After a crash, ``start()`` re-sends open notifications under their ids and plans
 /// again whatever the alerts' `notified_status` says is owed.
-public actor AlertService: Service {
+public actor AlertService: Service, ReloadParticipant {
+    public nonisolated let name = "alerting"
     let store: any VigilStore
     public nonisolated let evaluation: AlertEvaluation
-    let settings: AlertingSettings
+    /// `file` and `default_rules` change with a reload; the rest is read at start.
+    var settings: AlertingSettings
     let live: LiveHub?
     let logger: Logger
     let factory: (any NotificationChannelFactory)?
@@ -44,6 +46,8 @@ public actor AlertService: Service {
     /// Notifications open in the outbox (pending or retrying), against `alerting.max_open_notifications`.
     var openNotifications = 0
     var lastPrune = Date.distantPast
+    /// What a reload's check read, for its apply.
+    var checked: (settings: AlertingSettings, prepared: Prepared)?
     private var flushTask: Task<Void, Never>?
     private var flushAt: Date?
 

@@ -10,6 +10,9 @@ public final class RegisteredSessions: Sendable {
         var clientID: String
         var kind: ClientKind
         var handle: ConnectionHandle
+        /// Sends `SESSION_UPDATE` with the parameters of new settings; `nil` for clients that did
+        /// not list the capability.
+        var update: (@Sendable (ServerSettings) -> Void)?
     }
 
     private let entries = Mutex<[UInt64: Entry]>([:])
@@ -17,8 +20,18 @@ public final class RegisteredSessions: Sendable {
     public init() {}
 
     /// Called when a session registers.
-    func add(_ handle: ConnectionHandle, keyID: String?, clientID: String, kind: ClientKind) {
-        self.entries.withLock { $0[handle.id] = Entry(keyID: keyID, clientID: clientID, kind: kind, handle: handle) }
+    func add(_ handle: ConnectionHandle, keyID: String?, clientID: String, kind: ClientKind, update: (@Sendable (ServerSettings) -> Void)? = nil) {
+        self.entries.withLock { $0[handle.id] = Entry(keyID: keyID, clientID: clientID, kind: kind, handle: handle, update: update) }
+    }
+
+    /// Tells every session that can take it (capability `session_update`) the parameters of
+    /// `settings` (`SESSION_UPDATE`). Returns how many were told.
+    @discardableResult
+    func sendUpdate(_ settings: ServerSettings) -> Int {
+        let updates = self.entries.withLock { entries in entries.values.compactMap(\.update) }
+        // Outside the lock: each write goes through its connection's event loop.
+        for update in updates { update(settings) }
+        return updates.count
     }
 
     /// Called when its connection closes.

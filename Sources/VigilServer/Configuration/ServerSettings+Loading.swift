@@ -27,6 +27,16 @@ extension ServerSettings {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         overrides: [String: String] = [:]
     ) async throws -> ServerSettings {
+        try await Self.loadConfiguration(file: file, environment: environment, overrides: overrides).settings
+    }
+
+    /// As ``load(file:environment:overrides:)``, keeping what a reload needs: where the settings
+    /// came from and each key's value as configured, to tell which keys a new file changes.
+    public static func loadConfiguration(
+        file: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        overrides: [String: String] = [:]
+    ) async throws -> LoadedConfiguration {
         var providers: [any ConfigProvider] = [
             InMemoryProvider(
                 name: "flags",
@@ -92,6 +102,7 @@ extension ServerSettings {
         parser.string("dashboard.directory") { settings.dashboardDirectory = $0 }
 
         parser.duration("heartbeat.interval") { settings.heartbeatInterval = $0 }
+        parser.duration("agents.metrics_interval") { settings.metricsInterval = $0 }
         parser.duration("liveness.reconnect_grace") { settings.reconnectGraceSetting = $0 }
         parser.duration("liveness.restart_grace") { settings.restartGraceSetting = $0 }
         parser.duration("liveness.silence_margin") { settings.silenceMarginSetting = $0 }
@@ -165,6 +176,7 @@ extension ServerSettings {
         parser.int("stream.max_topics", 1...1_000_000) { settings.stream.maxTopics = $0 }
         parser.int("stream.max_pending_items", 1...100_000_000) { settings.stream.maxPendingItems = $0 }
         parser.duration("stream.close_timeout") { settings.stream.closeTimeout = $0 }
+        parser.int("reload.history", 1...100_000) { settings.reloadHistory = $0 }
 
         parser.string("alerting.file") { settings.alerting.file = $0 }
         parser.bool("alerting.default_rules") { settings.alerting.defaultRules = $0 }
@@ -185,7 +197,10 @@ extension ServerSettings {
             throw ConfigurationError(description: parser.problems.count == 1 ? problem : parser.problems.joined(separator: "; "))
         }
         try settings.validate()
-        return settings
+        return LoadedConfiguration(
+            settings: settings, values: parser.values, keys: parser.keys,
+            source: ConfigurationSource(file: file, environment: environment, overrides: overrides)
+        )
     }
 
     /// Checks relations between settings that no single value can.
@@ -195,6 +210,9 @@ extension ServerSettings {
     public func validate() throws {
         guard self.heartbeatInterval >= .milliseconds(100) else {
             throw ConfigurationError(description: "heartbeat.interval must be at least 100ms (got \(self.heartbeatInterval.compactDescription))")
+        }
+        if let metrics = self.metricsInterval, metrics < .milliseconds(100) {
+            throw ConfigurationError(description: "agents.metrics_interval must be at least 100ms (got \(metrics.compactDescription))")
         }
         for (key, value, minimum) in [
             ("agents.handshake_timeout", self.handshakeTimeout, Duration.milliseconds(10)),
@@ -260,9 +278,15 @@ extension ServerSettings {
 private struct SettingsParser {
     let reader: ConfigReader
     var problems: [String] = []
+    /// Every key asked for, in order: the whole set of keys there are.
+    var keys: [String] = []
+    /// Each key's value as configured (flags, environment or file; a list joined with commas).
+    var values: [String: String] = [:]
 
     mutating func parse<T>(_ key: String, _ expected: String, _ convert: (String) -> T?, apply: (T) -> Void) {
+        self.keys.append(key)
         guard let text = self.reader.string(forKey: ConfigKey(stringLiteral: key)) else { return }
+        self.values[key] = text
         guard let value = convert(text) else {
             self.problems.append("\(key): expected \(expected), got \"\(text)\"")
             return
@@ -310,6 +334,7 @@ private struct SettingsParser {
     /// environment variable or a flag gives it). Every id must pass ``ClientName``.
     mutating func clientNames(_ key: String, apply: ([String]) -> Void) {
         let configKey = ConfigKey(stringLiteral: key)
+        self.keys.append(key)
         let names: [String]
         if let text = self.reader.string(forKey: configKey) {
             names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -318,6 +343,7 @@ private struct SettingsParser {
         } else {
             return
         }
+        self.values[key] = names.joined(separator: ",")
         if let bad = names.first(where: { !ClientName.isValid($0) }) {
             self.problems.append("\(key): \(bad.logEscaped) is not a client id: expected \(ClientName.rule)")
             return
@@ -328,9 +354,12 @@ private struct SettingsParser {
     /// A YAML list, or one string with the items separated by commas (an environment variable or a flag).
     mutating func list(_ key: String, apply: ([String]) -> Void) {
         let configKey = ConfigKey(stringLiteral: key)
+        self.keys.append(key)
         if let text = self.reader.string(forKey: configKey) {
+            self.values[key] = text
             apply(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         } else if let list = self.reader.stringArray(forKey: configKey) {
+            self.values[key] = list.joined(separator: ",")
             apply(list)
         }
     }

@@ -72,6 +72,9 @@ public struct ServerSettings: Sendable, Equatable {
     // MARK: Heartbeats and failure detection
     /// The interval agents are told to keep.
     public var heartbeatInterval: Duration = .seconds(30)
+    /// The metrics sampling interval agents are told to keep (`agents.metrics_interval`). Default:
+    /// unset, each agent keeps its own (`metrics_interval` of the agent's configuration).
+    public var metricsInterval: Duration?
     /// After a connection drops without unregister, how long a reconnect is awaited before DOWN. Default: 1 interval.
     public var reconnectGraceSetting: Duration?
     /// After a server start, how long previously connected agents have to come back. Default: max(3 intervals, 10 s).
@@ -190,6 +193,10 @@ public struct ServerSettings: Sendable, Equatable {
     // MARK: Live stream
     /// `GET /api/stream` (`stream.*`).
     public var stream = StreamSettings()
+
+    // MARK: Configuration reloads
+    /// Reload outcomes kept for `GET /api/admin/reloads` (`reload.history`).
+    public var reloadHistory = 50
 
     public init() {}
 

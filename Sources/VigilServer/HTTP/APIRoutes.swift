@@ -97,7 +97,7 @@ struct APIRoutes: Sendable {
         let health = Health(
             status: "ok", version: self.version, serverID: self.environment.serverID,
             uptimeSeconds: Date().timeIntervalSince(self.startedAt),
-            heartbeatInterval: self.environment.settings.heartbeatInterval.seconds,
+            heartbeatInterval: self.environment.live.current.heartbeatInterval.seconds,
             connections: self.environment.openConnections,
             agents: .init(total: agents.count, connected: agents.filter(\.connected).count, byState: byState),
             down: agents.filter { $0.state == .down }.map(\.hostname),

@@ -14,7 +14,9 @@ struct MetricsIngestRoute: Sendable {
 
     let store: any VigilStore
     let ingestor: MetricsIngestor
-    let settings: ServerSettings
+    /// The settings in force: `metrics.max_body_size` is read per request.
+    let live: LiveSettings
+    var settings: ServerSettings { self.live.current }
 
     struct Accepted: Encodable {
         var status = "success"

@@ -14,7 +14,9 @@ struct ServerRoutes: Sendable {
     var latest: LatestMetrics { self.ingestor.latest }
     let history: any MetricsStore
     let store: any VigilStore
-    let settings: ServerSettings
+    /// The settings in force: `api.max_history_points` and `api.max_stats_metrics` are read per request.
+    let live: LiveSettings
+    var settings: ServerSettings { self.live.current }
 
     func register(on api: RouterGroup<VigilRequestContext>) {
         api.get("servers") { _, _ in try self.overview() }

@@ -21,4 +21,13 @@ public struct LivenessPolicy: Sendable, Equatable {
         self.phiDown = settings.phiDownThreshold
         self.recoveryHeartbeats = settings.recoveryHeartbeats
     }
+
+    /// The policy of `settings` for a host that keeps another heartbeat interval (one registered
+    /// before a reload changed the interval and that cannot be told: the defaults derived from the
+    /// interval follow the host's own).
+    public init(settings: ServerSettings, interval seconds: Double) {
+        var settings = settings
+        settings.heartbeatInterval = .nanoseconds(Int64(seconds * 1e9))
+        self.init(settings: settings)
+    }
 }

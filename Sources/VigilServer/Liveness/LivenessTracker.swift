@@ -26,6 +26,9 @@ public final class LivenessTracker: Sendable {
         var connection: ConnectionHandle?
         var info: RegistrationInfo?
         var detector: PhiAccrualDetector
+        /// The numbers this host is judged by: the tracker's policy when it registered, or after a
+        /// reload it could follow (``LivenessTracker/update(settings:now:)``).
+        var policy: LivenessPolicy
         /// Last heartbeat (or register) on the current connection.
         var lastArrival: NIODeadline?
         var lastSeen: Date?
@@ -54,14 +57,16 @@ public final class LivenessTracker: Sendable {
     static let shardCount = 64
     private let shards: [Shard]
     private let shuttingDown = Atomic<Bool>(false)
-    public let policy: LivenessPolicy
+    private let currentPolicy: Mutex<LivenessPolicy>
+    /// The policy new registrations get (a reload may change it).
+    public var policy: LivenessPolicy { self.currentPolicy.withLock { $0 } }
     private let updates: AsyncStream<LivenessUpdate>.Continuation
 
     /// - Parameters:
     ///   - policy: The detector's numbers.
     ///   - updates: Where transitions and registrations are published, in order.
     public init(policy: LivenessPolicy, updates: AsyncStream<LivenessUpdate>.Continuation) {
-        self.policy = policy
+        self.currentPolicy = Mutex(policy)
         self.updates = updates
         self.shards = (0..<Self.shardCount).map { _ in Shard() }
     }
@@ -76,10 +81,11 @@ public final class LivenessTracker: Sendable {
     /// Loads what the store knew before this server started. Hosts that were alive get
     /// `restartGrace` to reconnect before they are declared DOWN, so a server restart raises no alerts.
     public func restore(_ records: [AgentRecord], now: NIODeadline) {
-        let grace = self.policy.restartGrace
+        let policy = self.policy
+        let grace = policy.restartGrace
         for record in records {
             self.shard(record.hostname).state.withLock { state in
-                var host = Host(state: record.state, stateSince: record.stateSince, detector: self.newDetector())
+                var host = Host(state: record.state, stateSince: record.stateSince, detector: Self.newDetector(policy), policy: policy)
                 host.lastSeen = record.lastSeen
                 host.info = RegistrationInfo(agentVersion: record.agentVersion, protocolVersion: record.protocolVersion ?? ProtocolVersion.current, capabilities: record.capabilities, address: record.address)
                 if record.state.expectsHeartbeats {
@@ -95,14 +101,16 @@ public final class LivenessTracker: Sendable {
     /// for the caller to close (two agents with one key: the newest wins).
     @discardableResult
     public func register(hostname: String, connection: ConnectionHandle, info: RegistrationInfo, now: NIODeadline, wallNow: Date) -> ConnectionHandle? {
-        self.shard(hostname).state.withLock { state in
+        let policy = self.policy
+        return self.shard(hostname).state.withLock { state in
             let isNew = state.hosts[hostname] == nil
-            var host = state.hosts[hostname] ?? Host(state: .connected, stateSince: wallNow, detector: self.newDetector())
+            var host = state.hosts[hostname] ?? Host(state: .connected, stateSince: wallNow, detector: Self.newDetector(policy), policy: policy)
             let superseded = host.connection.flatMap { $0.id == connection.id ? nil : $0 }
             let wasAwaitingReconnect = host.graceUntil != nil
             host.connection = connection
             host.info = info
-            host.detector = self.newDetector()
+            host.policy = policy
+            host.detector = Self.newDetector(policy)
             host.heartbeatsOnConnection = 0
             host.graceUntil = nil
             self.arrived(&host, now: now, wallNow: wallNow)
@@ -141,7 +149,7 @@ public final class LivenessTracker: Sendable {
         let silence = host.lastArrival.map { Self.seconds(now - $0) }
         if host.state == .down {
             // The gap that made it DOWN is no sample of normal behaviour: start afresh.
-            host.detector = self.newDetector()
+            host.detector = Self.newDetector(host.policy)
         } else if let silence, host.heartbeatsOnConnection > 0 {
             host.detector.record(interval: silence)
         }
@@ -157,7 +165,7 @@ public final class LivenessTracker: Sendable {
             self.move(&host, hostname, to: .recovered, "heartbeat resumed after \(Self.format(silence ?? 0)) of silence", wallNow)
         case .recovered:
             host.steadyHeartbeats += 1
-            if host.steadyHeartbeats >= self.policy.recoveryHeartbeats {
+            if host.steadyHeartbeats >= host.policy.recoveryHeartbeats {
                 self.move(&host, hostname, to: .healthy, "\(host.steadyHeartbeats) steady heartbeats since recovery", wallNow)
             }
         case .healthy, .stopped:
@@ -171,7 +179,7 @@ public final class LivenessTracker: Sendable {
             guard !self.shuttingDown.load(ordering: .sequentiallyConsistent), var host = state.hosts[hostname], host.connection?.id == connectionID else { return }
             Self.detachConnection(&host)
             if host.state.expectsHeartbeats {
-                let grace = self.policy.reconnectGrace
+                let grace = host.policy.reconnectGrace
                 host.graceUntil = now + Self.amount(grace)
                 host.graceReason = "connection lost (\(cause)) and no reconnect within \(Self.format(grace))"
                 self.move(&host, hostname, to: .suspect, "connection lost (\(cause)); awaiting reconnect for \(Self.format(grace))", wallNow)
@@ -201,6 +209,41 @@ public final class LivenessTracker: Sendable {
                 for index in state.hosts.indices {
                     let hostname = state.hosts.keys[index]
                     self.check(&state.hosts.values[index], hostname, now: now, wallNow: wallNow)
+                }
+            }
+        }
+    }
+
+    /// A reload changed the detector's settings. New registrations get the new policy; a connected
+    /// host takes it whole when it was told of the change (it listed the `session_update`
+    /// capability, so it keeps the new heartbeat interval from now on), and otherwise keeps its own
+    /// interval (it keeps sending at the one it registered with) with the other new numbers.
+    ///
+    /// A host whose interval changes starts a fresh phi history seeded with the new interval (its
+    /// samples described the old rhythm: judged by them, a longer interval would look like a dead
+    /// host), does not sample the gap across the change, and has its deadlines counted from `now`,
+    /// when the agent restarts its timer. Other hosts keep their history; their deadlines follow
+    /// the new thresholds from their last heartbeat.
+    public func update(settings: ServerSettings, now: NIODeadline) {
+        let fresh = LivenessPolicy(settings: settings)
+        self.currentPolicy.withLock { $0 = fresh }
+        for shard in self.shards {
+            shard.state.withLock { state in
+                for index in state.hosts.indices {
+                    var host = state.hosts.values[index]
+                    let follows = host.connection == nil || (host.info?.capabilities.contains(SessionParameters.updateCapability) ?? false)
+                    let policy = follows ? fresh : LivenessPolicy(settings: settings, interval: host.policy.interval)
+                    guard policy != host.policy else { continue }
+                    let intervalChanged = policy.interval != host.policy.interval
+                    host.policy = policy
+                    if intervalChanged {
+                        host.detector = Self.newDetector(policy)
+                        host.heartbeatsOnConnection = 0
+                    }
+                    if host.connection != nil, let last = host.lastArrival {
+                        Self.setDeadlines(&host, from: intervalChanged ? max(now, last) : last)
+                    }
+                    state.hosts.values[index] = host
                 }
             }
         }
@@ -274,7 +317,7 @@ public final class LivenessTracker: Sendable {
             if host.state != .down {
                 let silence = Self.seconds(now - last)
                 let phi = host.detector.phi(afterSilence: silence)
-                self.move(&host, hostname, to: .down, "no heartbeat for \(Self.format(silence)) (phi \(Self.format(phi, unit: "")), interval \(Self.format(self.policy.interval)))", wallNow)
+                self.move(&host, hostname, to: .down, "no heartbeat for \(Self.format(silence)) (phi \(Self.format(phi, unit: "")), interval \(Self.format(host.policy.interval)))", wallNow)
             }
         } else if let suspectAt = host.suspectAt, now >= suspectAt {
             host.suspectAt = nil
@@ -299,11 +342,16 @@ public final class LivenessTracker: Sendable {
         host.lastArrival = now
         host.lastSeen = wallNow
         host.lastSeenDirty = true
-        let policy = self.policy
+        Self.setDeadlines(&host, from: now)
+    }
+
+    /// The SUSPECT and DOWN deadlines of a host last heard from at `base`, by its policy and history.
+    private static func setDeadlines(_ host: inout Host, from base: NIODeadline) {
+        let policy = host.policy
         let downSilence = min(max(host.detector.silence(reachingPhi: policy.phiDown), policy.downFloor), policy.downCeiling)
         let suspectSilence = min(max(host.detector.silence(reachingPhi: policy.phiSuspect), policy.interval), downSilence)
-        host.suspectAt = now + Self.amount(suspectSilence)
-        host.downAt = now + Self.amount(downSilence)
+        host.suspectAt = base + Self.amount(suspectSilence)
+        host.downAt = base + Self.amount(downSilence)
     }
 
     private func move(_ host: inout Host, _ hostname: String, to next: LivenessState, _ reason: String, _ wallNow: Date) {
@@ -317,8 +365,8 @@ public final class LivenessTracker: Sendable {
         self.updates.yield(.transition(LivenessEvent(hostname: hostname, from: from, to: next, reason: reason, at: wallNow)))
     }
 
-    private func newDetector() -> PhiAccrualDetector {
-        PhiAccrualDetector(expectedInterval: self.policy.interval)
+    private static func newDetector(_ policy: LivenessPolicy) -> PhiAccrualDetector {
+        PhiAccrualDetector(expectedInterval: policy.interval)
     }
 
     static func seconds(_ amount: TimeAmount) -> Double { Double(amount.nanoseconds) / 1e9 }

@@ -1,23 +1,39 @@
 import Synchronization
 
 /// One token bucket per sending client (`messages.rate_limit`, `messages.rate_burst`), kept across
-/// its connections so reconnecting does not refill it.
+/// its connections so reconnecting does not refill it. A reload may change the rate and burst; the
+/// buckets keep their tokens.
 final class MessageRateLimiter: Sendable {
-    private let rate: Double
-    private let burst: Double
-    private let buckets = Mutex<[String: TokenBucket]>([:])
+    private struct State {
+        var rate: Double
+        var burst: Double
+        var buckets: [String: TokenBucket] = [:]
+    }
+
+    private let state: Mutex<State>
 
     init(rate: Double, burst: Double) {
-        self.rate = rate
-        self.burst = burst
+        self.state = Mutex(State(rate: rate, burst: burst))
+    }
+
+    /// The rate and burst in force.
+    var limits: (rate: Double, burst: Double) { self.state.withLock { ($0.rate, $0.burst) } }
+
+    /// New limits (a configuration reload).
+    func update(rate: Double, burst: Double) {
+        self.state.withLock { state in
+            state.rate = rate
+            state.burst = burst
+        }
     }
 
     /// Takes one token for `clientID`. Returns `nil` when allowed (always, with a rate of 0),
     /// otherwise how long until a token is available.
     func take(_ clientID: String, now: ContinuousClock.Instant = .now) -> Duration? {
-        guard self.rate > 0 else { return nil }
-        return self.buckets.withLock { buckets in
-            buckets[clientID, default: TokenBucket(burst: self.burst, now: now)].take(rate: self.rate, burst: self.burst, now: now)
+        self.state.withLock { state in
+            guard state.rate > 0 else { return nil }
+            let (rate, burst) = (state.rate, state.burst)
+            return state.buckets[clientID, default: TokenBucket(burst: burst, now: now)].take(rate: rate, burst: burst, now: now)
         }
     }
 }

@@ -197,8 +197,8 @@ final class SessionMailbox {
             }
             try self.service.rules.check(content: payload.content, recipient: payload.recipient)
             if self.service.rateLimiter.take(self.clientID) != nil {
-                let settings = self.service.settings
-                throw MessageRefusal(.rateLimited, "\(self.clientID) sends more than \(settings.messageRateLimit) messages/s (burst \(Int(settings.messageRateBurst))); messages.rate_limit; message \(messageID.debugDescription) was not stored")
+                let limits = self.service.rateLimiter.limits
+                throw MessageRefusal(.rateLimited, "\(self.clientID) sends more than \(limits.rate) messages/s (burst \(Int(limits.burst))); messages.rate_limit; message \(messageID.debugDescription) was not stored")
             }
             let sentAt = envelope.timestamp.flatMap { $0.isFinite && $0 > 0 ? Date(timeIntervalSince1970: $0) : nil }
             // `kind` and `stored_at` are the server's to set: a client cannot forge a notice.

@@ -44,7 +44,9 @@ public final class MetricsIngestor: Sendable {
     let live: LiveHub?
     /// Alert rules, evaluated on each accepted sample as it arrives.
     let alerts: AlertEvaluation?
-    let settings: ServerSettings
+    /// The settings in force: the `metrics.*` limits are read per sample, so a reload changes them at once.
+    let liveSettings: LiveSettings
+    var settings: ServerSettings { self.liveSettings.current }
     /// Whether the disk has room: while it has not, samples are refused (`storage_full`).
     let storage: StorageCondition?
     private let state = Mutex(State())
@@ -54,8 +56,8 @@ public final class MetricsIngestor: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     let wakeups: AsyncStream<Void>
 
-    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), live: LiveHub? = nil, alerts: AlertEvaluation? = nil, storage: StorageCondition? = nil, logger: Logger) {
-        self.settings = settings
+    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), live: LiveHub? = nil, alerts: AlertEvaluation? = nil, storage: StorageCondition? = nil, logger: Logger, liveSettings: LiveSettings? = nil) {
+        self.liveSettings = liveSettings ?? LiveSettings(settings)
         self.alerts = alerts
         self.storage = storage
         self.latest = latest
@@ -76,24 +78,26 @@ public final class MetricsIngestor: Sendable {
     public func ingest(_ document: MetricsDocument, hostname: String, receivedAt: Date = Date(), now: ContinuousClock.Instant = .now, onStored: Completion? = nil) throws(IngestRefusal) {
         let timestamp = document.timestamp.timeIntervalSince1970
         let received = receivedAt.timeIntervalSince1970
+        // The limits in force now (a reload may change them), read once per sample.
+        let settings = self.settings
         if let violation = document.rangeViolation() {
             throw self.refuse(IngestRefusal(.invalid, violation))
         }
-        if timestamp > received + self.settings.metricsMaxClockSkew.seconds {
+        if timestamp > received + settings.metricsMaxClockSkew.seconds {
             // `rangeViolation` above bounds the timestamp (year 9999, `ValueRange.unixSeconds`),
             // so the difference fits an Int: `Int(1e300 - now)` trapped, and any key holder could
             // stop the server.
-            throw self.refuse(IngestRefusal(.invalid, "timestamp: \(Int(timestamp - received)) s ahead of the server's clock (limit metrics.max_clock_skew = \(self.settings.metricsMaxClockSkew.compactDescription)); check the host's clock"))
+            throw self.refuse(IngestRefusal(.invalid, "timestamp: \(Int(timestamp - received)) s ahead of the server's clock (limit metrics.max_clock_skew = \(settings.metricsMaxClockSkew.compactDescription)); check the host's clock"))
         }
-        if timestamp < received - self.settings.retention.raw.seconds {
-            throw self.refuse(IngestRefusal(.invalid, "timestamp: older than the raw retention (\(self.settings.retention.raw.compactDescription))"))
+        if timestamp < received - settings.retention.raw.seconds {
+            throw self.refuse(IngestRefusal(.invalid, "timestamp: older than the raw retention (\(settings.retention.raw.compactDescription))"))
         }
         let series = document.series()
-        if series.count > self.settings.metricsMaxSeries {
-            throw self.refuse(IngestRefusal(.invalid, "(top level): \(series.count) numeric series in one sample; the limit is \(self.settings.metricsMaxSeries)"))
+        if series.count > settings.metricsMaxSeries {
+            throw self.refuse(IngestRefusal(.invalid, "(top level): \(series.count) numeric series in one sample; the limit is \(settings.metricsMaxSeries)"))
         }
-        if let long = series.first(where: { $0.name.utf8.count > self.settings.metricsMaxSeriesNameBytes }) {
-            throw self.refuse(IngestRefusal(.invalid, "\(String(long.name.prefix(80)))…: series name over \(self.settings.metricsMaxSeriesNameBytes) bytes (a mount point or interface name too long)"))
+        if let long = series.first(where: { $0.name.utf8.count > settings.metricsMaxSeriesNameBytes }) {
+            throw self.refuse(IngestRefusal(.invalid, "\(String(long.name.prefix(80)))…: series name over \(settings.metricsMaxSeriesNameBytes) bytes (a mount point or interface name too long)"))
         }
         if let storage = self.storage, storage.isFull {
             storage.refused()
@@ -106,16 +110,16 @@ public final class MetricsIngestor: Sendable {
                 state.refused[.stale, default: 0] += 1
                 throw IngestRefusal(.stale, "timestamp: \(document.timestamp.formatted(Date.vigilISO8601)) is not newer than the host's latest sample; resent, or the host's clock went back")
             }
-            if state.pending.count >= self.settings.metricsMaxPending {
+            if state.pending.count >= settings.metricsMaxPending {
                 state.refused[.busy, default: 0] += 1
-                throw IngestRefusal(.busy, "\(state.pending.count) samples are waiting to be written (metrics.max_pending); retry later", retryAfter: self.settings.metricsFlushInterval)
+                throw IngestRefusal(.busy, "\(state.pending.count) samples are waiting to be written (metrics.max_pending); retry later", retryAfter: settings.metricsFlushInterval)
             }
-            var bucket = state.buckets[hostname] ?? TokenBucket(burst: self.settings.metricsRateBurst, now: now)
-            let wait = bucket.take(rate: self.settings.metricsRateLimit, burst: self.settings.metricsRateBurst, now: now)
+            var bucket = state.buckets[hostname] ?? TokenBucket(burst: settings.metricsRateBurst, now: now)
+            let wait = bucket.take(rate: settings.metricsRateLimit, burst: settings.metricsRateBurst, now: now)
             state.buckets[hostname] = bucket
             if let wait {
                 state.refused[.rateLimited, default: 0] += 1
-                throw IngestRefusal(.rateLimited, "host \(hostname) sends more than \(self.settings.metricsRateLimit) samples/s (burst \(Int(self.settings.metricsRateBurst))); metrics.rate_limit", retryAfter: wait)
+                throw IngestRefusal(.rateLimited, "host \(hostname) sends more than \(settings.metricsRateLimit) samples/s (burst \(Int(settings.metricsRateBurst))); metrics.rate_limit", retryAfter: wait)
             }
             state.newest[hostname] = milliseconds
             if let names = state.names[hostname], names == sample.names {

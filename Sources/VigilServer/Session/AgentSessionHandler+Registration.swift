@@ -42,8 +42,25 @@ extension AgentSessionHandler {
             let superseded = self.environment.tracker.register(hostname: client.clientID, connection: handle, info: info, now: .now(), wallNow: Date())
             superseded?.close(.superseded, "another connection registered as \(client.clientID); closing this one")
         }
+        let settings = self.environment.live.current
+        let (serverID, clientID, protocolVersion) = (self.environment.serverID, client.clientID, register.protocolVersion)
+        let parameters: @Sendable (ServerSettings) -> SessionParameters = { settings in
+            SessionParameters(
+                clientID: clientID, hostname: clientID, serverID: serverID,
+                protocolVersion: protocolVersion, heartbeatInterval: settings.heartbeatInterval.seconds,
+                maxFrameSize: settings.maxFrameSize, metricsInterval: settings.metricsInterval?.seconds
+            )
+        }
+        // A client that can take new parameters on this connection gets them after a reload.
+        var update: (@Sendable (ServerSettings) -> Void)?
+        if register.capabilities.contains(SessionParameters.updateCapability) {
+            update = { settings in
+                let envelope = Envelope(.sessionUpdate(parameters(settings)), senderID: "server", timestamp: ServerClock.unixNow, messageID: UUID().uuidString.lowercased())
+                channel.writeAndFlush(envelope.encodedFrame(allocator: channel.allocator), promise: nil)
+            }
+        }
         // Revoking its key (or removing the person) ends it at once.
-        self.environment.registeredSessions.add(handle, keyID: client.keyID, clientID: client.clientID, kind: client.kind)
+        self.environment.registeredSessions.add(handle, keyID: client.keyID, clientID: client.clientID, kind: client.kind, update: update)
         self.liveSessionID = client.connectionID
         let link = SessionLink(
             clientID: client.clientID, kind: client.kind, connectionID: client.connectionID, context: context,
@@ -56,12 +73,7 @@ extension AgentSessionHandler {
         self.mailbox = SessionMailbox(service: self.environment.messages, link: link, handle: handle, capabilities: register.capabilities, logger: self.logger)
         self.uploads = SessionUploads(service: self.environment.files, link: link, logger: self.logger)
         self.pushes = SessionPushes(service: self.environment.files, link: link, takesPushes: registration.takesPushes, logger: self.logger)
-        let settings = self.environment.settings
-        let session = SessionParameters(
-            clientID: client.clientID, hostname: client.clientID, serverID: self.environment.serverID,
-            protocolVersion: register.protocolVersion, heartbeatInterval: settings.heartbeatInterval.seconds,
-            maxFrameSize: settings.maxFrameSize
-        )
+        let session = parameters(settings)
         self.logger.info(client.kind == .agent ? "agent registered" : "user registered", metadata: [
             "reported_hostname": "\(register.hostname.logEscaped)", "agent_version": "\(register.agentVersion.logEscaped)",
             "protocol_version": "\(register.protocolVersion)",

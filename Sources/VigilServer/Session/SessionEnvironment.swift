@@ -3,7 +3,10 @@ import Synchronization
 
 /// What every agent connection shares: settings, identity, the tracker, the authenticator and the metrics ingestor.
 public final class SessionEnvironment: Sendable {
+    /// The settings the server started with (what a connection fixes when it opens).
     public let settings: ServerSettings
+    /// The settings in force now: what a registration tells the client (intervals) may change on reload.
+    public let live: LiveSettings
     public let serverID: String
     public let tracker: LivenessTracker
     public let authenticator: AgentAuthenticator
@@ -20,8 +23,9 @@ public final class SessionEnvironment: Sendable {
     private let nextConnectionID = Atomic<UInt64>(1)
     private let liveSessions = Atomic<Int>(0)
 
-    public init(settings: ServerSettings, serverID: String, tracker: LivenessTracker, authenticator: AgentAuthenticator, metrics: MetricsIngestor, messages: MessageService, files: FileService, logger: Logger) {
+    public init(settings: ServerSettings, serverID: String, tracker: LivenessTracker, authenticator: AgentAuthenticator, metrics: MetricsIngestor, messages: MessageService, files: FileService, logger: Logger, live: LiveSettings? = nil) {
         self.settings = settings
+        self.live = live ?? LiveSettings(settings)
         self.serverID = serverID
         self.tracker = tracker
         self.authenticator = authenticator

@@ -1,7 +1,7 @@
 import VigilProtocol
 
 extension SessionStateMachine {
-    /// A frame on a registered connection: each of the 16 message types goes where it belongs.
+    /// A frame on a registered connection: each of the 17 message types goes where it belongs.
     mutating func receivedWhileRegistered(_ frame: ParsedFrame, _ client: RegisteredClient) -> SessionAction {
         let envelope: Envelope
         switch frame {
@@ -34,7 +34,7 @@ extension SessionStateMachine {
             return .passToUploads(envelope, messageID: messageID)
         case .fileReady, .fileReject, .fileSaved, .fileFailed:
             return .passToPushes(envelope, messageID: messageID)
-        case .serverResponse, .heartbeatAck, .clientList:
+        case .serverResponse, .heartbeatAck, .clientList, .sessionUpdate:
             return self.violation(ProtocolViolation(.unexpectedType, "\(envelope.type.rawValue) is sent by servers, not clients"), inReplyTo: messageID)
         }
     }

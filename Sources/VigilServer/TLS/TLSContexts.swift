@@ -18,6 +18,8 @@ public final class TLSContexts: Sendable {
     private let dataDirectory: String?
     private let logger: Logger
     private let current: Mutex<Current>
+    /// Contexts built by ``prepareReload()`` and not installed yet.
+    private let prepared = Mutex<Current?>(nil)
 
     /// Loads (or makes) the certificates and builds the contexts. Throws ``TLSSetupError`` when
     /// they cannot be used: a server must not start without the encryption it was asked for.
@@ -39,20 +41,37 @@ public final class TLSContexts: Sendable {
     /// Re-reads the certificate files (renewing a generated certificate that nears expiry). On
     /// failure the old certificates stay in use and the error is logged and thrown.
     public func reload() throws {
+        try self.prepareReload()
+        self.installPrepared()
+    }
+
+    /// A configuration reload's first phase: reads the certificate files and builds the contexts,
+    /// without using them yet. Throws (and logs) when they cannot be used.
+    public func prepareReload() throws {
         do {
             let fresh = try Self.build(settings: self.settings, names: self.names, dataDirectory: self.dataDirectory, logger: self.logger)
-            let changed = self.current.withLock { current in
-                defer { current = fresh }
-                return current.material.serverCertificate != fresh.material.serverCertificate
-            }
-            self.logger.notice("TLS certificates reloaded", metadata: [
-                "changed": "\(changed)", "not_after": "\(fresh.material.serverCertificate.notValidAfter)",
-                "ca": "\(fresh.material.caFingerprint)",
-            ])
+            self.prepared.withLock { $0 = fresh }
         } catch {
             self.logger.error("TLS reload failed; the previous certificates stay in use", metadata: ["error": "\(error)"])
             throw error
         }
+    }
+
+    /// The second phase: new connections get what ``prepareReload()`` built.
+    public func installPrepared() {
+        let taken = self.prepared.withLock { (prepared: inout Current?) -> Current? in
+            defer { prepared = nil }
+            return prepared
+        }
+        guard let fresh = taken else { return }
+        let changed = self.current.withLock { current in
+            defer { current = fresh }
+            return current.material.serverCertificate != fresh.material.serverCertificate
+        }
+        self.logger.notice("TLS certificates reloaded", metadata: [
+            "changed": "\(changed)", "not_after": "\(fresh.material.serverCertificate.notValidAfter)",
+            "ca": "\(fresh.material.caFingerprint)",
+        ])
     }
 
     private static func build(settings: TLSSettings, names: [String], dataDirectory: String?, logger: Logger) throws -> Current {

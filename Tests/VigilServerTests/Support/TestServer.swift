@@ -66,8 +66,17 @@ final class TestServer: Sendable {
 
     /// - Parameter directory: The data directory; a fresh temporary one by default (pass an old
     ///   one, kept by `stop(keepingFiles: true)`, to restart a server on the same data).
-    static func start(directory: URL? = nil, channels: (any NotificationChannelFactory)? = nil, _ configure: @Sendable (inout ServerSettings) -> Void = { _ in }) async throws -> TestServer {
-        let directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("vigil-test-\(UUID().uuidString)")
+    /// - Parameters:
+    ///   - configuration: Settings loaded from a file (for reload tests); they replace the test
+    ///     defaults, and the server can reload them.
+    ///   - logLevel: The level a reload of `log.level` changes.
+    ///   - channels: The notification channels' factory (tests record deliveries in the process).
+    static func start(
+        directory: URL? = nil, configuration: LoadedConfiguration? = nil, logLevel: LiveLogLevel? = nil,
+        channels: (any NotificationChannelFactory)? = nil,
+        _ configure: @Sendable (inout ServerSettings) -> Void = { _ in }
+    ) async throws -> TestServer {
+        let directory = directory ?? configuration.map { URL(fileURLWithPath: $0.settings.dataDirectory) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("vigil-test-\(UUID().uuidString)")
         var settings = ServerSettings()
         settings.dataDirectory = directory.path
         settings.agentPort = 0
@@ -78,10 +87,11 @@ final class TestServer: Sendable {
         settings.auth.initialAdminPassword = TestServer.adminPassword
         settings.auth.bcryptCost = 4  // the cheapest: tests sign in often
         configure(&settings)
+        if let configuration { settings = configuration.settings }
         let store = try SQLiteStore(directory: directory)
         let logs = LogCapture()
         let (ready, continuation) = AsyncStream<VigilServer.BoundPorts>.makeStream()
-        let server = try await VigilServer(settings: settings, store: store, channels: channels, logger: logs.logger) { ports in
+        let server = try await VigilServer(settings: settings, store: store, channels: channels, logger: logs.logger, configuration: configuration, logLevel: logLevel) { ports in
             continuation.yield(ports)
             continuation.finish()
         }

@@ -24,7 +24,7 @@ public enum RouteAccess: Equatable, Sendable {
         default:
             break
         }
-        if path == "/api/users" || path.hasPrefix("/api/users/") || path == "/api/keys" || path.hasPrefix("/api/keys/") {
+        if path == "/api/users" || path.hasPrefix("/api/users/") || path == "/api/keys" || path.hasPrefix("/api/keys/") || path.hasPrefix("/api/admin/") {
             return .role(.admin)
         }
         if path.hasPrefix("/api/auth/") {
