@@ -71,6 +71,7 @@ import VigilAlerting
 
         let message = try #require(try server.received().first, "nothing received; server log:\n\(server.log)")
         #expect(message.tls)
+        #expect(server.log.contains("AUTH attempt LOGIN"), "PLAIN is not offered, so LOGIN is used")
         #expect(message.content.contains("Subject: =?UTF-8?B?"))
         let body = SMTPProtocolTests.decodeQuotedPrintable(message.content.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n"))
         #expect(body.contains("büro-1"))

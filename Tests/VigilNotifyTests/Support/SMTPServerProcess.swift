@@ -33,7 +33,7 @@ final class SMTPServerProcess: @unchecked Sendable {
     let child: ChildProcess
     let port: Int
 
-    init(implicitTLS: Bool = false, excludeMechanisms: [String] = []) async throws {
+    init(implicitTLS: Bool = false, noTLS: Bool = false, excludeMechanisms: [String] = []) async throws {
         self.directory = try temporaryDirectory("vigil-notify-smtp")
         self.messages = self.directory.appendingPathComponent("messages")
         try FileManager.default.createDirectory(at: self.messages, withIntermediateDirectories: true)
@@ -44,6 +44,7 @@ final class SMTPServerProcess: @unchecked Sendable {
             "--key", self.certificates.keyFile.path, "--user", Self.user, "--password", Self.password, "--ready-file", ready.path,
         ]
         if implicitTLS { arguments.append("--implicit-tls") }
+        if noTLS { arguments.append("--no-tls") }
         for mechanism in excludeMechanisms { arguments += ["--exclude-mechanism", mechanism] }
         self.child = try ChildProcess(executableOnPath("python3") ?? "/usr/bin/python3", arguments, log: self.directory.appendingPathComponent("smtp.log"))
         let child = self.child

@@ -2,8 +2,10 @@
 """A real SMTP server for VigilNotifyTests (EmailChannelTests): aiosmtpd with STARTTLS (or
 implicit TLS) and AUTH against one fixed user, writing each message it accepts to a directory.
 
-Usage: smtp_server.py --dir DIR --cert CERT --key KEY --user U --password P [--implicit-tls]
+Usage: smtp_server.py --dir DIR --cert CERT --key KEY --user U --password P [--implicit-tls | --no-tls]
                       [--exclude-mechanism PLAIN] --ready-file FILE
+
+Recipients whose local part starts with "greylisted" get 450, with "nobody" 550.
 
 It binds 127.0.0.1 on a free port and writes that port to --ready-file once it accepts
 connections. Each message becomes DIR/<n>.eml (the content as received) and DIR/<n>.json (the
@@ -26,6 +28,16 @@ class Recorder:
         self.directory = directory
         self.count = 0
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # Recipients that exercise the client's policy: a temporary and a permanent refusal.
+        local = address.split("@")[0]
+        if local.startswith("greylisted"):
+            return "450 4.2.0 Greylisted, try again later"
+        if local.startswith("nobody"):
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
@@ -54,6 +66,7 @@ def main():
     parser.add_argument("--user", required=True)
     parser.add_argument("--password", required=True)
     parser.add_argument("--implicit-tls", action="store_true")
+    parser.add_argument("--no-tls", action="store_true", help="offer no STARTTLS, and AUTH without TLS")
     parser.add_argument("--exclude-mechanism", action="append", default=[])
     parser.add_argument("--ready-file", required=True)
     args = parser.parse_args()
@@ -62,6 +75,8 @@ def main():
     context.load_cert_chain(args.cert, args.key)
 
     def authenticator(server, session, envelope, mechanism, auth_data):
+        # The tests read this line to tell whether credentials were sent at all.
+        print("AUTH attempt", mechanism, flush=True)
         ok = isinstance(auth_data, LoginPassword) and auth_data.login == args.user.encode() and auth_data.password == args.password.encode()
         return AuthResult(success=ok, handled=False)
 
@@ -73,7 +88,9 @@ def main():
         auth_exclude_mechanism=args.exclude_mechanism,
         server_hostname="localhost",
     )
-    if args.implicit_tls:
+    if args.no_tls:
+        options["auth_require_tls"] = False
+    elif args.implicit_tls:
         options["ssl_context"] = context
         # aiosmtpd only counts STARTTLS as TLS for AUTH; this whole connection is TLS.
         options["auth_require_tls"] = False
