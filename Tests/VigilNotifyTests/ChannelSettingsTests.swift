@@ -170,3 +170,16 @@ import VigilAlerting
         #expect(throws: ChannelSettingsError.self) { try mail.makeChannel(logger: logger) }
     }
 }
+
+extension ChannelSettingsTests {
+    @Test func descriptionRedactsSecretsHeadersAndURLPaths() throws {
+        let settings = try Self.decode(#"{"name": "s", "type": "webhook", "preset": "slack", "url": "https://hooks.slack.com/services/T0/B0/SECRETPATH", "secret": "hunter2", "headers": {"Authorization": "Bearer TOKEN"}}"#)
+        for text in [settings.description, "\(settings)", String(reflecting: settings)] {
+            #expect(!text.contains("hunter2"))
+            #expect(!text.contains("TOKEN"))
+            #expect(!text.contains("SECRETPATH"))
+            #expect(text.contains("hooks.slack.com"))
+            #expect(text.contains("Authorization"))
+        }
+    }
+}
