@@ -81,6 +81,11 @@ import VigilAlerting
         #expect(Self.error(#"{"name": "h", "type": "pager"}"#)?.key == "type")
         #expect(Self.error(#"{"type": "webhook", "url": "https://x.example"}"#)?.key == "name")
         #expect(Self.error(#"{"name": "bad name!", "type": "webhook", "url": "https://x.example"}"#)?.key == "name")
+        #expect(Self.error(#"{"name": "h", "type": "webhook", "url": ["https://x.example"]}"#)?.key == "url")
+        #expect(Self.error(#"{"name": "h", "type": "webhook", "url": "https://x.example", "headers": {"X-N": 5}}"#)?.key == "headers")
+        #expect(Self.error(#"{"name": "m", "type": "email", "host": "h", "from": "a@b.c", "to": ["o@b.c"], "port": "smtp"}"#)?.key == "port")
+        #expect(Self.error(#"{"name": "m", "type": "email", "host": "h", "from": "a@b.c", "to": ["o@b.c"], "allow_insecure_auth": "perhaps"}"#)?.key == "allow_insecure_auth")
+        #expect(try Self.decode(#"{"name": "m", "type": "email", "host": "h", "from": "a@b.c", "to": ["o@b.c"], "allow_insecure_auth": "yes"}"#).allowInsecureAuth)
     }
 
     @Test func emailSettingsAreCheckedKeyByKey() throws {

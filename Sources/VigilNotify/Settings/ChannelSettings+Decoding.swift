@@ -25,14 +25,29 @@ extension ChannelSettings: Decodable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: AnyKey.self)
-        func string(_ key: Key) throws -> String? {
-            try container.decodeIfPresent(String.self, forKey: AnyKey(stringValue: key.rawValue))
-        }
         let position = decoder.codingPath.last.map { "channels[\($0.intValue.map(String.init) ?? $0.stringValue)]" } ?? "channel"
+        let container: KeyedDecodingContainer<AnyKey>
+        do {
+            container = try decoder.container(keyedBy: AnyKey.self)
+        } catch {
+            throw ChannelSettingsError(channel: position, key: "-", problem: "a channel is a mapping of keys (name, type, …)")
+        }
+        var channelName = position
+        /// The value at `key`, or a ``ChannelSettingsError`` naming the key and what it should be.
+        func value<T: Decodable>(_ type: T.Type, _ key: Key, _ expected: String) throws -> T? {
+            do {
+                return try container.decodeIfPresent(type, forKey: AnyKey(stringValue: key.rawValue))
+            } catch {
+                throw ChannelSettingsError(channel: channelName, key: key.rawValue, problem: "expected \(expected)")
+            }
+        }
+        func string(_ key: Key) throws -> String? {
+            try value(String.self, key, "a string")
+        }
         guard let name = try string(.name), !name.isEmpty else {
             throw ChannelSettingsError(channel: position, key: "name", problem: "missing: every channel needs a name routes can refer to")
         }
+        channelName = name
         func failure(_ key: Key, _ problem: String) -> ChannelSettingsError {
             ChannelSettingsError(channel: name, key: key.rawValue, problem: problem)
         }
@@ -75,7 +90,7 @@ extension ChannelSettings: Decodable {
         }
         self.secret = try string(.secret)
         self.secretFile = try string(.secretFile)
-        self.headers = try container.decodeIfPresent([String: String].self, forKey: AnyKey(stringValue: Key.headers.rawValue)) ?? [:]
+        self.headers = try value([String: String].self, .headers, "a mapping of header names to strings") ?? [:]
         self.timeout = try duration(.timeout)
         let chat = AnyKey(stringValue: Key.chatID.rawValue)
         if container.contains(chat) {
@@ -83,21 +98,33 @@ extension ChannelSettings: Decodable {
             if let number = try? container.decode(Int64.self, forKey: chat) {
                 self.chatID = String(number)
             } else {
-                self.chatID = try container.decode(String.self, forKey: chat)
+                self.chatID = try string(.chatID)
             }
         }
         self.botTokenFile = try string(.botTokenFile)
         self.resendInterval = try duration(.resendInterval) ?? Self.defaultResendInterval
 
         self.host = try string(.host)
-        self.port = try container.decodeIfPresent(Int.self, forKey: AnyKey(stringValue: Key.port.rawValue))
+        self.port = try value(Int.self, .port, "a port number")
         if let tls = try string(.tls) {
             guard let mode = EmailTLSMode(rawValue: tls.lowercased()) else {
                 throw failure(.tls, "unknown mode \(tls.logEscaped) (one of \(EmailTLSMode.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             self.tls = mode
         }
-        self.allowInsecureAuth = try container.decodeIfPresent(Bool.self, forKey: AnyKey(stringValue: Key.allowInsecureAuth.rawValue)) ?? false
+        let insecure = AnyKey(stringValue: Key.allowInsecureAuth.rawValue)
+        if let flag = try? container.decodeIfPresent(Bool.self, forKey: insecure) {
+            self.allowInsecureAuth = flag
+        } else if let text = try? container.decodeIfPresent(String.self, forKey: insecure) {
+            // As the server's settings read booleans: true/yes/1, false/no/0.
+            switch text.lowercased() {
+            case "true", "yes", "1": self.allowInsecureAuth = true
+            case "false", "no", "0": self.allowInsecureAuth = false
+            default: throw failure(.allowInsecureAuth, "expected true or false, got \(text.logEscaped)")
+            }
+        } else if container.contains(insecure) {
+            throw failure(.allowInsecureAuth, "expected true or false")
+        }
         self.username = try string(.username)
         self.passwordFile = try string(.passwordFile)
         self.passwordEnv = try string(.passwordEnv)
@@ -107,7 +134,7 @@ extension ChannelSettings: Decodable {
             if let one = try? container.decode(String.self, forKey: toKey) {
                 self.to = [one]
             } else {
-                self.to = try container.decode([String].self, forKey: toKey)
+                self.to = try value([String].self, .to, "a list of addresses") ?? []
             }
         }
         self.helloName = try string(.helloName)
