@@ -7,6 +7,9 @@ import NIOSSL
 /// event loop (every access goes through the loop).
 struct SMTPConnection: Sendable {
     let channel: any Channel
+    /// Held here, not looked up in the pipeline: after a failed TLS handshake the pipeline is torn
+    /// down, and the handler still knows why.
+    let handler: NIOLoopBound<SMTPReplyHandler>
 
     /// Connects to `host:port`; with `tls`, TLS starts at once (implicit TLS, SMTPS).
     static func connect(host: String, port: Int, tls: NIOSSLContext?, connectTimeout: Duration, group: any EventLoopGroup) async throws -> SMTPConnection {
@@ -23,7 +26,10 @@ struct SMTPConnection: Sendable {
                 }
             }
         let channel = try await bootstrap.connect(host: host, port: port).get()
-        return SMTPConnection(channel: channel)
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: SMTPReplyHandler.self), eventLoop: channel.eventLoop)
+        }.get()
+        return SMTPConnection(channel: channel, handler: handler)
     }
 
     /// The host for SNI and certificate name checks; nil for an IP address, which NIOSSL then
@@ -41,15 +47,11 @@ struct SMTPConnection: Sendable {
     /// Sends raw `bytes` (the message in the DATA phase) and waits for the reply.
     func exchange(bytes: [UInt8]?, stage: String, limit: Duration) async throws -> SMTPReply {
         let channel = self.channel
+        let handler = self.handler
         let future = channel.eventLoop.flatSubmit { () -> EventLoopFuture<SMTPReply> in
-            do {
-                let handler = try channel.pipeline.syncOperations.handler(type: SMTPReplyHandler.self)
-                let reply = handler.nextReply(stage: stage, limit: limit, on: channel.eventLoop)
-                if let bytes { channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil) }
-                return reply
-            } catch {
-                return channel.eventLoop.makeFailedFuture(SMTPError.connection(stage: stage, detail: "connection closed"))
-            }
+            let reply = handler.value.nextReply(stage: stage, limit: limit, on: channel.eventLoop)
+            if let bytes { channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil) }
+            return reply
         }
         // The delivery's overall time limit cancels this task: close, which fails the wait at once.
         return try await withTaskCancellationHandler {
@@ -63,11 +65,11 @@ struct SMTPConnection: Sendable {
     /// Refuses when the server already sent more (see ``SMTPReplyHandler/hasUnreadInput``).
     func startTLS(_ context: NIOSSLContext, host: String) async throws {
         let channel = self.channel
+        let handler = self.handler
         let serverHostname = Self.sniName(host)
         try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
             channel.eventLoop.makeCompletedFuture {
-                let handler = try channel.pipeline.syncOperations.handler(type: SMTPReplyHandler.self)
-                guard !handler.hasUnreadInput else {
+                guard !handler.value.hasUnreadInput else {
                     throw SMTPError.refused("the server sent data before the TLS handshake (after STARTTLS): refusing to go on")
                 }
                 try channel.pipeline.syncOperations.addHandler(

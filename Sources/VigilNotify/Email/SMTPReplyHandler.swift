@@ -55,7 +55,12 @@ final class SMTPReplyHandler: ChannelInboundHandler, RemovableChannelHandler {
             return promise.futureResult
         }
         if let failure = self.failure {
-            promise.fail(failure)
+            // Say where the caller was when it learnt the connection was gone.
+            if case .connection(_, let detail) = failure {
+                promise.fail(SMTPError.connection(stage: stage, detail: detail))
+            } else {
+                promise.fail(failure)
+            }
             return promise.futureResult
         }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
