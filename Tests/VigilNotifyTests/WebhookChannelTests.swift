@@ -145,3 +145,30 @@ import VigilAlerting
         throw TestFailure("delivered, but a failure was expected")
     }
 }
+
+extension WebhookChannelTests {
+    @Test func httpsVerifiesAgainstCAFileAndRefusesAnUnknownCertificate() async throws {
+        let directory = try temporaryDirectory("vigil-notify-https")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificates = try TestCertificates(in: directory)
+        let receiver = try await HTTPReceiver(tls: certificates)
+        defer { Task { await receiver.stop() } }
+
+        var settings = ChannelSettings(name: "secure", kind: .webhook)
+        settings.url = receiver.baseURL + "/hook"
+        settings.caFile = certificates.caFile.path
+        settings.timeout = .seconds(5)
+        let trusted = try settings.makeChannel(logger: Self.logger)
+        try await trusted.deliver(TestNotifications.firing(), attempt: 1)
+        await trusted.shutdown()
+        #expect(receiver.requests.count == 1)
+
+        settings.caFile = nil  // the system's roots do not know the test CA
+        let untrusted = try settings.makeChannel(logger: Self.logger)
+        let failure = try await Self.failure(of: untrusted)
+        await untrusted.shutdown()
+        #expect(failure.kind == .transient)
+        #expect(failure.detail.contains("TLS") || failure.detail.lowercased().contains("certificate"), "\(failure.detail)")
+        #expect(receiver.requests.count == 1, "nothing reached the receiver without a verified certificate")
+    }
+}

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A local HTTP/1.1 server standing in for a webhook receiver: records every request, then answers
@@ -32,14 +33,24 @@ final class HTTPReceiver: Sendable {
         set { self.state.withLock { $0.behavior = newValue } }
     }
 
-    var baseURL: String { "http://127.0.0.1:\(self.port)" }
+    let scheme: String
+    var baseURL: String { "\(self.scheme)://127.0.0.1:\(self.port)" }
 
-    init(behavior: Behavior = .answer(status: 200, body: "ok")) async throws {
+    /// - Parameter tls: Serve HTTPS with this certificate (for `localhost` and 127.0.0.1).
+    init(behavior: Behavior = .answer(status: 200, body: "ok"), tls: TestCertificates? = nil) async throws {
         let box = Box()
+        let sslContext = try tls.map { certificates in
+            try NIOSSLContext(configuration: .makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.certificateFile.path).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.keyFile.path, format: .pem))
+            ))
+        }
+        self.scheme = tls == nil ? "http" : "https"
         self.channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let sslContext { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(RecordingHandler(receiver: box))
                 }
