@@ -54,6 +54,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),  // the alerting file (already in the graph through swift-configuration)
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -70,6 +71,23 @@ let package = Package(
         // delivers: pure logic, no I/O (the server's Alerting/ folder runs it; VigilNotify delivers).
         .target(name: "VigilAlerting", dependencies: ["VigilMetrics"]),  // `vigil status` decodes these without linking the server
         .target(name: "VigilCollectors", dependencies: ["VigilMetrics"]),
+        // Notification channels (webhook and its chat presets, Alertmanager, email over SMTP): deliver
+        // one notification once and classify the failure; the server's dispatcher owns retries.
+        .target(
+            name: "VigilNotify",
+            dependencies: [
+                "VigilAlerting",
+                "VigilProtocol",  // logEscaped
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "VigilTransfer",
             dependencies: [
@@ -137,6 +155,7 @@ let package = Package(
             dependencies: [
                 "VigilAPI",
                 "VigilAlerting",
+                "VigilNotify",  // the channels the alert dispatcher delivers through
                 "VigilConnection",  // the enrollment token and CA fingerprint the server issues
                 "VigilDashboard",
                 "VigilProtocol",
@@ -227,6 +246,21 @@ let package = Package(
         .testTarget(
             name: "VigilAlertingTests",
             dependencies: ["VigilAlerting", "VigilMetrics", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "VigilNotifyTests",  // against a local HTTP receiver, the real alertmanager and aiosmtpd
+            dependencies: [
+                "VigilNotify", "VigilAlerting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Support/smtp_server.py"]
         ),
         .testTarget(
             name: "VigilCollectorsTests",

@@ -115,7 +115,7 @@ public struct VigilServer: Sendable {
         let live = LiveHub(settings: settings.stream, tracker: tracker, latest: latest, logger: logger)
         self.live = live
         // Before the ingestor: it evaluates the rules on each sample. A bad alerting file stops the start here.
-        let alerts = try await AlertService(store: store, settings: settings.alerting, live: live, factory: channels, logger: logger)
+        let alerts = try await AlertService(store: store, settings: settings.alerting, live: live, factory: channels ?? NotifyChannelFactory(logger: logger), logger: logger)
         self.alerts = alerts
         let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, alerts: alerts.evaluation, storage: storage, logger: logger, liveSettings: liveSettings)
         self.metrics = metrics

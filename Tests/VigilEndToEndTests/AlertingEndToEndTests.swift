@@ -36,13 +36,13 @@ struct AlertingEndToEndTests {
               - {name: cpu_burn, series: cpu.percent, aggregate: last, op: ">", threshold: 85, recovery: 50, for: 2s, severity: critical, summary: "CPU on {{host}} at {{value}}%"}
             channels:
               - {name: hook, type: webhook, url: "http://127.0.0.1:\(receivers.webhookPort)/hook", secret: "\(Self.secret)", timeout: 5s}
-              - {name: am, type: alertmanager, url: "http://127.0.0.1:\(receivers.alertmanagerPort)", timeout: 5s}
+              - {name: am, type: alertmanager, url: "http://127.0.0.1:\(receivers.alertmanagerPort)", timeout: 5s, resend_interval: 2s}
               - {name: mail, type: email, host: 127.0.0.1, port: \(receivers.smtpPort), tls: none, from: vigil@example.test, to: [oncall@example.test], timeout: 5s}
             routes:
               - {channels: [hook, am, mail], group_wait: 200ms, repeat_interval: 2s}
             """.write(to: file, atomically: true, encoding: .utf8)
         let server = try await ToolServer.start(environment: [
-            "VIGIL_ALERTING_FILE": file.path, "VIGIL_ALERTING_TICK": "200ms", "VIGIL_ALERTING_ALERTMANAGER_RESEND": "2s",
+            "VIGIL_ALERTING_FILE": file.path, "VIGIL_ALERTING_TICK": "200ms", 
             "VIGIL_ALERTING_RETRY_INITIAL": "200ms",
         ])
         defer { server.stop() }

@@ -1,5 +1,6 @@
 import Foundation
 import VigilAlerting
+import VigilNotify
 import VigilStore
 
 extension AlertService {
@@ -86,8 +87,10 @@ extension AlertService {
         self.evaluation.replace(rules: prepared.rules, at: Date())
         var kept: [String: ChannelWorker] = [:]
         var kinds: [String: String] = [:]
+        var resends: [String: Duration] = [:]
         for channel in prepared.channels {
             kinds[channel.name] = channel.kind
+            if let resending = channel as? AlertmanagerChannel { resends[channel.name] = resending.resendInterval }
             if let worker = self.workers.removeValue(forKey: channel.name) {
                 await worker.replace(channel)
                 kept[channel.name] = worker
@@ -101,6 +104,7 @@ extension AlertService {
         }
         self.workers = kept
         self.channelKinds = kinds
+        self.resendIntervals = resends
         self.logger.notice("alerting configuration in force", metadata: [
             "rules": "\(self.rules.enabled.count)", "channels": "\(kept.count)", "routes": "\(self.routing.routes.count)",
         ])

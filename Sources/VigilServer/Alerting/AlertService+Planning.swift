@@ -141,11 +141,12 @@ extension AlertService {
             var due: Set<String> = []
             for route in self.routing.routes(for: alert.labels) {
                 for channel in route.channels {
-                    let keepsAlive = self.channelKinds[channel] == "alertmanager"
+                    let resend = self.resendIntervals[channel]
+                    let keepsAlive = resend != nil
                     // Acknowledged alerts are not repeated to people; Alertmanager still hears of
                     // them, or it would let them expire while they fire.
                     if alert.acknowledgedBy != nil, !keepsAlive { continue }
-                    let interval = keepsAlive ? min(route.repeatInterval.seconds, self.settings.alertmanagerResend.seconds) : route.repeatInterval.seconds
+                    let interval = resend.map { min(route.repeatInterval.seconds, $0.seconds) } ?? route.repeatInterval.seconds
                     let last = self.lastSent[alert.fingerprint]?[channel] ?? alert.lastNotifiedAt ?? alert.firedAt ?? now
                     if now.timeIntervalSince(last) >= interval { due.insert(channel) }
                 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import VigilAlerting
+import VigilNotify
 import VigilProtocol
 import VigilStore
 
@@ -30,6 +31,8 @@ public actor AlertService: Service, ReloadParticipant {
     var routing: RoutingTable
     var workers: [String: ChannelWorker] = [:]
     var channelKinds: [String: String] = [:]
+    /// Channels that keep firing alerts alive by re-sending them (Alertmanager), with their cadence.
+    var resendIntervals: [String: Duration] = [:]
 
     // Alerts.
     /// Unresolved alerts by fingerprint.
@@ -66,6 +69,7 @@ public actor AlertService: Service, ReloadParticipant {
         self.evaluation = AlertEvaluation(rules: prepared.rules)
         for channel in prepared.channels {
             self.channelKinds[channel.name] = channel.kind
+            if let resending = channel as? AlertmanagerChannel { self.resendIntervals[channel.name] = resending.resendInterval }
         }
         self.pendingChannels = prepared.channels
     }

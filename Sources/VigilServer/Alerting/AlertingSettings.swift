@@ -25,9 +25,6 @@ public struct AlertingSettings: Sendable, Equatable {
     public var retryMax: Duration = .seconds(300)
     /// `alerting.max_attempts`: attempts before a notification is dead (shown in the delivery log).
     public var maxAttempts = 20
-    /// `alerting.alertmanager_resend`: how often firing alerts are re-sent to Alertmanager channels
-    /// (Prometheus's `resend_delay`); they are sent valid for 4 × this, so they expire if Vigil dies.
-    public var alertmanagerResend: Duration = .seconds(60)
     /// `alerting.history_retention`: resolved alerts older than this are deleted.
     public var historyRetention: Duration = .seconds(90 * 86_400)
     /// `alerting.delivery_log_retention`: delivered and dead notifications older than this are deleted.

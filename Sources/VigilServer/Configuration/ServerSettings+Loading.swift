@@ -189,7 +189,6 @@ extension ServerSettings {
         parser.duration("alerting.retry_initial") { settings.alerting.retryInitial = $0 }
         parser.duration("alerting.retry_max") { settings.alerting.retryMax = $0 }
         parser.int("alerting.max_attempts", 1...1000) { settings.alerting.maxAttempts = $0 }
-        parser.duration("alerting.alertmanager_resend") { settings.alerting.alertmanagerResend = $0 }
         parser.duration("alerting.history_retention") { settings.alerting.historyRetention = $0 }
         parser.duration("alerting.delivery_log_retention") { settings.alerting.deliveryLogRetention = $0 }
 
@@ -230,7 +229,6 @@ extension ServerSettings {
             ("alerting.delivery_timeout", self.alerting.deliveryTimeout, Duration.milliseconds(100)),
             ("alerting.retry_initial", self.alerting.retryInitial, Duration.milliseconds(10)),
             ("alerting.retry_max", self.alerting.retryMax, Duration.milliseconds(10)),
-            ("alerting.alertmanager_resend", self.alerting.alertmanagerResend, Duration.seconds(1)),
             ("alerting.history_retention", self.alerting.historyRetention, Duration.seconds(3600)),
             ("alerting.delivery_log_retention", self.alerting.deliveryLogRetention, Duration.seconds(3600)),
         ] where value < minimum {
