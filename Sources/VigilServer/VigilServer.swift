@@ -47,6 +47,8 @@ public struct VigilServer: Sendable {
     public let tls: TLSContexts?
     /// Open HTTP connections, against `http.max_connections`.
     let httpConnections: HTTPConnectionLimiter
+    /// The server's own figures (`GET /metrics`): its own registry, not a process-wide one.
+    public let serverMetrics: ServerMetrics
     /// The services in start order, for callers that run them in a larger group (`vigil up`).
     public let services: [any Service]
     private let logger: Logger
@@ -71,6 +73,8 @@ public struct VigilServer: Sendable {
         self.logger = logger
         let httpConnections = HTTPConnectionLimiter(limit: settings.http.maxConnections, logger: logger)
         self.httpConnections = httpConnections
+        let serverMetrics = ServerMetrics()
+        self.serverMetrics = serverMetrics
         OpenFilesLimit.raiseToHardLimit(settings: settings, logger: logger)
         let directory = URL(fileURLWithPath: settings.dataDirectory)
         if settings.storage == .sqlite, store == nil || history == nil {
@@ -94,12 +98,12 @@ public struct VigilServer: Sendable {
         }()
         self.history = history
         let (updates, continuation) = AsyncStream<LivenessUpdate>.makeStream()
-        let tracker = LivenessTracker(policy: LivenessPolicy(settings: settings), updates: continuation)
+        let tracker = LivenessTracker(policy: LivenessPolicy(settings: settings), updates: continuation, metrics: serverMetrics)
         self.tracker = tracker
         let latest = LatestMetrics()
         let live = LiveHub(settings: settings.stream, tracker: tracker, latest: latest, logger: logger)
         self.live = live
-        let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, storage: storage, logger: logger)
+        let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, storage: storage, serverMetrics: serverMetrics, logger: logger)
         self.metrics = metrics
         let metricsService = MetricsService(ingestor: metrics, store: history, settings: settings, logger: logger)
         try await metricsService.restore()
@@ -121,7 +125,7 @@ public struct VigilServer: Sendable {
         let environment = SessionEnvironment(
             settings: settings, serverID: serverID, tracker: tracker,
             authenticator: AgentAuthenticator(store: store, openEnrollment: settings.openEnrollment, legacyClients: settings.legacyClients),
-            metrics: metrics, messages: messages, files: files, logger: logger
+            metrics: metrics, messages: messages, files: files, serverMetrics: serverMetrics, logger: logger
         )
         self.sessions = environment
         // Users before the listener binds: creating the first admin may fail (a bad database), and
@@ -147,6 +151,8 @@ public struct VigilServer: Sendable {
 
         // HEAD on every GET route: the GET answer without its body (RFC 9110 §9.3.2).
         let router = Router(context: VigilRequestContext.self, options: .autoGenerateHeadEndpoints)
+        // Outermost, so its time covers everything below (access checks, errors, the body's writing).
+        router.add(middleware: HTTPMetricsMiddleware(metrics: serverMetrics))
         if tls != nil, settings.hstsMaxAge > .zero {
             router.add(middleware: HSTSMiddleware(maxAge: settings.hstsMaxAge))
         }
@@ -154,7 +160,7 @@ public struct VigilServer: Sendable {
         router.add(middleware: APIErrorMiddleware(storage: storage))
         // Before every route (middleware applies to the routes added after it): who is asking, and may they.
         router.add(middleware: SessionTokenAuthenticator(verifier: users))
-        router.add(middleware: RouteAccessMiddleware())
+        router.add(middleware: RouteAccessMiddleware(scrapeToken: settings.metricsScrapeToken))
         AuthRoutes(users: users).register(on: router.group("api"))
         UserRoutes(users: users, sessions: environment.registeredSessions).register(on: router.group("api"))
         // The CA as it is now (an operator's files may be replaced and reloaded on SIGHUP).
@@ -168,6 +174,13 @@ public struct VigilServer: Sendable {
         MessageRoutes(messages: messages, settings: settings).register(on: router.group("api"))
         FileRoutes(files: files).register(on: router.group("api"))
         StreamRoutes(hub: live, verifier: users, settings: settings.stream, logger: logger).register(on: router.group("api"))
+        let figures: @Sendable () -> ServerFigures = {
+            ServerFigures(
+                agentConnections: environment.openConnections, registeredSessions: environment.registeredSessions.countsByKind,
+                httpConnections: httpConnections.current, streamClients: live.statistics.clients, ingestQueueDepth: metrics.pendingCount
+            )
+        }
+        MetricsRoutes(metrics: serverMetrics, tracker: tracker, latest: latest, figures: figures).register(on: router)
         DashboardRoutes(directory: settings.dashboardDirectory).register(on: router)
         let http = Application(
             router: router,

@@ -35,6 +35,9 @@ public final class LivenessTracker: Sendable {
         /// Set while a reconnect is awaited (after a connection loss or a server start).
         var graceUntil: NIODeadline?
         var graceReason = ""
+        /// Whether the running grace followed a lost connection (its DOWN is a detection, timed
+        /// from the last heartbeat), not a server start (the silence then includes our own downtime).
+        var graceAfterLoss = false
         var steadyHeartbeats = 0
         /// Heartbeats on the current connection. The gap between register and the first heartbeat
         /// is not an interval of the rhythm (agents send the first at once) and is not sampled.
@@ -56,13 +59,17 @@ public final class LivenessTracker: Sendable {
     private let shuttingDown = Atomic<Bool>(false)
     public let policy: LivenessPolicy
     private let updates: AsyncStream<LivenessUpdate>.Continuation
+    /// Where detection latencies go (`vigil_liveness_detection_seconds`).
+    private let metrics: ServerMetrics?
 
     /// - Parameters:
     ///   - policy: The detector's numbers.
     ///   - updates: Where transitions and registrations are published, in order.
-    public init(policy: LivenessPolicy, updates: AsyncStream<LivenessUpdate>.Continuation) {
+    ///   - metrics: The server's figures; told how long after its last heartbeat each host was declared DOWN.
+    public init(policy: LivenessPolicy, updates: AsyncStream<LivenessUpdate>.Continuation, metrics: ServerMetrics? = nil) {
         self.policy = policy
         self.updates = updates
+        self.metrics = metrics
         self.shards = (0..<Self.shardCount).map { _ in Shard() }
     }
 
@@ -85,6 +92,7 @@ public final class LivenessTracker: Sendable {
                 if record.state.expectsHeartbeats {
                     host.graceUntil = now + Self.amount(grace)
                     host.graceReason = "did not reconnect within \(Self.format(grace)) of server start"
+                    host.graceAfterLoss = false
                 }
                 state.hosts[record.hostname] = host
             }
@@ -174,6 +182,7 @@ public final class LivenessTracker: Sendable {
                 let grace = self.policy.reconnectGrace
                 host.graceUntil = now + Self.amount(grace)
                 host.graceReason = "connection lost (\(cause)) and no reconnect within \(Self.format(grace))"
+                host.graceAfterLoss = true
                 self.move(&host, hostname, to: .suspect, "connection lost (\(cause)); awaiting reconnect for \(Self.format(grace))", wallNow)
             }
             state.hosts[hostname] = host
@@ -263,6 +272,9 @@ public final class LivenessTracker: Sendable {
         if let grace = host.graceUntil, now >= grace {
             host.graceUntil = nil
             if host.state != .down {
+                if host.graceAfterLoss, let seen = host.lastSeen {
+                    self.metrics?.downDetected(afterSilence: max(0, wallNow.timeIntervalSince(seen)))
+                }
                 self.move(&host, hostname, to: .down, host.graceReason, wallNow)
             }
             return
@@ -274,6 +286,7 @@ public final class LivenessTracker: Sendable {
             if host.state != .down {
                 let silence = Self.seconds(now - last)
                 let phi = host.detector.phi(afterSilence: silence)
+                self.metrics?.downDetected(afterSilence: silence)
                 self.move(&host, hostname, to: .down, "no heartbeat for \(Self.format(silence)) (phi \(Self.format(phi, unit: "")), interval \(Self.format(self.policy.interval)))", wallNow)
             }
         } else if let suspectAt = host.suspectAt, now >= suspectAt {

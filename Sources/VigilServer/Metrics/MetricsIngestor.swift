@@ -45,6 +45,8 @@ public final class MetricsIngestor: Sendable {
     let settings: ServerSettings
     /// Whether the disk has room: while it has not, samples are refused (`storage_full`).
     let storage: StorageCondition?
+    /// The server's figures: the writer counts the samples it stores there.
+    let serverMetrics: ServerMetrics?
     private let state = Mutex(State())
     private let logger: Logger
     /// Wakes the writer whenever a sample is queued; at most one wake-up is buffered, so the writer
@@ -52,9 +54,10 @@ public final class MetricsIngestor: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     let wakeups: AsyncStream<Void>
 
-    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), live: LiveHub? = nil, storage: StorageCondition? = nil, logger: Logger) {
+    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), live: LiveHub? = nil, storage: StorageCondition? = nil, serverMetrics: ServerMetrics? = nil, logger: Logger) {
         self.settings = settings
         self.storage = storage
+        self.serverMetrics = serverMetrics
         self.latest = latest
         self.live = live
         self.logger = logger
