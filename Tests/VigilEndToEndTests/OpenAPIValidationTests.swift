@@ -98,6 +98,8 @@ struct OpenAPIValidationTests {
             try log.get(port, "/api/agents", "/api/agents", expect: 200)
             try log.get(port, "/api/servers", "/api/servers", expect: 200)
             try log.get(port, "/api/events", "/api/events", expect: 200)
+            try log.get(port, "/metrics", "/metrics", expect: 200)
+            try log.get(port, "/metrics/fleet", "/metrics/fleet", expect: 200)
         }
         try log.get(main, "/api/agents/{hostname}", "/api/agents/alpha", expect: 200)
         try log.get(strictPort, "/api/agents/{hostname}", "/api/agents/quiet", expect: 200)
@@ -286,6 +288,7 @@ struct OpenAPIValidationTests {
             ("GET", "/api/servers", "/api/servers", nil), ("GET", "/api/messages", "/api/messages", nil),
             ("GET", "/api/files", "/api/files", nil), ("GET", "/api/files/{id}", "/api/files/\(fileID)", nil),
             ("GET", "/api/auth/me", "/api/auth/me", nil), ("POST", "/api/auth/logout", "/api/auth/logout", nil),
+            ("GET", "/metrics", "/metrics", nil), ("GET", "/metrics/fleet", "/metrics/fleet", nil),
             ("POST", "/api/auth/password", "/api/auth/password", #"{"current_password": "a", "new_password": "b"}"#),
         ] + ["current", "disk", "network", "processes", "metrics", "history", "stats", "events"].map {
             ("GET", "/api/servers/{hostname}/\($0)", "/api/servers/alpha/\($0)", nil)
