@@ -39,53 +39,80 @@ struct ExpositionWriter {
             self.buffer.writeStaticString(header.type)
             self.buffer.writeStaticString("\n")
         }
-        self.buffer.writeStaticString(name)
-        self.buffer.writeStaticString("{")
-        self.buffer.writeString(labels)
-        if !extra.isEmpty { self.buffer.writeString(extra) }
-        self.buffer.writeStaticString("} ")
-        self.writeValue(value)
-        self.buffer.writeStaticString("\n")
+        // One reservation per line, the pieces copied in: at 10,000 hosts this runs ~800,000
+        // times a scrape, and a ByteBuffer write per piece (capacity and uniqueness checks each)
+        // was most of the cost.
+        var labels = labels
+        var extra = extra
+        labels.withUTF8 { labels in
+            extra.withUTF8 { extra in
+                let needed = name.utf8CodeUnitCount + labels.count + extra.count + 3 + Self.maxValueBytes + 1
+                self.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: needed) { out in
+                    var at = Self.copy(name, into: out, at: 0)
+                    out[at] = UInt8(ascii: "{")
+                    at = Self.copy(UnsafeRawBufferPointer(labels), into: out, at: at + 1)
+                    at = Self.copy(UnsafeRawBufferPointer(extra), into: out, at: at)
+                    out[at] = UInt8(ascii: "}")
+                    out[at + 1] = UInt8(ascii: " ")
+                    at = Self.format(value, into: out, at: at + 2)
+                    out[at] = UInt8(ascii: "\n")
+                    return at + 1
+                }
+            }
+        }
     }
 
-    /// A sample value. Whole numbers below 2^53 and numbers from 0.01 up to 10^12 are written
-    /// here with at most 6 decimals (the figures agents send carry fewer); anything else
-    /// through Swift's shortest round-trip form, which Prometheus parses as well.
+    /// The longest value ``format(_:into:at:)`` writes (Swift's longest `Double` description is 24 bytes).
+    static let maxValueBytes = 32
+
+    /// A sample value, for tests and single values.
     mutating func writeValue(_ value: Double) {
+        self.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.maxValueBytes) { Self.format(value, into: $0, at: 0) }
+    }
+
+    /// Writes a sample value at `start`; returns the index after it. Whole numbers below 2^53 and
+    /// numbers from 0.01 up to 10^12 are written here with at most 6 decimals (the figures agents
+    /// send carry fewer); anything else through Swift's shortest round-trip form, which Prometheus
+    /// parses as well.
+    static func format(_ value: Double, into out: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
         if value.isNaN {
-            self.buffer.writeStaticString("NaN")
-            return
+            return self.copy("NaN", into: out, at: start)
         }
         if value.isInfinite {
-            self.buffer.writeStaticString(value > 0 ? "+Inf" : "-Inf")
-            return
+            return self.copy(value > 0 ? "+Inf" : "-Inf", into: out, at: start)
         }
         let magnitude = value.magnitude
+        var at = start
         if magnitude < 9_007_199_254_740_992, value == value.rounded(.towardZero) {
-            if value < 0 { self.buffer.writeStaticString("-") }
-            self.writeDecimal(UInt64(magnitude))
-            return
+            if value < 0 {
+                out[at] = UInt8(ascii: "-")
+                at += 1
+            }
+            return self.decimal(UInt64(magnitude), into: out, at: at)
         }
         guard magnitude >= 0.01, magnitude < 1e12 else {
-            self.buffer.writeString(value.description)
-            return
+            var text = value.description
+            return text.withUTF8 { self.copy(UnsafeRawBufferPointer($0), into: out, at: start) }
         }
         let scaled = UInt64((magnitude * 1_000_000).rounded())
-        if value < 0 { self.buffer.writeStaticString("-") }
-        self.writeDecimal(scaled / 1_000_000)
+        if value < 0 {
+            out[at] = UInt8(ascii: "-")
+            at += 1
+        }
+        at = self.decimal(scaled / 1_000_000, into: out, at: at)
         var fraction = scaled % 1_000_000
-        guard fraction > 0 else { return }
+        guard fraction > 0 else { return at }
         var digits = 6
         while fraction % 10 == 0 {
             fraction /= 10
             digits -= 1
         }
-        self.buffer.writeStaticString(".")
-        self.writeDecimal(fraction, width: digits)
+        out[at] = UInt8(ascii: ".")
+        return self.decimal(fraction, width: digits, into: out, at: at + 1)
     }
 
-    /// `value` in decimal, left-padded with zeros to `width` digits.
-    mutating func writeDecimal(_ value: UInt64, width: Int = 1) {
+    /// `value` in decimal, left-padded with zeros to `width` digits; returns the index after it.
+    static func decimal(_ value: UInt64, width: Int = 1, into out: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
         var count = 1
         var rest = value / 10
         while rest > 0 {
@@ -93,16 +120,24 @@ struct ExpositionWriter {
             rest /= 10
         }
         count = max(count, width)
-        self.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
-            var remaining = value
-            var index = count - 1
-            while index >= 0 {
-                bytes[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-                index -= 1
-            }
-            return count
+        var remaining = value
+        var index = start + count - 1
+        while index >= start {
+            out[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            remaining /= 10
+            index -= 1
         }
+        return start + count
+    }
+
+    private static func copy(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return start }
+        (out.baseAddress! + start).copyMemory(from: base, byteCount: bytes.count)
+        return start + bytes.count
+    }
+
+    private static func copy(_ text: StaticString, into out: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
+        text.withUTF8Buffer { self.copy(UnsafeRawBufferPointer($0), into: out, at: start) }
     }
 
     /// `name="value"` with the value escaped as the format requires: backslash, double quote and
