@@ -15,8 +15,10 @@ final class MetricsRoutes: Sendable {
     let latest: LatestMetrics
     /// Reads the counts that live elsewhere, at scrape time.
     let figures: @Sendable () -> ServerFigures
-    /// The previous fleet render's size: the next one starts with a buffer that large.
-    private let lastFleetSize = Atomic<Int>(0)
+    /// The previous fleet render's buffer, written into again by the next one. It shares its
+    /// memory with the answer until that is written; scrapes come one after another, so by the
+    /// next one it is this route's alone again (if not, writing copies it: correct, only slower).
+    private let spare = Mutex<ByteBuffer?>(nil)
 
     init(metrics: ServerMetrics, tracker: LivenessTracker, latest: LatestMetrics, figures: @escaping @Sendable () -> ServerFigures) {
         self.metrics = metrics
@@ -38,8 +40,8 @@ final class MetricsRoutes: Sendable {
     func fleet() -> Response {
         let start = ContinuousClock.now
         let exposition = FleetExposition(statuses: self.tracker.snapshot(), samples: self.latest.all())
-        let body = exposition.render(capacity: self.lastFleetSize.load(ordering: .relaxed) + 4096)
-        self.lastFleetSize.store(body.readableBytes, ordering: .relaxed)
+        let body = exposition.render(into: self.spare.withLock { $0.take() } ?? ByteBuffer())
+        self.spare.withLock { $0 = body }
         let elapsed = ContinuousClock.now - start
         self.metrics.fleetRendered(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         return Self.response(body)
