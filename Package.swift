@@ -208,6 +208,7 @@ let package = Package(
             name: "VigilBench",  // load generator and benchmarks against a real `vigil server` (docs/PERFORMANCE.md)
             dependencies: [
                 "VigilProtocol",
+                "VigilServer",  // `exposition`: renders /metrics/fleet in this process
                 "VigilConnection",
                 "VigilMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -39,8 +39,9 @@ final class MetricsRoutes: Sendable {
 
     func fleet() -> Response {
         let start = ContinuousClock.now
-        let exposition = FleetExposition(statuses: self.tracker.snapshot(), samples: self.latest.all())
-        let body = exposition.render(into: self.spare.withLock { $0.take() } ?? ByteBuffer())
+        let exposition = FleetExposition(statuses: self.tracker.unsortedStatuses(), samples: self.latest.all())
+        var body = self.spare.withLock { $0.take() } ?? ByteBuffer()
+        exposition.render(into: &body)
         self.spare.withLock { $0 = body }
         let elapsed = ContinuousClock.now - start
         self.metrics.fleetRendered(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)

@@ -237,6 +237,24 @@ public final class LivenessTracker: Sendable {
         return all.sorted { $0.hostname < $1.hostname }
     }
 
+    /// Every host, in no particular order and without phi: for `/metrics/fleet`, which needs
+    /// neither, at a fraction of ``snapshot(now:)``'s cost (no sort, no logarithms).
+    public func unsortedStatuses() -> [AgentStatus] {
+        var all: [AgentStatus] = []
+        for shard in self.shards {
+            shard.state.withLock { state in
+                all.reserveCapacity(all.count + state.hosts.count)
+                for (hostname, host) in state.hosts {
+                    all.append(AgentStatus(
+                        hostname: hostname, state: host.state, stateSince: host.stateSince, lastSeen: host.lastSeen,
+                        connected: host.connection != nil, address: host.info?.address, agentVersion: host.info?.agentVersion, phi: nil
+                    ))
+                }
+            }
+        }
+        return all
+    }
+
     /// One host's status, or `nil` when the tracker has never heard of it.
     public func status(of hostname: String, now: NIODeadline = .now()) -> AgentStatus? {
         self.shard(hostname).state.withLock { state in

@@ -18,7 +18,7 @@ import VigilMetrics
 /// Hosts the tracker knows have `vigil_host_up` and `vigil_host_state`; hosts that only post
 /// metrics over HTTP (no agent connection, so no liveness) have their values only. A host with no
 /// sample yet has its liveness only.
-struct FleetExposition {
+public struct FleetExposition: Sendable {
     /// Label text of every host, file system, interface and disk, and of the states, back to back.
     private var arena: [UInt8] = []
     private var hostLabels: [Range<Int>] = []
@@ -32,18 +32,18 @@ struct FleetExposition {
     private var disks = Instances()
 
     /// Label sets below a host (a file system, an interface, a disk) and their values per family.
-    struct Instances {
+    struct Instances: Sendable {
         var host: [Int32] = []
         var labels: [Range<Int>] = []
         var values: [Double] = []
     }
 
-    var hostCount: Int { self.hostLabels.count }
+    public var hostCount: Int { self.hostLabels.count }
 
     /// - Parameters:
     ///   - statuses: The tracker's hosts.
     ///   - samples: The latest sample of each host that sent one.
-    init(statuses: [AgentStatus], samples: [String: LatestSample]) {
+    public init(statuses: [AgentStatus], samples: [String: LatestSample]) {
         let count = max(statuses.count, samples.count)
         self.arena.reserveCapacity(count * 200)
         self.hostLabels.reserveCapacity(count)
@@ -111,16 +111,26 @@ struct FleetExposition {
         return start
     }
 
-    /// The exposition text.
+    /// The exposition text, in a buffer of its own.
+    public func render() -> ByteBuffer {
+        var buffer = ByteBuffer()
+        self.render(into: &buffer)
+        return buffer
+    }
+
+    /// Writes the exposition text into `buffer`, replacing what it held.
     ///
     /// - Parameter buffer: Where to write it (cleared first): the previous render's buffer, so a
     ///   large fleet's text goes into memory already sized and mapped (a fresh 60 MB buffer per
     ///   scrape cost a page fault per 4 KiB).
-    func render(into buffer: ByteBuffer = ByteBuffer()) -> ByteBuffer {
-        var buffer = buffer
-        buffer.clear()
-        buffer.reserveCapacity(max(4096, self.hostCount * 512))
-        var out = ExpositionWriter(buffer: buffer)
+    public func render(into buffer: inout ByteBuffer) {
+        // The writer must hold the only reference, or its first write copies the whole buffer
+        // into fresh memory (and every page of it faults in again).
+        var taken = ByteBuffer()
+        swap(&taken, &buffer)
+        taken.clear()
+        taken.reserveCapacity(max(4096, self.hostCount * 512))
+        var out = ExpositionWriter(buffer: consume taken)
         self.arena.withUnsafeBytes { arena in
             let none = UnsafeRawBufferPointer(rebasing: arena[0..<0])
             let scalarCount = Self.scalarFamilies.count
@@ -145,7 +155,7 @@ struct FleetExposition {
             Self.render(&out, arena, self.hostLabels, self.interfaces, Self.interfaceFamilies.map { ($0.name, $0.type, $0.help) })
             Self.render(&out, arena, self.hostLabels, self.disks, Self.diskFamilies.map { ($0.name, $0.type, $0.help) })
         }
-        return out.buffer
+        buffer = out.buffer
     }
 
     private static func render(
