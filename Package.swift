@@ -55,6 +55,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),  // the alerting file (already in the graph through swift-configuration)
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -185,6 +186,8 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+                // The server's own figures (`GET /metrics`): a registry each server owns (ServerMetrics).
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(
@@ -227,6 +230,7 @@ let package = Package(
             name: "VigilBench",  // load generator and benchmarks against a real `vigil server` (docs/PERFORMANCE.md)
             dependencies: [
                 "VigilProtocol",
+                "VigilServer",  // `exposition`: renders /metrics/fleet in this process
                 "VigilConnection",
                 "VigilMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -8,7 +8,7 @@ import NIOPosix
 struct HTTPBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http",
-        abstract: "The API under load: a closed-loop client pool against /api/servers, /api/servers/{h}/current and a 24 h /history; requests/s and latency per endpoint.",
+        abstract: "The API under load: a closed-loop client pool against /api/servers, /api/servers/{h}/current, a 24 h /history and /metrics/fleet; requests/s and latency per endpoint.",
         discussion: """
         Fills a server first: `--hosts` agents send `--samples` samples each (5 s apart, ending now), \
         and one more host sends 24 h of samples. Then each endpoint in turn gets `--clients` \
@@ -16,6 +16,8 @@ struct HTTPBenchmark: AsyncParsableCommand {
         loop, no pipelining), for `--warmup` seconds unrecorded and `--duration` seconds recorded. \
         Latency is from writing the request to reading the answer's last byte, on the connection's \
         event loop. Every answer must be 200 (or the run stops, exit status 1). \
+        After `/metrics/fleet` (Prometheus exposition of every host), the server's own render time \
+        for it is read from its `/metrics` (`vigil_fleet_exposition_render_seconds`). \
         The same load from `wrk`, with the server filled by this command's first phase: \
         `wrk -t2 -c16 -d10s http://127.0.0.1:PORT/api/servers`.
         """
@@ -41,6 +43,9 @@ struct HTTPBenchmark: AsyncParsableCommand {
 
     @Option(help: "Agents connecting at once.")
     var connectBatch = 500
+
+    @Option(help: "Only these endpoints (comma-separated: servers, current, history_24h, metrics_fleet); all by default.")
+    var only: String?
 
     @OptionGroup var common: CommonOptions
 
@@ -82,6 +87,11 @@ struct HTTPBenchmark: AsyncParsableCommand {
                     guard count == listed else { throw BenchmarkError("/api/servers lists \(count) hosts, expected \(listed)") }
                 }),
                 ("current", "/api/servers/\(fleetHost)/current", { _ in }),
+                ("metrics_fleet", "/metrics/fleet", { answer in
+                    let text = String(buffer: answer.body)
+                    let count = text.components(separatedBy: "\nvigil_host_up{").count - 1
+                    guard count == listed else { throw BenchmarkError("/metrics/fleet has \(count) vigil_host_up series, expected \(listed)") }
+                }),
                 ("history_24h", "/api/servers/\(historyHost)/history?metric=cpu.percent&from=\(now - 86_400)&to=\(now)", { answer in
                     let history = try JSONDecoder().decode(VigilAPI.History.self, from: answer.data)
                     guard history.resolution != "raw", !history.points.isEmpty else {
@@ -90,15 +100,17 @@ struct HTTPBenchmark: AsyncParsableCommand {
                 }),
             ]
             var phases: [String: HTTPReport.Endpoint] = [:]
-            for endpoint in endpoints {
+            let chosen = self.only.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+            for endpoint in endpoints where chosen?.contains(endpoint.key) ?? true {
                 progress("\(endpoint.key): \(self.clients) connections, \(self.warmup) s warm-up + \(self.duration) s: GET \(endpoint.path)")
                 let phase = try await self.closedLoop(server: server, group: group, path: endpoint.path, check: endpoint.check)
                 progress("\(endpoint.key): \(Format.number(phase.requestsPerSecond)) requests/s, \(phase.latency.summary)")
                 phases[endpoint.key] = phase
             }
             try server.checkAlive()
+            let render = phases["metrics_fleet"] == nil ? nil : try await self.fleetRender(server: server, group: group)
             report = HTTPReport(date: Date().formatted(.iso8601), hosts: self.hosts, historyHours: self.historyHours, clients: self.clients,
-                                durationSeconds: self.duration, endpoints: phases,
+                                durationSeconds: self.duration, endpoints: phases, fleetRender: render,
                                 serverRSSMebibytes: Double(server.stats?.residentBytes ?? 0) / 1_048_576,
                                 loadAtStart: loadAtStart, loadAtEnd: .now())
         } catch {
@@ -210,6 +222,23 @@ struct HTTPBenchmark: AsyncParsableCommand {
             loadAverage1m: MachineLoad.now().loadAverage1m)
     }
 
+    /// The server's own `/metrics/fleet` render times so far, from its `/metrics`.
+    private func fleetRender(server: ServerProcess, group: MultiThreadedEventLoopGroup) async throws -> HTTPReport.FleetRender {
+        let client = try await self.connectClient(group: group, port: server.httpPort)
+        let answer = try await client.get("/metrics")
+        await client.close()
+        guard answer.status == 200 else { throw BenchmarkError("GET /metrics: HTTP \(answer.status)") }
+        var render = HTTPReport.FleetRender()
+        for line in String(buffer: answer.body).split(separator: "\n") where line.hasPrefix("vigil_fleet_exposition_render_seconds") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let value = Double(parts[1]) else { continue }
+            if parts[0] == "vigil_fleet_exposition_render_seconds_sum" { render.totalSeconds = value }
+            if parts[0] == "vigil_fleet_exposition_render_seconds_count" { render.count = Int(value) }
+            if parts[0].hasSuffix(#"{le="0.05"}"#) { render.within50ms = Int(value) }
+        }
+        return render
+    }
+
     /// One connection of the pool (the one place to add what every API request needs).
     private func connectClient(group: MultiThreadedEventLoopGroup, port: Int) async throws -> HTTPClient {
         try await HTTPClient.connect(group: group, port: port)
@@ -230,12 +259,22 @@ struct HTTPReport: Codable, Sendable {
         var loadAverage1m: Double
     }
 
+    /// The server's own time to render `/metrics/fleet` (its `vigil_fleet_exposition_render_seconds`).
+    struct FleetRender: Codable, Sendable {
+        var count = 0
+        var totalSeconds = 0.0
+        /// Renders that took 50 ms or less.
+        var within50ms = 0
+        var meanMilliseconds: Double { self.count == 0 ? 0 : self.totalSeconds / Double(self.count) * 1000 }
+    }
+
     var date: String
     var hosts: Int
     var historyHours: Int
     var clients: Int
     var durationSeconds: Double
     var endpoints: [String: Endpoint]
+    var fleetRender: FleetRender?
     var serverRSSMebibytes: Double
     var loadAtStart: MachineLoad
     var loadAtEnd: MachineLoad
@@ -247,6 +286,9 @@ struct HTTPReport: Codable, Sendable {
             let endpoint = self.endpoints[key]!
             printer.row(key, "\(Format.number(endpoint.requestsPerSecond)) requests/s, \(endpoint.latency.summary), \(Format.number(endpoint.responseBytes)) bytes")
             printer.row("  server / load generator CPU", String(format: "%.0f %% / %.0f %% of one core (load %.2f)", endpoint.serverCPUPercentOfOneCore, endpoint.loadGeneratorCPUPercentOfOneCore, endpoint.loadAverage1m))
+        }
+        if let render = self.fleetRender {
+            printer.row("/metrics/fleet render (server side)", String(format: "%d renders, mean %.1f ms, %d within 50 ms", render.count, render.meanMilliseconds, render.within50ms))
         }
         printer.row("server RSS at end", "\(Format.number(self.serverRSSMebibytes, 1)) MiB")
         printer.row("machine load at start / end", String(format: "%.2f / %.2f (%d cores)", self.loadAtStart.loadAverage1m, self.loadAtEnd.loadAverage1m, self.loadAtStart.cores))

@@ -54,6 +54,8 @@ public struct VigilServer: Sendable {
     public var liveSettings: LiveSettings { self.reloader.live }
     /// Open HTTP connections, against `http.max_connections`.
     let httpConnections: HTTPConnectionLimiter
+    /// The server's own figures (`GET /metrics`): its own registry, not a process-wide one.
+    public let serverMetrics: ServerMetrics
     /// The services in start order, for callers that run them in a larger group (`vigil up`).
     public let services: [any Service]
     private let logger: Logger
@@ -86,6 +88,8 @@ public struct VigilServer: Sendable {
         self.logger = logger
         let httpConnections = HTTPConnectionLimiter(limit: settings.http.maxConnections, logger: logger)
         self.httpConnections = httpConnections
+        let serverMetrics = ServerMetrics()
+        self.serverMetrics = serverMetrics
         OpenFilesLimit.raiseToHardLimit(settings: settings, logger: logger)
         let directory = URL(fileURLWithPath: settings.dataDirectory)
         if settings.storage == .sqlite, store == nil || history == nil {
@@ -109,15 +113,15 @@ public struct VigilServer: Sendable {
         }()
         self.history = history
         let (updates, continuation) = AsyncStream<LivenessUpdate>.makeStream()
-        let tracker = LivenessTracker(policy: LivenessPolicy(settings: settings), updates: continuation)
+        let tracker = LivenessTracker(policy: LivenessPolicy(settings: settings), updates: continuation, metrics: serverMetrics)
         self.tracker = tracker
         let latest = LatestMetrics()
         let live = LiveHub(settings: settings.stream, tracker: tracker, latest: latest, logger: logger)
         self.live = live
         // Before the ingestor: it evaluates the rules on each sample. A bad alerting file stops the start here.
-        let alerts = try await AlertService(store: store, settings: settings.alerting, live: live, factory: channels ?? NotifyChannelFactory(logger: logger), logger: logger)
+        let alerts = try await AlertService(store: store, settings: settings.alerting, live: live, factory: channels ?? NotifyChannelFactory(logger: logger), metrics: serverMetrics, logger: logger)
         self.alerts = alerts
-        let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, alerts: alerts.evaluation, storage: storage, logger: logger, liveSettings: liveSettings)
+        let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, alerts: alerts.evaluation, storage: storage, serverMetrics: serverMetrics, logger: logger, liveSettings: liveSettings)
         self.metrics = metrics
         let metricsService = MetricsService(ingestor: metrics, store: history, settings: settings, logger: logger)
         try await metricsService.restore()
@@ -139,7 +143,7 @@ public struct VigilServer: Sendable {
         let environment = SessionEnvironment(
             settings: settings, serverID: serverID, tracker: tracker,
             authenticator: AgentAuthenticator(store: store, openEnrollment: settings.openEnrollment, legacyClients: settings.legacyClients),
-            metrics: metrics, messages: messages, files: files, logger: logger, live: liveSettings
+            metrics: metrics, messages: messages, files: files, serverMetrics: serverMetrics, logger: logger, live: liveSettings
         )
         self.sessions = environment
         // Users before the listener binds: creating the first admin may fail (a bad database), and
@@ -178,6 +182,8 @@ public struct VigilServer: Sendable {
 
         // HEAD on every GET route: the GET answer without its body (RFC 9110 §9.3.2).
         let router = Router(context: VigilRequestContext.self, options: .autoGenerateHeadEndpoints)
+        // Outermost, so its time covers everything below (access checks, errors, the body's writing).
+        router.add(middleware: HTTPMetricsMiddleware(metrics: serverMetrics))
         if tls != nil, settings.hstsMaxAge > .zero {
             router.add(middleware: HSTSMiddleware(maxAge: settings.hstsMaxAge))
         }
@@ -185,7 +191,7 @@ public struct VigilServer: Sendable {
         router.add(middleware: APIErrorMiddleware(storage: storage))
         // Before every route (middleware applies to the routes added after it): who is asking, and may they.
         router.add(middleware: SessionTokenAuthenticator(verifier: users))
-        router.add(middleware: RouteAccessMiddleware())
+        router.add(middleware: RouteAccessMiddleware(scrapeToken: settings.metricsScrapeToken))
         AuthRoutes(users: users).register(on: router.group("api"))
         UserRoutes(users: users, sessions: environment.registeredSessions).register(on: router.group("api"))
         // The CA as it is now (an operator's files may be replaced and reloaded on SIGHUP).
@@ -204,6 +210,13 @@ public struct VigilServer: Sendable {
         NotificationRoutes(alerts: alerts).register(on: router.group("api"))
         AdminRoutes(reloader: reloader).register(on: router.group("api"))
         StreamRoutes(hub: live, verifier: users, settings: settings.stream, logger: logger).register(on: router.group("api"))
+        let figures: @Sendable () -> ServerFigures = {
+            ServerFigures(
+                agentConnections: environment.openConnections, registeredSessions: environment.registeredSessions.countsByKind,
+                httpConnections: httpConnections.current, streamClients: live.statistics.clients, ingestQueueDepth: metrics.pendingCount
+            )
+        }
+        MetricsRoutes(metrics: serverMetrics, tracker: tracker, latest: latest, figures: figures).register(on: router)
         DashboardRoutes(directory: settings.dashboardDirectory).register(on: router)
         let http = Application(
             router: router,

@@ -97,13 +97,26 @@ struct BenchSmokeTests {
     func http() async throws {
         let report = try await self.runBench(["http", "--hosts", "20", "--samples", "2", "--history-hours", "2", "--clients", "2", "--duration", "1", "--warmup", "0.2"])
         let endpoints = try #require(report["endpoints"] as? [String: [String: Any]])
-        #expect(Set(endpoints.keys) == ["servers", "current", "history_24h"])
+        #expect(Set(endpoints.keys) == ["servers", "current", "history_24h", "metrics_fleet"])
         for (name, endpoint) in endpoints {
             #expect((endpoint["requests"] as? Int ?? 0) > 0, "\(name): \(endpoint)")
             #expect((endpoint["requests_per_second"] as? Double ?? 0) > 0, "\(name)")
             let latency = endpoint["latency"] as? [String: Any] ?? [:]
             #expect((latency["p99_ms"] as? Double ?? 0) > 0, "\(name): \(latency)")
         }
+        // The server's own render time for /metrics/fleet, read from its /metrics.
+        let render = try #require(report["fleet_render"] as? [String: Any])
+        #expect((render["count"] as? Int ?? 0) > 0, "\(render)")
+    }
+
+    @Test("exposition: /metrics/fleet rendered in-process, timed, one line per value")
+    func exposition() async throws {
+        let report = try await self.runBench(["exposition", "--hosts", "50", "--rounds", "3"])
+        #expect(report["hosts"] as? Int == 50)
+        // 50 simulated hosts: liveness, CPU and memory, 3 file systems, 2 interfaces, 2 disks each.
+        #expect((report["lines"] as? Int ?? 0) > 50 * 60, "\(report)")
+        let cpu = try #require(report["cpu_milliseconds"] as? [String: Any])
+        #expect((cpu["median"] as? Double ?? 0) > 0, "\(cpu)")
     }
 
     @Test("detect: hung and crashed agents are DOWN within the watch, no false DOWN among the rest")

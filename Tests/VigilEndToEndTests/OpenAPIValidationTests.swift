@@ -111,6 +111,8 @@ struct OpenAPIValidationTests {
             try log.get(port, "/api/agents", "/api/agents", expect: 200)
             try log.get(port, "/api/servers", "/api/servers", expect: 200)
             try log.get(port, "/api/events", "/api/events", expect: 200)
+            try log.get(port, "/metrics", "/metrics", expect: 200)
+            try log.get(port, "/metrics/fleet", "/metrics/fleet", expect: 200)
         }
         try log.get(main, "/api/agents/{hostname}", "/api/agents/alpha", expect: 200)
         try log.get(strictPort, "/api/agents/{hostname}", "/api/agents/quiet", expect: 200)
@@ -300,6 +302,7 @@ struct OpenAPIValidationTests {
             ("GET", "/api/servers", "/api/servers", nil), ("GET", "/api/messages", "/api/messages", nil),
             ("GET", "/api/files", "/api/files", nil), ("GET", "/api/files/{id}", "/api/files/\(fileID)", nil),
             ("GET", "/api/auth/me", "/api/auth/me", nil), ("POST", "/api/auth/logout", "/api/auth/logout", nil),
+            ("GET", "/metrics", "/metrics", nil), ("GET", "/metrics/fleet", "/metrics/fleet", nil),
             ("POST", "/api/auth/password", "/api/auth/password", #"{"current_password": "a", "new_password": "b"}"#),
             ("GET", "/api/alerts", "/api/alerts", nil), ("GET", "/api/alerts/history", "/api/alerts/history", nil),
             ("GET", "/api/alerts/evaluation", "/api/alerts/evaluation", nil), ("GET", "/api/alerts/{id}", "/api/alerts/1", nil),

@@ -148,6 +148,8 @@ struct RoleTests {
         #expect(RouteAccess.required(method: .get, path: "/") == .open)
         #expect(RouteAccess.required(method: .get, path: "/assets/app.js") == .open)
         #expect(RouteAccess.required(method: .get, path: "/api/health") == .open)
+        #expect(RouteAccess.required(method: .get, path: "/metrics") == .viewerOrScrapeToken)
+        #expect(RouteAccess.required(method: .get, path: "/metrics/fleet") == .viewerOrScrapeToken)
         #expect(RouteAccess.required(method: .post, path: "/api/metrics") == .open)
         #expect(RouteAccess.required(method: .get, path: "/api/metrics") == .role(.viewer))
         #expect(RouteAccess.required(method: .post, path: "/api/auth/login") == .open)

@@ -24,6 +24,8 @@ public actor AlertService: Service, ReloadParticipant {
     let live: LiveHub?
     let logger: Logger
     let factory: (any NotificationChannelFactory)?
+    /// `vigil_notifications_total` and `vigil_alerts_firing` on `GET /metrics`.
+    let metrics: ServerMetrics?
 
     // The configuration in force.
     var file: AlertingFile
@@ -56,8 +58,9 @@ public actor AlertService: Service, ReloadParticipant {
 
     /// Makes the service and checks the alerting file; a bad file stops the server from starting
     /// (a reload with one is refused instead, leaving the running configuration).
-    public init(store: any VigilStore, settings: AlertingSettings, live: LiveHub?, factory: (any NotificationChannelFactory)?, logger: Logger) async throws {
+    public init(store: any VigilStore, settings: AlertingSettings, live: LiveHub?, factory: (any NotificationChannelFactory)?, metrics: ServerMetrics? = nil, logger: Logger) async throws {
         self.store = store
+        self.metrics = metrics
         self.settings = settings
         self.live = live
         self.factory = factory
@@ -90,6 +93,7 @@ public actor AlertService: Service, ReloadParticipant {
             }
         }
         for alert in try await self.store.alertsAwaitingResolvedNotice() { self.owedResolutions[alert.fingerprint] = alert }
+        self.countFiring()
         self.silences = try await self.store.silences(endingAfter: now.addingTimeInterval(-86_400))
         let open = try await self.store.openNotifications()
         self.openNotifications = open.count
@@ -142,6 +146,12 @@ public actor AlertService: Service, ReloadParticipant {
         if entry.state == .delivered || entry.state == .dead {
             self.openNotifications = max(0, self.openNotifications - 1)
         }
+        let result = switch entry.state {
+        case .delivered: "delivered"
+        case .retrying, .pending: "failed"
+        case .dead: "dead"
+        }
+        self.metrics?.notificationDelivered(channel: entry.notification.channel, kind: self.channelKinds[entry.notification.channel] ?? "unknown", result: result)
         self.live?.publishNotification(entry)
     }
 
@@ -174,6 +184,7 @@ public actor AlertService: Service, ReloadParticipant {
             self.live?.publishAlert(alert)
             self.log(alert)
         }
+        self.countFiring()
         for alert in stored {
             switch alert.status {
             case .firing:
@@ -189,6 +200,14 @@ public actor AlertService: Service, ReloadParticipant {
                 break
             }
         }
+    }
+
+    /// Sets `vigil_alerts_firing{severity}` from the unresolved alerts.
+    private func countFiring() {
+        guard let metrics = self.metrics else { return }
+        var counts: [Severity: Int] = [:]
+        for alert in self.active.values where alert.status == .firing { counts[alert.severity, default: 0] += 1 }
+        for severity in Severity.allCases { metrics.setAlertsFiring(counts[severity] ?? 0, severity: severity.rawValue) }
     }
 
     private func log(_ alert: StoredAlert) {

@@ -53,6 +53,15 @@ public final class RegisteredSessions: Sendable {
         self.close(where: { $0.kind == .user && $0.clientID == name }, code: .revokedKey, reason: reason)
     }
 
+    /// Registered sessions by client kind, for `/metrics`.
+    var countsByKind: [ClientKind: Int] {
+        self.entries.withLock { entries in
+            var counts: [ClientKind: Int] = [:]
+            for entry in entries.values { counts[entry.kind, default: 0] += 1 }
+            return counts
+        }
+    }
+
     /// Whether any open session registered with a key (the revocation check polls only then).
     /// Stops at the first such session: with keyed agents that is the first one looked at.
     var hasKeyedSessions: Bool {

@@ -133,6 +133,25 @@ extension ServerSettings {
         parser.int("metrics.max_series", 1...1_000_000) { settings.metricsMaxSeries = $0 }
         parser.int("metrics.max_series_name_bytes", 16...65_536) { settings.metricsMaxSeriesNameBytes = $0 }
         parser.duration("metrics.max_clock_skew") { settings.metricsMaxClockSkew = $0 }
+        // The token itself is hashed at once (``ScrapeToken``); the file is read here, so a bad path
+        // fails the start with the key's name. The file wins over the plain value.
+        var scrapeToken: String?
+        var scrapeTokenFile: String?
+        parser.string("metrics.scrape_token") { scrapeToken = $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        parser.string("metrics.scrape_token_file") { scrapeTokenFile = $0 }
+        if let path = scrapeTokenFile {
+            do {
+                settings.metricsScrapeToken = try ScrapeToken.load(file: path, key: "metrics.scrape_token_file")
+            } catch {
+                parser.problems.append("\(error)")
+            }
+        } else if let token = scrapeToken {
+            if token.isEmpty {
+                parser.problems.append("metrics.scrape_token: expected a token, got only white space")
+            } else {
+                settings.metricsScrapeToken = ScrapeToken(token: token)
+            }
+        }
 
         parser.int("messages.max_content_bytes", 1...(16 << 20)) { settings.messageMaxContentBytes = $0 }
         parser.duration("messages.retention") { settings.messageRetention = $0 }

@@ -141,6 +141,12 @@ public struct ServerSettings: Sendable, Equatable {
     /// A sample stamped further ahead of the server's clock than this is refused (a broken clock).
     public var metricsMaxClockSkew: Duration = .seconds(300)
 
+    // MARK: Prometheus
+    /// The bearer token that opens `GET /metrics` and `GET /metrics/fleet` besides a viewer's session
+    /// token (`metrics.scrape_token_file`, or `metrics.scrape_token` from the environment). Only its
+    /// SHA-256 is kept. `nil`: only session tokens open them.
+    public var metricsScrapeToken: ScrapeToken?
+
     // MARK: Messages
     /// The longest `CLIENT_MESSAGE` content (and `POST /api/messages` content), in UTF-8 bytes.
     public var messageMaxContentBytes = 64 << 10

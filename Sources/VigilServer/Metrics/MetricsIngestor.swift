@@ -49,6 +49,8 @@ public final class MetricsIngestor: Sendable {
     var settings: ServerSettings { self.liveSettings.current }
     /// Whether the disk has room: while it has not, samples are refused (`storage_full`).
     let storage: StorageCondition?
+    /// The server's figures: the writer counts the samples it stores there.
+    let serverMetrics: ServerMetrics?
     private let state = Mutex(State())
     private let logger: Logger
     /// Wakes the writer whenever a sample is queued; at most one wake-up is buffered, so the writer
@@ -56,10 +58,11 @@ public final class MetricsIngestor: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     let wakeups: AsyncStream<Void>
 
-    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), live: LiveHub? = nil, alerts: AlertEvaluation? = nil, storage: StorageCondition? = nil, logger: Logger, liveSettings: LiveSettings? = nil) {
+    public init(settings: ServerSettings, latest: LatestMetrics = LatestMetrics(), live: LiveHub? = nil, alerts: AlertEvaluation? = nil, storage: StorageCondition? = nil, serverMetrics: ServerMetrics? = nil, logger: Logger, liveSettings: LiveSettings? = nil) {
         self.liveSettings = liveSettings ?? LiveSettings(settings)
         self.alerts = alerts
         self.storage = storage
+        self.serverMetrics = serverMetrics
         self.latest = latest
         self.live = live
         self.logger = logger

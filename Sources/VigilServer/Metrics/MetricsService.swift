@@ -114,6 +114,7 @@ public struct MetricsService: Service {
                 // store and the ingestor disagree about what is newest: say so, never silently.
                 self.logger.warning("metrics history kept fewer samples than written", metadata: ["written": "\(batch.count)", "stored": "\(stored)"])
             }
+            self.ingestor.serverMetrics?.samplesStored(stored)
             for queued in batch { queued.onStored?(.success(())) }
             return true
         case .failure(let error):

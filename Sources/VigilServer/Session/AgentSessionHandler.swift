@@ -72,7 +72,9 @@ final class AgentSessionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        self.perform(self.machine.handle(self.unwrapInboundIn(data).event), context)
+        let frame = self.unwrapInboundIn(data)
+        self.environment.serverMetrics.frameReceived(frame)
+        self.perform(self.machine.handle(frame.event), context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -124,6 +126,7 @@ final class AgentSessionHandler: ChannelInboundHandler {
             }
             self.perform(self.machine.handle(.queueReplayed), context)
         case .acknowledgeHeartbeat(let seq, let client):
+            self.environment.serverMetrics.heartbeatReceived()
             if client.hasLiveness {
                 self.environment.tracker.heartbeat(hostname: client.clientID, connectionID: client.connectionID, now: .now(), wallNow: Date())
             }
@@ -159,9 +162,11 @@ final class AgentSessionHandler: ChannelInboundHandler {
         case .respond(let payload):
             self.respond(context, payload, thenClose: false)
         case .refuse(let payload):
+            self.environment.serverMetrics.protocolError(code: payload.code, closed: false)
             self.logger.notice("protocol error", metadata: ["code": "\(payload.code?.rawValue ?? "-")", "detail": "\(payload.message.logEscaped)"])
             self.respond(context, payload, thenClose: false)
         case .fail(let payload):
+            self.environment.serverMetrics.protocolError(code: payload.code, closed: true)
             self.handshakeTimer?.cancel()
             self.logger.notice("closing connection", metadata: ["code": "\(payload.code?.rawValue ?? "-")", "detail": "\(payload.message.logEscaped)"])
             self.respond(context, payload, thenClose: true)

@@ -19,13 +19,19 @@ public final class SessionEnvironment: Sendable {
     public let logger: Logger
     /// Registered sessions by key and by client, so revocations end them at once.
     public let registeredSessions = RegisteredSessions()
+    /// The server's figures: heartbeats, frames and protocol errors are counted there.
+    public let serverMetrics: ServerMetrics
     private let connectionCount = Atomic<Int>(0)
     private let nextConnectionID = Atomic<UInt64>(1)
     private let liveSessions = Atomic<Int>(0)
 
-    public init(settings: ServerSettings, serverID: String, tracker: LivenessTracker, authenticator: AgentAuthenticator, metrics: MetricsIngestor, messages: MessageService, files: FileService, logger: Logger, live: LiveSettings? = nil) {
+    public init(
+        settings: ServerSettings, serverID: String, tracker: LivenessTracker, authenticator: AgentAuthenticator, metrics: MetricsIngestor,
+        messages: MessageService, files: FileService, serverMetrics: ServerMetrics = ServerMetrics(), logger: Logger, live: LiveSettings? = nil
+    ) {
         self.settings = settings
         self.live = live ?? LiveSettings(settings)
+        self.serverMetrics = serverMetrics
         self.serverID = serverID
         self.tracker = tracker
         self.authenticator = authenticator

@@ -12,9 +12,14 @@ public enum RouteAccess: Equatable, Sendable {
     case open
     /// A signed-in user with at least this role.
     case role(UserRole)
+    /// A viewer (or higher), or a Prometheus server with the scrape token (`metrics.scrape_token_file`).
+    case viewerOrScrapeToken
 
     /// The rule for a request. `path` is the matched route pattern, or the raw path when none matched.
     public static func required(method: HTTPRequest.Method, path: String) -> RouteAccess {
+        if path == "/metrics" || path == "/metrics/fleet" {
+            return .viewerOrScrapeToken
+        }
         guard path == "/api" || path.hasPrefix("/api/") else { return .open }
         switch path {
         case "/api/health", "/api/auth/login", "/api/auth/refresh", "/api/stream":
