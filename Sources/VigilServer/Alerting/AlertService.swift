@@ -73,18 +73,18 @@ public actor AlertService: Service, ReloadParticipant {
         for channel in prepared.channels {
             self.channelKinds[channel.name] = channel.kind
             if let resending = channel as? AlertmanagerChannel { self.resendIntervals[channel.name] = resending.resendInterval }
+            // Made here only to check them: ``start()`` makes the channels it runs. A server whose
+            // start fails after this point must not be left holding HTTP clients nobody shuts down.
+            await channel.shutdown()
         }
-        self.pendingChannels = prepared.channels
     }
-
-    /// Channels made by `init`, given their workers by ``start()`` (an actor's init cannot make actors that call back into it).
-    private var pendingChannels: [any NotificationChannel] = []
 
     /// Loads what a previous run left: unresolved alerts (restored into the evaluator as firing,
     /// so they resolve when their condition ends), silences, resolutions owed, open notifications.
     public func start() async throws {
-        for channel in self.pendingChannels { self.workers[channel.name] = self.makeWorker(channel) }
-        self.pendingChannels = []
+        if let factory = self.factory, !self.channelKinds.isEmpty {
+            for channel in try factory.makeChannels(from: self.file.channels) { self.workers[channel.name] = self.makeWorker(channel) }
+        }
         let now = Date()
         for alert in try await self.store.activeAlerts() {
             self.active[alert.fingerprint] = alert
@@ -134,6 +134,10 @@ public actor AlertService: Service, ReloadParticipant {
             self.evaluation.finish()
         }
         for worker in self.workers.values { await worker.stop() }
+        if let checked = self.checked {
+            self.checked = nil
+            for channel in checked.prepared.channels { await channel.shutdown() }
+        }
     }
 
     func makeWorker(_ channel: any NotificationChannel) -> ChannelWorker {
