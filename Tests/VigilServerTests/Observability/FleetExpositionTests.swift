@@ -136,6 +136,27 @@ struct FleetExpositionTests {
         }
     }
 
+    @Test("whole numbers of every length, with and without zero padding, as Swift writes them")
+    func decimals() {
+        func decimal(_ value: UInt64, width: Int = 1) -> String {
+            var bytes = [UInt8](repeating: 0, count: 32)
+            let end = bytes.withUnsafeMutableBytes { ExpositionWriter.decimal(value, width: width, into: $0, at: 0) }
+            return String(decoding: bytes[0..<end], as: UTF8.self)
+        }
+        var power: UInt64 = 1
+        for _ in 0..<19 {
+            for value in [power - 1, power, power + 1, power * 9 + 7] {
+                #expect(decimal(value) == String(value))
+            }
+            power *= 10
+        }
+        #expect(decimal(.max) == String(UInt64.max))
+        #expect(decimal(0, width: 6) == "000000")
+        #expect(decimal(123, width: 6) == "000123")
+        #expect(decimal(12, width: 2) == "12")
+        #expect(decimal(123_456, width: 3) == "123456")
+    }
+
     @Test("promtool check metrics finds nothing to say about a fleet with hostile names", .enabled(if: Promtool.path != nil, Promtool.skipReason))
     func promtool() async throws {
         let hostile = "/mnt/evil\"} 1\n\\x"
