@@ -26,7 +26,7 @@ import tempfile
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, TimeoutException, WebDriverException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -69,7 +69,8 @@ def browser(width, height):
 def wait_for(driver, what, timeout, condition):
     """Polls `condition(driver)` until it returns something truthy; fails the step with `what`."""
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.05, ignored_exceptions=(NoSuchElementException,)).until(
+        # A live table may replace a row between finding it and reading it: look again.
+        return WebDriverWait(driver, timeout, poll_frequency=0.05, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
             lambda d: condition(d))
     except TimeoutException:
         raise StepFailed(f"timed out after {timeout} s waiting for {what}")
@@ -202,7 +203,12 @@ def check(args):
         # The shipped host_down rule fired: its row is live on the page; the admin acknowledges it.
         alert_row = f'#alerts-active tr[data-rule="host_down"][data-host="{host}"]'
         wait_for(driver, f"the firing host_down alert of {host}", 10, lambda d: d.find_element(By.CSS_SELECTOR, alert_row).get_attribute("data-status") == "firing")
-        driver.find_element(By.CSS_SELECTOR, f"{alert_row} button.ack").click()
+        def click_ack(d):
+            if d.find_element(By.CSS_SELECTOR, alert_row).get_attribute("data-acknowledged"):
+                return True  # an earlier click went through before the row was redrawn
+            d.find_element(By.CSS_SELECTOR, f"{alert_row} button.ack").click()
+            return True
+        wait_for(driver, "the Acknowledge button to take the click", 10, click_ack)
         wait_for(driver, "the alert to show as acknowledged", 10, lambda d: d.find_element(By.CSS_SELECTOR, alert_row).get_attribute("data-acknowledged") == args.admin)
         for element in ("alerts-silences", "alerts-deliveries"):
             driver.find_element(By.ID, element)
