@@ -10,18 +10,39 @@ public struct LabelMatcher: Sendable, Equatable, Codable, CustomStringConvertibl
         case notMatches = "!~"
     }
 
-    public var name: String
-    public var operation: Operation
-    public var value: String
+    public let name: String
+    public let operation: Operation
+    public let value: String
+    /// The regular expression, compiled once: routes and silences are matched against every
+    /// alert on every tick, and compiling a `Regex` costs far more than matching it.
+    private let pattern: CompiledPattern?
+
+    /// A compiled regular expression, shared by copies of the matcher. Matching does not mutate
+    /// it, so sharing it between threads is safe (`Regex` is not declared `Sendable`).
+    final class CompiledPattern: @unchecked Sendable {
+        let regex: Regex<AnyRegexOutput>
+        init(_ regex: Regex<AnyRegexOutput>) { self.regex = regex }
+    }
+
+    public static func == (lhs: LabelMatcher, rhs: LabelMatcher) -> Bool {
+        lhs.name == rhs.name && lhs.operation == rhs.operation && lhs.value == rhs.value
+    }
 
     /// The longest value (a regular expression is compiled from it).
     public static let maxValueBytes = 1024
 
     public init(name: String, operation: Operation, value: String) throws(RuleValidationError) {
+        try Self.check(name: name, value: value)  // before compiling: a long value is refused, not compiled
         self.name = name
         self.operation = operation
         self.value = value
-        try self.check()
+        if operation == .matches || operation == .notMatches {
+            do { self.pattern = CompiledPattern(try Regex(value)) } catch {
+                throw RuleValidationError(rule: "matcher", field: "value", problem: "\(value.debugDescription) is not a regular expression")
+            }
+        } else {
+            self.pattern = nil
+        }
     }
 
     /// Parses `name=value`, `name!=value`, `name=~regex`, `name!~regex`.
@@ -37,17 +58,12 @@ public struct LabelMatcher: Sendable, Equatable, Codable, CustomStringConvertibl
         throw RuleValidationError(rule: "matcher", field: "matchers", problem: "\(text.debugDescription) is not name=value, name!=value, name=~regex or name!~regex")
     }
 
-    private func check() throws(RuleValidationError) {
-        guard AlertRule.isLabelName(self.name) else {
-            throw RuleValidationError(rule: "matcher", field: "name", problem: "\(self.name.debugDescription) is not a label name")
+    private static func check(name: String, value: String) throws(RuleValidationError) {
+        guard AlertRule.isLabelName(name) else {
+            throw RuleValidationError(rule: "matcher", field: "name", problem: "\(name.debugDescription) is not a label name")
         }
-        guard self.value.utf8.count <= Self.maxValueBytes else {
+        guard value.utf8.count <= Self.maxValueBytes else {
             throw RuleValidationError(rule: "matcher", field: "value", problem: "longer than \(Self.maxValueBytes) bytes")
-        }
-        if self.operation == .matches || self.operation == .notMatches {
-            do { _ = try Regex(self.value) } catch {
-                throw RuleValidationError(rule: "matcher", field: "value", problem: "\(self.value.debugDescription) is not a regular expression")
-            }
         }
     }
 
@@ -77,7 +93,7 @@ public struct LabelMatcher: Sendable, Equatable, Codable, CustomStringConvertibl
         case .equal: return actual == self.value
         case .notEqual: return actual != self.value
         case .matches, .notMatches:
-            let found = (try? Regex(self.value)).map { (try? $0.wholeMatch(in: actual)) != nil } ?? false
+            let found = self.pattern.map { (try? $0.regex.wholeMatch(in: actual)) != nil } ?? false
             return self.operation == .matches ? found : !found
         }
     }
