@@ -91,6 +91,21 @@ struct BenchSmokeTests {
         let latency = try #require(report["latency"] as? [String: Any])
         #expect((latency["count"] as? Int ?? 0) >= 30, "timed samples: \(latency)")
         #expect((latency["p99_ms"] as? Double ?? 0) > 0)
+        // The 10 default rules were evaluated on every sample, and their cost measured.
+        #expect(report["alert_rules"] as? Int == 10)
+        #expect((report["alert_conditions"] as? Int ?? 0) >= 20 * 10)
+        #expect((report["alert_evaluation_cpu_percent_of_one_core"] as? Double ?? -1) >= 0)
+    }
+
+    @Test("alerts: every killed agent's host_down reaches the bench's webhook once, timed from DOWN and from the kill")
+    func alerts() async throws {
+        let report = try await self.runBench(["alerts", "--agents", "6", "--kills", "3", "--spacing", "0.2", "--heartbeat", "0.5", "--group-wait", "100ms"])
+        #expect(report["notified"] as? Int == 3)
+        #expect(report["duplicates"] as? Int == 0)
+        #expect(report["false_alerts"] as? Int == 0)
+        let latency = try #require(report["down_to_webhook"] as? [String: Any])
+        #expect(latency["count"] as? Int == 3)
+        #expect((latency["p99"] as? Double ?? 99) < 3)
     }
 
     @Test("http: every endpoint answers under load, with a rate and latencies")
