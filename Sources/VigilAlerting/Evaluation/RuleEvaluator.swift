@@ -39,6 +39,8 @@ public struct RuleEvaluator: Sendable {
         var connectedAt: Int64?
         var lastSampleAt: Int64?
         var bootTime: Double?
+        /// Where `system.boot_time` is in `names` (found once per shape, not per sample).
+        var bootColumn: Int?
         var isDown = false
         /// Firing built-in alerts by fingerprint.
         var builtIns: [String: BuiltIn] = [:]
@@ -134,7 +136,7 @@ public struct RuleEvaluator: Sendable {
         }
         host.lastSampleAt = time
         self.resolveBuiltIns(of: .noData, host: &host, hostname: hostname, at: time, reason: "samples arrive again", into: &out)
-        if let column = names.firstIndex(of: "system.boot_time"), column < values.count {
+        if let column = host.bootColumn, column < values.count {
             let boot = values[column]
             if let previous = host.bootTime, abs(boot - previous) > Self.rebootTolerance {
                 self.fireEvent(.agentRestarted, host: &host, hostname: hostname, at: time, reason: "the host rebooted (boot time moved by \(Int(min(abs(boot - previous), 1e12))) s)", into: &out)
@@ -171,6 +173,7 @@ public struct RuleEvaluator: Sendable {
         }
         host.entries = entries
         host.names = names
+        host.bootColumn = names.firstIndex(of: "system.boot_time")
         host.needsPlan = false
     }
 

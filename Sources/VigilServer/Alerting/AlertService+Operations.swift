@@ -1,5 +1,6 @@
 import Foundation
 import VigilAlerting
+import VigilProtocol
 import VigilStore
 
 extension AlertService {
@@ -22,7 +23,7 @@ extension AlertService {
 
     public func view(_ alert: StoredAlert, at now: Date = Date()) -> AlertView {
         AlertView(alert: alert, silenced: self.isSilenced(alert, at: now),
-                  suppressed: alert.kind != .hostDown && alert.status != .resolved && self.evaluation.isDown(alert.hostname))
+                  suppressed: alert.status != .resolved && self.isHeldByHostDown(alert))
     }
 
     /// Firing and pending alerts, firing first, most severe first, then oldest first.
@@ -46,7 +47,7 @@ extension AlertService {
         }
         self.active[alert.fingerprint] = alert
         self.live?.publishAlert(alert)
-        self.logger.notice("audit", metadata: ["user": "\(user)", "action": "acknowledge_alert", "alert": "\(id)", "rule": "\(alert.rule)", "host": "\(alert.hostname)"])
+        self.logger.notice("audit", metadata: ["user": "\(user)", "action": "acknowledge_alert", "alert": "\(id)", "rule": "\(alert.rule)", "host": "\(alert.hostname.logEscaped)"])
         return self.view(alert)
     }
 
@@ -60,7 +61,7 @@ extension AlertService {
         self.silences.removeAll { $0.id == silence.id }
         self.silences.append(silence)
         self.logger.notice("audit", metadata: ["user": "\(silence.createdBy)", "action": "create_silence", "silence": "\(silence.id)",
-                                               "matchers": "\(silence.matchers.map(\.description).joined(separator: ","))", "ends_at": "\(silence.endsAt)"])
+                                               "matchers": "\(silence.matchers.map(\.description).joined(separator: ",").logEscaped)", "ends_at": "\(silence.endsAt)"])
         return silence
     }
 

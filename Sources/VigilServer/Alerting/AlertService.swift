@@ -229,8 +229,12 @@ public actor AlertService: Service, ReloadParticipant {
     /// Whether an alert is kept from people now: a silence matches it, or its host is DOWN and it
     /// is not the DOWN itself (the DOWN says it all; its metric alerts would only add noise).
     func isSuppressed(_ alert: StoredAlert, at now: Date) -> Bool {
-        if alert.kind != .hostDown, self.evaluation.isDown(alert.hostname) { return true }
-        return self.silences.contains { $0.silences(alert.labels, at: now) }
+        self.isHeldByHostDown(alert) || self.isSilenced(alert, at: now)
+    }
+
+    /// A metric alert of a host that is DOWN now.
+    func isHeldByHostDown(_ alert: StoredAlert) -> Bool {
+        alert.kind != .hostDown && self.evaluation.isDown(alert.hostname)
     }
 
     func isSilenced(_ alert: StoredAlert, at now: Date) -> Bool {

@@ -38,12 +38,20 @@ import VigilStore
             settings.alerting.tick = .milliseconds(100)
             settings.metricsRateBurst = 1000
         }) { server in
+            /// What the channel got about one host (a second host, never acknowledged, is the clock
+            /// that proves repeat intervals passed).
+            func notices(_ host: String, _ reason: AlertNotification.Reason? = nil) -> [AlertNotification] {
+                hook.delivered.filter { $0.groupKey == host && (reason == nil || $0.reason == reason) }
+            }
+            func status(of host: String) async throws -> String? {
+                try await server.activeAlerts().first { $0["hostname"] as? String == host }?["status"] as? String
+            }
             try server.sample("web-1", cpu: 95, offset: 0, sequence: 1)
-            try await eventually(timeout: .seconds(5), "a pending alert") { try await server.activeAlerts().first?["status"] as? String == "pending" }
+            try await eventually(timeout: .seconds(5), "a pending alert") { try await status(of: "web-1") == "pending" }
             #expect(hook.delivered.isEmpty)  // pending is not announced
             try server.sample("web-1", cpu: 96, offset: 2.5, sequence: 2)
-            try await eventually(timeout: .seconds(5), "the firing notification") { hook.delivered.count >= 1 }
-            let first = try #require(hook.delivered.first)
+            try await eventually(timeout: .seconds(5), "the firing notification") { !notices("web-1").isEmpty }
+            let first = try #require(notices("web-1").first)
             #expect(first.reason == .firing)
             #expect(first.alerts.count == 1)
             let alert = try #require(first.alerts.first)
@@ -53,7 +61,11 @@ import VigilStore
             #expect(alert.labels["alertname"] == "cpu_hot" && alert.labels["severity"] == "critical")
 
             // Unacknowledged: repeated after repeat_interval.
-            try await eventually(timeout: .seconds(5), "a repeat") { hook.delivered.contains { $0.reason == .repeated } }
+            try await eventually(timeout: .seconds(5), "a repeat") { !notices("web-1", .repeated).isEmpty }
+            // The clock: another host's alert that nobody acknowledges repeats every interval.
+            try server.sample("clock-1", cpu: 99, offset: 0, sequence: 1)
+            try server.sample("clock-1", cpu: 99, offset: 2.5, sequence: 2)
+            try await eventually(timeout: .seconds(5), "the clock alert firing") { !notices("clock-1", .firing).isEmpty }
 
             // An operator acknowledges; a viewer may not.
             let viewer = try await server.user("vera", role: .viewer)
@@ -63,20 +75,22 @@ import VigilStore
             let ack = try await server.http("POST", "/api/alerts/\(alert.alertID)/ack", headers: ["Content-Type": "application/json"], body: body, as: .token(operatorToken))
             #expect(ack.status == 200)
             #expect((ack.json as? [String: Any])?["acknowledged_by"] as? String == "otto")
-            let afterAck = hook.delivered.count
-            // Three repeat intervals pass with no repeat.
-            try await Task.sleep(for: .seconds(3))
-            #expect(hook.delivered.count == afterAck)
+            let afterAck = notices("web-1").count
+            // Three repeat intervals pass (the clock repeats three times) with no repeat of web-1.
+            let clock = notices("clock-1", .repeated).count
+            try await eventually(timeout: .seconds(10), "three repeats of the clock") { notices("clock-1", .repeated).count >= clock + 3 }
+            #expect(notices("web-1").count == afterAck)
 
-            // Below the threshold but above recovery: still firing (hysteresis). Below recovery: resolved, once.
+            // Below the threshold but above recovery: still firing (hysteresis), a repeat interval later. Below recovery: resolved, once.
             try server.sample("web-1", cpu: 70, offset: 3, sequence: 3)
-            try await Task.sleep(for: .milliseconds(500))
-            #expect(try await server.activeAlerts().first?["status"] as? String == "firing")
+            let clockAt70 = notices("clock-1", .repeated).count
+            try await eventually(timeout: .seconds(5), "a repeat of the clock") { notices("clock-1", .repeated).count > clockAt70 }
+            #expect(try await status(of: "web-1") == "firing")
             try server.sample("web-1", cpu: 10, offset: 4, sequence: 4)
-            try await eventually(timeout: .seconds(5), "the resolved notification") { hook.delivered.contains { $0.reason == .resolved } }
-            #expect(hook.delivered.filter { $0.reason == .resolved }.count == 1)
-            #expect(hook.delivered.filter { $0.reason == .firing }.count == 1)
-            #expect(try await server.activeAlerts().isEmpty)
+            try await eventually(timeout: .seconds(5), "the resolved notification") { !notices("web-1", .resolved).isEmpty }
+            #expect(notices("web-1", .resolved).count == 1)
+            #expect(notices("web-1", .firing).count == 1)
+            #expect(try await status(of: "web-1") == nil)
             let history = try await server.http("GET", "/api/alerts/history?host=web-1")
             let rows = ((history.json as? [String: Any])?["alerts"] as? [[String: Any]]) ?? []
             #expect(rows.first?["status"] as? String == "resolved")
@@ -108,12 +122,13 @@ import VigilStore
             let notice = try #require(hook.delivered.first { $0.alerts.contains { $0.rule == "host_down" } })
             #expect(notice.alerts.first?.summary.contains("no heartbeat for 3.1 s") == true)
             #expect(notice.alerts.first?.severity == .critical)
-            // The CPU alert still fires but is not repeated while its host is DOWN (host_down itself is).
+            // The CPU alert still fires but is not repeated while its host is DOWN; host_down itself
+            // is, and its repeats are the clock (two of them: two repeat intervals).
             func cpuNotices() -> Int { hook.delivered.filter { $0.alerts.contains { $0.rule == "cpu_hot" } }.count }
+            func downRepeats() -> Int { hook.delivered.filter { $0.reason == .repeated && $0.alerts.contains { $0.rule == "host_down" } }.count }
             let count = cpuNotices()
-            try await Task.sleep(for: .milliseconds(2500))
+            try await eventually(timeout: .seconds(10), "two repeats of host_down") { downRepeats() >= 2 }
             #expect(cpuNotices() == count)
-            #expect(hook.delivered.filter { $0.reason == .repeated && $0.alerts.contains { $0.rule == "host_down" } }.count >= 1)
             let views = try await server.activeAlerts()
             #expect(views.first { $0["rule"] as? String == "cpu_hot" }?["suppressed"] as? Bool == true)
         }
@@ -137,11 +152,13 @@ import VigilStore
             try server.sample("web-9", cpu: 99, sequence: 1)
             try await eventually(timeout: .seconds(5), "the alert to fire") { try await server.activeAlerts().first?["status"] as? String == "firing" }
             #expect(try await server.activeAlerts().first?["silenced"] as? Bool == true)
-            try await Task.sleep(for: .milliseconds(600))
-            #expect(hook.delivered.isEmpty)
+            // The clock: the same rule on a host no silence holds is notified, then repeated.
+            try server.sample("web-8", cpu: 99, sequence: 1)
+            try await eventually(timeout: .seconds(5), "the unsilenced host's repeat") { hook.delivered.contains { $0.groupKey == "web-8" && $0.reason == .repeated } }
+            #expect(!hook.delivered.contains { $0.groupKey == "web-9" })
             #expect(try await server.http("DELETE", "/api/silences/\(id)", as: .token(operatorToken)).status == 200)
-            try await eventually(timeout: .seconds(5), "the notification once the silence ended") { hook.delivered.count == 1 }
-            #expect(hook.delivered.first?.reason == .firing)
+            try await eventually(timeout: .seconds(5), "the notification once the silence ended") { hook.delivered.contains { $0.groupKey == "web-9" } }
+            #expect(hook.delivered.first { $0.groupKey == "web-9" }?.reason == .firing)
         }
     }
 }
