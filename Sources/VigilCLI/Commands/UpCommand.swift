@@ -29,6 +29,10 @@ struct UpCommand: AsyncParsableCommand {
         let settings = configuration.settings
         let directory = try self.options.prepareDataDirectory(settings)
         // One server per data directory, for the life of this process (released at exit, kill -9 too).
+        // `vigil reload` and `vigil tls rotate` find this process through the lock and send SIGHUP;
+        // until the reload service takes the signal (once the service group runs), its default
+        // action would end the server. Ignored, a reload sent that early times out instead.
+        signal(SIGHUP, SIG_IGN)
         let lock = try DataDirectoryLock.acquire(in: directory)
         defer { withExtendedLifetime(lock) {} }
         let logLevel = LiveLogLevel(settings.logLevel)
