@@ -18,9 +18,7 @@ public struct SMTPReply: Sendable, Equatable, CustomStringConvertible {
     /// 5xx: no.
     public var isPermanentNegative: Bool { (500...599).contains(self.code) }
 
-    /// `535 5.7.8 Authentication credentials invalid` (the first line), for errors.
-    public var description: String {
-        let text = self.lines.first ?? ""
-        return text.isEmpty ? "\(self.code)" : "\(self.code) \(text)"
-    }
+    /// `535 5.7.8 Authentication credentials invalid`, escaped and cut (``SMTPError/quoted(_:)``):
+    /// a server's text is not trusted, and a description ends up in logs.
+    public var description: String { SMTPError.quoted(self) }
 }

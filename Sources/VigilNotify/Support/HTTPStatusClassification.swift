@@ -1,4 +1,5 @@
 import VigilAlerting
+import VigilProtocol
 
 /// What an HTTP status means for a delivery.
 enum HTTPStatusClassification {
@@ -13,7 +14,8 @@ enum HTTPStatusClassification {
     static func failure(status: Int, reason: String, target: String, body: [UInt8], retryAfter: String?) -> DeliveryFailure? {
         if (200...299).contains(status) { return nil }
         var detail = "\(target) answered \(status)"
-        if !reason.isEmpty { detail += " \(reason)" }
+        // A reason phrase NIO does not know comes from the wire as sent: escaped like the body.
+        if !reason.isEmpty { detail += " \(String(String(reason.prefix(ResponseExcerpt.maximumBytes)).logEscaped.dropFirst().dropLast()))" }
         if let retryAfter, !retryAfter.isEmpty { detail += " (Retry-After \(ResponseExcerpt.text(Array(retryAfter.utf8))))" }
         if !body.isEmpty { detail += ": \(ResponseExcerpt.text(body))" }
         switch status {

@@ -127,9 +127,7 @@ actor ChannelWorker {
     /// `retry_initial × 2^(attempt−1)`, capped at `retry_max`, with ±10 % jitter so retries of many
     /// notifications to one receiver do not arrive in step.
     func backoff(afterAttempt attempt: Int) -> TimeInterval {
-        let initial = Double(self.settings.retryInitial.components.seconds) + Double(self.settings.retryInitial.components.attoseconds) / 1e18
-        let cap = Double(self.settings.retryMax.components.seconds) + Double(self.settings.retryMax.components.attoseconds) / 1e18
-        let base = min(cap, initial * pow(2, Double(min(attempt - 1, 30))))
+        let base = min(self.settings.retryMax.seconds, self.settings.retryInitial.seconds * pow(2, Double(min(attempt - 1, 30))))
         return base * Double.random(in: 0.9...1.1)
     }
 }

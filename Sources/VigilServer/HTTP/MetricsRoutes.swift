@@ -1,6 +1,7 @@
 import Hummingbird
 import NIOCore
 import Synchronization
+import VigilProtocol
 
 /// `GET /metrics` (the server's own figures) and `GET /metrics/fleet` (every host's liveness and
 /// latest values), both as Prometheus text exposition (version 0.0.4).
@@ -44,7 +45,7 @@ final class MetricsRoutes: Sendable {
         exposition.render(into: &body)
         self.spare.withLock { $0 = body }
         let elapsed = ContinuousClock.now - start
-        self.metrics.fleetRendered(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        self.metrics.fleetRendered(seconds: elapsed.seconds)
         return Self.response(body)
     }
 

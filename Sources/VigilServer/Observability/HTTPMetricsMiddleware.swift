@@ -1,4 +1,5 @@
 import HTTPTypes
+import VigilProtocol
 import Hummingbird
 
 /// Times every HTTP request into ``ServerMetrics``' `vigil_http_request_duration_seconds`, from the
@@ -49,6 +50,6 @@ struct HTTPMetricsMiddleware: RouterMiddleware {
 
     private static func seconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return elapsed.seconds
     }
 }

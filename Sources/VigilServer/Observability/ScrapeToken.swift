@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import VigilStore
 
 /// The bearer token a Prometheus server scrapes `/metrics` and `/metrics/fleet` with
 /// (`metrics.scrape_token_file`, or `VIGIL_METRICS_SCRAPE_TOKEN`).
@@ -12,7 +12,7 @@ public struct ScrapeToken: Sendable, Equatable, CustomStringConvertible {
 
     /// - Parameter token: The token, already trimmed of surrounding white space; not empty.
     public init(token: String) {
-        self.digest = Array(SHA256.hash(data: Data(token.utf8)))
+        self.digest = RandomToken.digest(token)
     }
 
     /// Reads the token from a file (its first line, surrounding white space trimmed).
@@ -34,10 +34,7 @@ public struct ScrapeToken: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether `presented` is the token, in time independent of where they differ.
     public func matches(_ presented: String) -> Bool {
-        let other = Array(SHA256.hash(data: Data(presented.utf8)))
-        var difference: UInt8 = 0
-        for index in 0..<self.digest.count { difference |= self.digest[index] ^ other[index] }
-        return difference == 0
+        AgentKeyToken.constantTimeEquals(self.digest, RandomToken.digest(presented))
     }
 
     /// Never the token nor its hash (settings are printed in logs and test failures).

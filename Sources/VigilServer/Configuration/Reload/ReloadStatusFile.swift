@@ -9,19 +9,13 @@ public enum ReloadStatusFile {
         URL(fileURLWithPath: dataDirectory).appendingPathComponent(Self.fileName).path
     }
 
-    /// Writes the outcome atomically (a reader never sees half a file), mode 0600.
+    /// Writes the outcome atomically (a reader never sees half a file), mode 0600 from its
+    /// creation on (``PrivateFile/replace(_:with:)``: it may quote a configuration error).
     static func write(_ outcome: ReloadOutcome, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(outcome)
-        let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
-        }
-        guard rename(temporary, path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-        }
+        try PrivateFile.replace(path, with: String(decoding: try encoder.encode(outcome), as: UTF8.self))
     }
 
     /// The outcome in the file, or `nil` when there is none (yet) or it cannot be read.
