@@ -16,6 +16,8 @@ import PackageDescription
 /// - `VigilAgent`: the host agent's connection, heartbeats, metrics sampling and reconnect logic (no HTTP, no database).
 /// - `VigilClient`: a client connection for people's tools (`vigil chat`, `vigil send`, `vigil send-file`).
 /// - `VigilStore`: the backend-neutral storage protocol and its embedded SQLite implementation.
+/// - `VigilPostgres`: the same protocols on PostgreSQL (PostgresNIO), for a cluster of servers.
+/// - `VigilLocalPostgres`: starts a throwaway PostgreSQL server for tests and benchmarks.
 /// - `VigilDashboard`: the web dashboard's assets (HTML, CSS, JavaScript modules), embedded in code.
 /// - `VigilServer`: the agent listener, liveness (failure detection), configuration and the HTTP API.
 /// - `VigilCLI` (`vigil`) and `VigilAgentMain` (`vigil-agent`): the executables.
@@ -56,6 +58,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),  // the alerting file (already in the graph through swift-configuration)
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -149,6 +152,21 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The store on PostgreSQL, for several servers sharing one database (store.backend: postgres).
+        .target(
+            name: "VigilPostgres",
+            dependencies: [
+                "VigilStore",
+                "VigilAPI",
+                "VigilAlerting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // A throwaway PostgreSQL server (initdb + pg_ctl in a temporary directory) for tests and benchmarks.
+        .target(name: "VigilLocalPostgres"),
         // The web dashboard's HTML, CSS and JavaScript, compiled into the binary (no files to install).
         .target(name: "VigilDashboard", resources: [.embedInCode("Assets")]),
         .target(
@@ -304,7 +322,11 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilStoreTests",
-            dependencies: ["VigilStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "VigilStore", "VigilPostgres", "VigilLocalPostgres", "VigilAlerting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(
             name: "VigilServerTests",

@@ -4,17 +4,8 @@ import VigilAlerting
 
 // `AlertStore` conformance comes with `VigilStore` (declared where the class is).
 extension SQLiteStore {
-    static let alertEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .secondsSince1970
-        return encoder
-    }()
-    static let alertDecoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
-        return decoder
-    }()
+    static var alertEncoder: JSONEncoder { AlertStoreCoding.encoder }
+    static var alertDecoder: JSONDecoder { AlertStoreCoding.decoder }
 
     // MARK: Rules
 

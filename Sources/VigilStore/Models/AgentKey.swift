@@ -37,6 +37,11 @@ public struct IssuedAgentKey: Sendable {
     public var key: AgentKey
     /// The whole token, `vk_<id>_<secret>`. Show it once; it is not stored.
     public var token: String
+
+    public init(key: AgentKey, token: String) {
+        self.key = key
+        self.token = token
+    }
 }
 
 /// The outcome of checking a presented token.
