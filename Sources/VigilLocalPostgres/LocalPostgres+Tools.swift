@@ -13,7 +13,7 @@ extension LocalPostgres {
                 candidates += versions.sorted { (Int($0) ?? 0) > (Int($1) ?? 0) }.map { "/usr/lib/postgresql/\($0)/bin" }
             }
             for directory in candidates where FileManager.default.isExecutableFile(atPath: directory + "/initdb")
-                && FileManager.default.isExecutableFile(atPath: directory + "/pg_ctl") {
+                && FileManager.default.isExecutableFile(atPath: directory + "/postgres") {
                 return Tools(directory: directory, asPostgresUser: geteuid() == 0)
             }
             return nil
@@ -23,16 +23,7 @@ extension LocalPostgres {
         /// output when it fails. Returns its standard output.
         @discardableResult
         func run(_ tool: String, _ arguments: [String]) async throws -> String {
-            let executable = tool == "psql" && !FileManager.default.isExecutableFile(atPath: self.directory + "/psql")
-                ? "/usr/bin/psql" : self.directory + "/" + tool
-            let process = Process()
-            if self.asPostgresUser {
-                process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-                process.arguments = ["-u", "postgres", "--", executable] + arguments
-            } else {
-                process.executableURL = URL(fileURLWithPath: executable)
-                process.arguments = arguments
-            }
+            let process = self.process(tool, arguments)
             // Output goes to files, not pipes: the server pg_ctl starts could inherit a pipe and
             // hold it open, and a pipe read must not block a Swift concurrency thread.
             let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-pg-\(UUID().uuidString).out")
@@ -62,6 +53,45 @@ extension LocalPostgres {
                 throw Unavailable(description: "\(tool) \(arguments.joined(separator: " ")) exited \(status): \(err.isEmpty ? out : err)")
             }
             return out
+        }
+
+        /// The path of a tool: the server's directory first, then Debian's client tools.
+        func path(_ tool: String) -> String {
+            let own = self.directory + "/" + tool
+            if FileManager.default.isExecutableFile(atPath: own) { return own }
+            let resolved = (try? FileManager.default.destinationOfSymbolicLink(atPath: own)).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path + "/" + tool }
+            if let resolved, FileManager.default.isExecutableFile(atPath: resolved) { return resolved }
+            return "/usr/bin/" + tool
+        }
+
+        /// A process for a tool; the server-side tools (`initdb`, `postgres`) run as the
+        /// `postgres` user when we are root, the clients as ourselves.
+        func process(_ tool: String, _ arguments: [String]) -> Process {
+            let process = Process()
+            let executable = self.path(tool)
+            if self.asPostgresUser, tool == "initdb" || tool == "postgres" {
+                process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+                process.arguments = ["-u", "postgres", "--", executable] + arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: executable)
+                process.arguments = arguments
+            }
+            return process
+        }
+
+        /// Starts a long-running tool (the server) with its output appended to `log`.
+        func launch(_ tool: String, _ arguments: [String], log: URL) throws -> RunningServer {
+            let process = self.process(tool, arguments)
+            if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+            let output = try FileHandle(forWritingTo: log)
+            output.seekToEndOfFile()
+            process.standardOutput = output
+            process.standardError = output
+            process.standardInput = FileHandle.nullDevice
+            let server = RunningServer(process: process, viaRunuser: process.executableURL?.lastPathComponent == "runuser")
+            try process.run()
+            try? output.close()
+            return server
         }
     }
 }

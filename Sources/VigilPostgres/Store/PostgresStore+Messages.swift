@@ -11,7 +11,7 @@ import VigilStore
 extension PostgresStore {
     public func write(_ writes: [MessageWrite]) async throws -> [MessageWriteOutcome] {
         guard !writes.isEmpty else { return [] }
-        return try await self.client.withTransaction(logger: self.logger) { connection in
+        return try await self.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.messageOrderLock))", logger: self.logger)
             var outcomes: [MessageWriteOutcome] = []
             outcomes.reserveCapacity(writes.count)
