@@ -175,6 +175,7 @@ let package = Package(
                 "VigilAPI",
                 "VigilAlerting",
                 "VigilNotify",  // the channels the alert dispatcher delivers through
+                "VigilPostgres",  // store.backend: postgres
                 "VigilConnection",  // the enrollment token and CA fingerprint the server issues
                 "VigilDashboard",
                 "VigilProtocol",
@@ -220,6 +221,7 @@ let package = Package(
         .executableTarget(
             name: "VigilCLI",
             dependencies: [
+                "VigilPostgres",
                 "VigilAPI",
                 "VigilProtocol",
                 "VigilConnection",
@@ -349,7 +351,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilEndToEndTests",
-            dependencies: ["VigilProtocol"],
+            dependencies: ["VigilProtocol", "VigilLocalPostgres"],
             exclude: ["openapi_validate.py", "interop_chat_client.py", "dashboard_js_tests.mjs", "webhook_receiver.py"]
         ),
     ],

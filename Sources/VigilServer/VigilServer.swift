@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import VigilPostgres
 import VigilStore
 
 /// A whole Vigil server: agent listener, failure detection, recorder and HTTP API, run as one
@@ -92,22 +93,28 @@ public struct VigilServer: Sendable {
         self.serverMetrics = serverMetrics
         OpenFilesLimit.raiseToHardLimit(settings: settings, logger: logger)
         let directory = URL(fileURLWithPath: settings.dataDirectory)
-        if settings.storage == .sqlite, store == nil || history == nil {
+        if settings.storage.usesDataDirectory, store == nil || history == nil {
             // It holds the token-signing secret: refuse a directory or file others can read.
             try DataDirectory.prepare(directory)
         }
-        let storage = StorageCondition(directory: settings.storage == .sqlite ? settings.dataDirectory : nil, settings: settings, logger: logger)
+        let storage = StorageCondition(directory: settings.storage.usesDataDirectory ? settings.dataDirectory : nil, settings: settings, logger: logger)
         self.storage = storage
-        let store: any VigilStore = try store ?? {
+        var postgres: PostgresStore?
+        if store == nil, settings.storage == .postgres {
+            guard let connection = settings.postgres else { throw ConfigurationError(description: "store.postgres.url: required with store.backend postgres") }
+            postgres = try await PostgresStore.connect(connection, logger: logger)
+            logger.info("store on PostgreSQL", metadata: ["database": "\(connection.redactedURL)"])
+        }
+        let store: any VigilStore = try store ?? postgres ?? {
             switch settings.storage {
-            case .sqlite: try SQLiteStore(directory: directory)
+            case .sqlite, .postgres: try SQLiteStore(directory: directory)
             case .memory: try SQLiteStore(inMemory: ())
             }
         }()
         self.store = store
         let history: any MetricsStore = try history ?? {
             switch settings.storage {
-            case .sqlite: try SQLiteMetricsStore(directory: directory, retention: settings.retention)
+            case .sqlite, .postgres: try SQLiteMetricsStore(directory: directory, retention: settings.retention)
             case .memory: MemoryMetricsStore(capacity: settings.memorySamplesPerHost)
             }
         }()
@@ -152,12 +159,12 @@ public struct VigilServer: Sendable {
         self.users = users
         // Before anything binds: a server asked for TLS must not start without it.
         let tls = settings.tls.enabled
-            ? try TLSContexts(settings: settings.tls, names: settings.tlsNames, dataDirectory: settings.storage == .sqlite ? settings.dataDirectory : nil, logger: logger)
+            ? try TLSContexts(settings: settings.tls, names: settings.tlsNames, dataDirectory: settings.storage.usesDataDirectory ? settings.dataDirectory : nil, logger: logger)
             : nil
         self.tls = tls
         let reloader = ConfigurationReloader(
             configuration: configuration, live: liveSettings,
-            statusFile: settings.storage == .sqlite ? ReloadStatusFile.path(in: settings.dataDirectory) : nil, logger: logger
+            statusFile: settings.storage.usesDataDirectory ? ReloadStatusFile.path(in: settings.dataDirectory) : nil, logger: logger
         )
         self.reloader = reloader
         // In this order: a participant that can refuse (TLS files) checks before the others apply.
@@ -232,7 +239,9 @@ public struct VigilServer: Sendable {
             eventLoopGroupProvider: .shared(group),
             logger: logger
         )
-        self.services = (settings.storage == .sqlite ? [storage] : []) + [
+        // First, so it stops last: the database outlives every service that writes to it.
+        let closing: [any Service] = postgres.map { [PostgresStoreService(store: $0)] } ?? []
+        self.services = closing + (settings.storage.usesDataDirectory ? [storage] : []) + [
             RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger, storage: storage, onTransition: { event in
                 messages.notify(of: event)
                 live.publishTransition(event)

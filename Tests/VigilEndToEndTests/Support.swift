@@ -100,11 +100,12 @@ func spkiHash(ofCertificateIn file: String) throws -> String {
 }
 
 /// Runs a command to completion; returns its status and its standard output and error together.
-func runCapturingSync(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
+func runCapturingSync(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
     let process = Process()
     let pipe = Pipe()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     process.standardOutput = pipe
     process.standardError = pipe
     try process.run()

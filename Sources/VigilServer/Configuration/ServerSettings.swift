@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import VigilPostgres
 import VigilStore
 
 /// Every setting of `vigil server`, with its default. docs/OPERATIONS.md lists them with their keys.
@@ -101,6 +102,8 @@ public struct ServerSettings: Sendable, Equatable {
     /// keys, agents and events in an in-memory database, the last `metrics.memory_samples` samples
     /// per host; everything is gone when the server stops).
     public var storage: StorageKind = .sqlite
+    /// Where the PostgreSQL store is, with `storage: postgres` (`store.postgres.*`).
+    public var postgres: PostgresStoreSettings?
     /// How long raw samples and the per-minute and per-hour rollups are kept.
     public var retention = MetricsRetention()
     /// How often expired history is deleted.
@@ -253,4 +256,10 @@ public struct ServerSettings: Sendable, Equatable {
 public enum StorageKind: String, Sendable, Equatable, CaseIterable {
     case sqlite
     case memory
+    /// A PostgreSQL database (`store.postgres.*`), which several servers may share.
+    case postgres
+
+    /// Whether the server keeps files of its own in the data directory (its TLS material, the
+    /// lock, the reload status; and with SQLite, the databases).
+    public var usesDataDirectory: Bool { self != .memory }
 }
