@@ -79,7 +79,7 @@ public final class PostgresStore: VigilStore {
             for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: self.logger).decode(String.self) {
                 applied.insert(name)
             }
-            for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
+            for migration in PostgresSchema.migrations + PostgresSchema.clusterMigrations where !applied.contains(migration.name) {
                 for statement in Self.statements(migration.sql) {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
                 }

@@ -1,0 +1,28 @@
+extension PostgresSchema {
+    /// The cluster's tables, kept apart from the store's list so each can grow on its own (a
+    /// migration is known by its name; the two lists touch different tables).
+    ///
+    /// Times here are the database's clock (`clock_timestamp()`), not the members': whether a
+    /// member is silent, or a lease over, is judged on one clock whatever the servers' skew.
+    static let clusterMigrations: [PostgresMigration] = [
+        PostgresMigration(name: "cluster v1: members and the leader", sql: """
+            CREATE TABLE cluster_members (
+              id text PRIMARY KEY,
+              agent_address text NOT NULL,
+              http_address text NOT NULL,
+              load bigint NOT NULL,
+              capacity bigint NOT NULL,
+              started_at double precision NOT NULL,
+              last_seen double precision NOT NULL
+            );
+
+            CREATE TABLE cluster_leader (
+              singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+              epoch bigint NOT NULL,
+              member_id text NOT NULL,
+              backend_pid integer NOT NULL,
+              lease_until double precision NOT NULL
+            );
+            """),
+    ]
+}
