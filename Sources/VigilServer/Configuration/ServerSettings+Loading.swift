@@ -118,6 +118,14 @@ extension ServerSettings {
         parser.parse("storage", "sqlite, memory or postgres", { StorageKind(rawValue: $0.lowercased()) }) { settings.storage = $0 }
         parser.parse("store.backend", "sqlite, memory or postgres", { StorageKind(rawValue: $0.lowercased()) }) { settings.storage = $0 }
         Self.parsePostgres(&parser, into: &settings)
+        parser.string("cluster.member_id") { settings.cluster.memberID = $0 }
+        parser.string("cluster.advertise_agent_address") { settings.cluster.advertiseAgentAddress = $0 }
+        parser.string("cluster.advertise_http_address") { settings.cluster.advertiseHTTPAddress = $0 }
+        parser.int("cluster.capacity", 0...10_000_000) { settings.cluster.capacity = $0 }
+        parser.duration("cluster.heartbeat_interval") { settings.cluster.heartbeatInterval = $0 }
+        parser.duration("cluster.member_timeout") { settings.cluster.memberTimeout = $0 }
+        parser.duration("cluster.election_interval") { settings.cluster.electionInterval = $0 }
+        parser.duration("cluster.leader_lease") { settings.cluster.leaderLease = $0 }
         parser.duration("metrics.retention.raw") { settings.retention.raw = $0 }
         parser.duration("metrics.retention.minute") { settings.retention.minute = $0 }
         parser.duration("metrics.retention.hour") { settings.retention.hour = $0 }
@@ -229,6 +237,13 @@ extension ServerSettings {
     static let deliveryEnvelopeAllowance = 4096
 
     public func validate() throws {
+        // A lease shorter than two election rounds would let a healthy leader lose it between renewals.
+        guard self.cluster.leaderLease >= self.cluster.electionInterval * 2 else {
+            throw ConfigurationError(description: "cluster.leader_lease must be at least twice cluster.election_interval (got \(self.cluster.leaderLease.compactDescription) and \(self.cluster.electionInterval.compactDescription))")
+        }
+        guard self.cluster.memberTimeout >= self.cluster.heartbeatInterval * 2 else {
+            throw ConfigurationError(description: "cluster.member_timeout must be at least twice cluster.heartbeat_interval (got \(self.cluster.memberTimeout.compactDescription) and \(self.cluster.heartbeatInterval.compactDescription))")
+        }
         guard self.heartbeatInterval >= .milliseconds(100) else {
             throw ConfigurationError(description: "heartbeat.interval must be at least 100ms (got \(self.heartbeatInterval.compactDescription))")
         }

@@ -104,6 +104,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var storage: StorageKind = .sqlite
     /// Where the PostgreSQL store is, with `storage: postgres` (`store.postgres.*`).
     public var postgres: PostgresStoreSettings?
+    /// Membership and leadership among servers sharing the PostgreSQL store (`cluster.*`).
+    public var cluster = ClusterSettings()
     /// How long raw samples and the per-minute and per-hour rollups are kept.
     public var retention = MetricsRetention()
     /// How often expired history is deleted.

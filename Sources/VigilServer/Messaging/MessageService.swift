@@ -36,7 +36,11 @@ public final class MessageService: Service, Sendable {
     /// A session's retry delay after a failed store read or mailbox write.
     static let retryDelay: Duration = .seconds(1)
 
-    public init(store: any MessageStore, settings: ServerSettings, logger: Logger, live: LiveHub? = nil, storage: StorageCondition? = nil) {
+    /// Whether this server leads its cluster: retention runs once per cluster, on the leader.
+    let leader: LeaderGate
+
+    public init(store: any MessageStore, settings: ServerSettings, logger: Logger, live: LiveHub? = nil, storage: StorageCondition? = nil, leader: LeaderGate = LeaderGate()) {
+        self.leader = leader
         self.storage = storage
         self.live = live
         self.settings = settings
@@ -271,6 +275,7 @@ public final class MessageService: Service, Sendable {
     }
 
     private func enforceRetention() async {
+        guard self.leader.isLeader else { return }
         let now = Date()
         do {
             let result = try await self.store.deleteExpiredMessages(

@@ -12,7 +12,11 @@ public struct MetricsService: Service {
     let settings: ServerSettings
     let logger: Logger
 
-    public init(ingestor: MetricsIngestor, store: any MetricsStore, settings: ServerSettings, logger: Logger) {
+    /// Whether this server leads its cluster: retention runs once per cluster, on the leader.
+    let leader: LeaderGate
+
+    public init(ingestor: MetricsIngestor, store: any MetricsStore, settings: ServerSettings, logger: Logger, leader: LeaderGate = LeaderGate()) {
+        self.leader = leader
         self.ingestor = ingestor
         self.store = store
         self.settings = settings
@@ -150,6 +154,7 @@ public struct MetricsService: Service {
     }
 
     private func enforceRetention() async {
+        guard self.leader.isLeader else { return }
         do {
             let result = try await self.store.enforceRetention(now: Date().timeIntervalSince1970)
             if result.deletedBlocks > 0 {
