@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import VigilLocalPostgres
+
+/// Several real `vigil server` processes on one real PostgreSQL: membership, one leader, and a
+/// new leader after the leader is killed.
+@Suite("Cluster end to end", .serialized)
+struct ClusterEndToEndTests {
+    private struct Cluster {
+        var status: [String: Any]
+        var leader: String? { (self.status["leader"] as? [String: Any])?["member_id"] as? String }
+        var epoch: Int? { (self.status["leader"] as? [String: Any])?["epoch"] as? Int }
+        var members: [String] { (self.status["members"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String } }
+        var leading: Bool { self.status["leading"] as? Bool ?? false }
+    }
+
+    private func cluster(_ server: ToolServer) async throws -> Cluster {
+        Cluster(status: try await server.api.get("/api/cluster") as? [String: Any] ?? [:])
+    }
+
+    @Test("three servers on one database: all members seen, one leader; kill -9 the leader and another leads at the next epoch, the dead one gone",
+          .enabled(if: LocalPostgres.isAvailable, "PostgreSQL is not installed"))
+    func leaderFailover() async throws {
+        let postgres = try await LocalPostgres.start()
+        var servers: [ToolServer] = []
+        do {
+            try await postgres.createDatabase("vigil")
+            for index in 0..<3 {
+                servers.append(try await ToolServer.start(environment: [
+                    "VIGIL_STORE_BACKEND": "postgres",
+                    "VIGIL_STORE_POSTGRES_URL": postgres.url(database: "vigil") + "?sslmode=disable",
+                    "VIGIL_CLUSTER_MEMBER_ID": "member-\(index)",
+                ]))
+            }
+            let ids = ["member-0", "member-1", "member-2"]
+            let first = try await waitFor("three members and a leader", timeout: .seconds(20)) { () -> Cluster? in
+                let view = try await self.cluster(servers[0])
+                return view.members == ids && view.leader != nil ? view : nil
+            }
+            let leaderID = try #require(first.leader)
+            let epoch = try #require(first.epoch)
+            let leaderIndex = try #require(ids.firstIndex(of: leaderID))
+            // Exactly one server says it leads.
+            var leadingCount = 0
+            for server in servers where try await self.cluster(server).leading { leadingCount += 1 }
+            #expect(leadingCount == 1)
+
+            let killedAt = ContinuousClock.now
+            servers[leaderIndex].server.stop()  // SIGKILL
+            let survivor = servers[(leaderIndex + 1) % 3]
+            let after = try await waitFor("a new leader", timeout: .seconds(15)) { () -> Cluster? in
+                let view = try await self.cluster(survivor)
+                return view.leader != nil && view.leader != leaderID ? view : nil
+            }
+            let failover = ContinuousClock.now - killedAt
+            print("cluster e2e: new leader \(after.leader ?? "?") at epoch \(after.epoch ?? -1) after \(failover)")
+            #expect(after.epoch == epoch + 1)
+            // The dead member drops out once silent for the member timeout (3 s).
+            let remaining = try await waitFor("the dead member gone", timeout: .seconds(15)) { () -> Cluster? in
+                let view = try await self.cluster(survivor)
+                return view.members.contains(leaderID) ? nil : view
+            }
+            #expect(remaining.members == ids.filter { $0 != leaderID })
+        } catch {
+            for server in servers { server.stop() }
+            await postgres.stop()
+            throw error
+        }
+        for server in servers { server.stop() }
+        await postgres.stop()
+    }
+}
