@@ -61,6 +61,13 @@ struct ClusterEndToEndTests {
                 return view.members.contains(leaderID) ? nil : view
             }
             #expect(remaining.members == ids.filter { $0 != leaderID })
+
+            // vigil cluster status: the table names the members and the leader; exit 0 with a leader.
+            let (status, output) = try runCapturingSync(survivor.vigil, ["cluster", "status", "--server", "http://127.0.0.1:\(survivor.httpPort)", "--user", E2EAuth.adminName],
+                                                        environment: ["VIGIL_PASSWORD": E2EAuth.adminPassword])
+            #expect(status == 0, "vigil cluster status: \(output)")
+            #expect(output.contains("leader \(after.leader ?? "?") at epoch \(epoch + 1)"), "\(output)")
+            #expect(output.contains("2 members (postgres)"), "\(output)")
         } catch {
             for server in servers { server.stop() }
             await postgres.stop()

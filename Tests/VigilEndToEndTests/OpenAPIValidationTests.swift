@@ -108,6 +108,7 @@ struct OpenAPIValidationTests {
         for port in [main, strictPort] {
             try log.get(port, "/api/health", "/api/health", expect: 200)
             try log.get(port, "/api/storage", "/api/storage", expect: 200)
+            try log.get(port, "/api/cluster", "/api/cluster", expect: 200)
             try log.get(port, "/api/agents", "/api/agents", expect: 200)
             try log.get(port, "/api/servers", "/api/servers", expect: 200)
             try log.get(port, "/api/events", "/api/events", expect: 200)
@@ -297,7 +298,7 @@ struct OpenAPIValidationTests {
 
         // Every route that needs a user: 401 without a token; 403 for a role too low.
         let viewerRoutes: [(String, String, String, String?)] = [
-            ("GET", "/api/storage", "/api/storage", nil), ("GET", "/api/agents", "/api/agents", nil),
+            ("GET", "/api/storage", "/api/storage", nil), ("GET", "/api/cluster", "/api/cluster", nil), ("GET", "/api/agents", "/api/agents", nil),
             ("GET", "/api/agents/{hostname}", "/api/agents/alpha", nil), ("GET", "/api/events", "/api/events", nil),
             ("GET", "/api/servers", "/api/servers", nil), ("GET", "/api/messages", "/api/messages", nil),
             ("GET", "/api/files", "/api/files", nil), ("GET", "/api/files/{id}", "/api/files/\(fileID)", nil),
