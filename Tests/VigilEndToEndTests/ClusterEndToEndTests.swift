@@ -45,6 +45,23 @@ struct ClusterEndToEndTests {
             for server in servers where try await self.cluster(server).leading { leadingCount += 1 }
             #expect(leadingCount == 1)
 
+            // The dashboard's Servers panel, in real headless Chromium, shows the three and the leader.
+            if let browser = try BrowserTools.find() {
+                let screenshots = BrowserTools.outputDirectory.appendingPathComponent("cluster")
+                try? FileManager.default.createDirectory(at: screenshots, withIntermediateDirectories: true)
+                let driver = try Child(browser.python, [
+                    browser.script, "cluster", "--url", "https://localhost:\(servers[1].httpPort)",
+                    "--members", ids.joined(separator: ","), "--screenshots", screenshots.path,
+                ], name: "browser-cluster", directory: servers[1].directory, environment: [
+                    "VIGIL_ADMIN_PASSWORD": E2EAuth.adminPassword,
+                    "VIGIL_TRUSTED_SPKI": try spkiHash(ofCertificateIn: servers[1].caFile),
+                ])
+                defer { driver.stop() }
+                let status = try await driver.waitForExit(timeout: .seconds(120))
+                #expect(status == 0, "the cluster panel check failed:\n\(driver.output)")
+                #expect(driver.output.contains("\"leader\": \"\(leaderID)\""), "\(driver.output)")
+            }
+
             let killedAt = ContinuousClock.now
             servers[leaderIndex].server.stop()  // SIGKILL
             let survivor = servers[(leaderIndex + 1) % 3]
