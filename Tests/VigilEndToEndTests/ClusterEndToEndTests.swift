@@ -93,4 +93,49 @@ struct ClusterEndToEndTests {
         for server in servers { server.stop() }
         await postgres.stop()
     }
+
+    @Test("a message to a client connected to another server is delivered there, once and in order; a broadcast reaches both servers' clients",
+          .enabled(if: LocalPostgres.isAvailable, "PostgreSQL is not installed"))
+    func crossServerMessages() async throws {
+        let postgres = try await LocalPostgres.start()
+        var servers: [ToolServer] = []
+        do {
+            try await postgres.createDatabase("vigil")
+            for index in 0..<2 {
+                servers.append(try await ToolServer.start(environment: [
+                    "VIGIL_STORE_BACKEND": "postgres",
+                    "VIGIL_STORE_POSTGRES_URL": postgres.url(database: "vigil") + "?sslmode=disable",
+                    "VIGIL_CLUSTER_MEMBER_ID": "member-\(index)",
+                ]))
+            }
+            let alice = try ChatProcess(servers[0], name: "alice")
+            defer { alice.stop() }
+            try await alice.waitFor("connected to \(servers[0].address) as alice")
+            let carol = try ChatProcess(servers[1], name: "carol")
+            defer { carol.stop() }
+            try await carol.waitFor("connected to \(servers[1].address) as carol")
+
+            // bob sends through server 1 to alice on server 0, then a broadcast.
+            for number in 1...5 {
+                let sent = try await servers[1].vigil(["send", "--name", "bob", "--to", "alice", "note \(number) of 5"])
+                #expect(sent.status == 0, "vigil send: \(sent.output)")
+            }
+            try await alice.waitFor("bob → you: note 5 of 5", timeout: .seconds(20))
+            let notes = alice.lines.filter { $0.contains("bob → you: note") }
+            #expect(notes.map { $0.components(separatedBy: "bob → you: ").last ?? "" } == (1...5).map { "note \($0) of 5" })
+
+            // alice (server 0) broadcasts: carol on server 1 gets it once.
+            alice.type("send hello from server zero")
+            try await carol.waitFor("alice: hello from server zero", timeout: .seconds(20))
+            try await alice.waitFor("✓ to everyone: hello from server zero")
+            #expect(carol.lines.filter { $0.contains("alice: hello from server zero") }.count == 1)
+        } catch {
+            for server in servers { server.stop() }
+            await postgres.stop()
+            throw error
+        }
+        for server in servers { server.stop() }
+        await postgres.stop()
+    }
+
 }

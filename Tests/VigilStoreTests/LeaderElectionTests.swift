@@ -26,14 +26,14 @@ struct LeaderElectionTests {
         await store.close()
     }
 
-    private func election(_ settings: PostgresStoreSettings, _ id: String, lease: Duration = .seconds(3)) -> LeaderElection {
-        LeaderElection(settings: settings, memberID: id, lease: lease, logger: Logger(label: "test.election.\(id)"))
+    private func election(_ store: PostgresStore, _ id: String, lease: Duration = .seconds(3)) -> LeaderElection {
+        LeaderElection(store: store, memberID: id, lease: lease, logger: Logger(label: "test.election.\(id)"))
     }
 
     @Test("of three servers exactly one leads, at epoch 1; the others stay followers round after round")
     func oneLeader() async throws {
         try await withDatabase { (store, settings) async throws in
-            let elections = ["a", "b", "c"].map { self.election(settings, $0) }
+            let elections = ["a", "b", "c"].map { self.election(store, $0) }
             for _ in 0..<3 {
                 for election in elections { await election.step() }
             }
@@ -50,8 +50,8 @@ struct LeaderElectionTests {
     @Test("a crashed leader (its session gone) is replaced in the next round, with the next epoch; its epoch is refused")
     func crashedLeader() async throws {
         try await withDatabase { (store, settings) async throws in
-            let a = self.election(settings, "a")
-            let b = self.election(settings, "b")
+            let a = self.election(store, "a")
+            let b = self.election(store, "b")
             #expect(await a.step() == .leader(epoch: 1))
             #expect(await b.step() == .follower)
             #expect(try await store.isCurrentEpoch(1))
@@ -73,8 +73,8 @@ struct LeaderElectionTests {
     @Test("a hung leader (connected, not renewing) loses the lock once its lease is overdue; when it wakes it is a follower")
     func hungLeader() async throws {
         try await withDatabase { (store, settings) async throws in
-            let a = self.election(settings, "a", lease: .milliseconds(600))
-            let b = self.election(settings, "b", lease: .milliseconds(600))
+            let a = self.election(store, "a", lease: .milliseconds(600))
+            let b = self.election(store, "b", lease: .milliseconds(600))
             #expect(await a.step() == .leader(epoch: 1))
             // a stops stepping (hung); b keeps trying.
             let started = ContinuousClock.now

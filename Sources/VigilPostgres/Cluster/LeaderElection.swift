@@ -1,8 +1,6 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOPosix
-import NIOSSL
 import PostgresNIO
 
 /// Leader election on PostgreSQL: the leader is the holder of a session advisory lock, on a
@@ -22,7 +20,7 @@ public actor LeaderElection {
         case leader(epoch: Int64)
     }
 
-    private let settings: PostgresStoreSettings
+    private let store: PostgresStore
     private let memberID: String
     private let lease: Duration
     private let logger: Logger
@@ -32,8 +30,8 @@ public actor LeaderElection {
     /// The advisory lock's key, shared by every server on the database.
     static let leaderLock: Int64 = 0x5649_4749_4C00_0010
 
-    public init(settings: PostgresStoreSettings, memberID: String, lease: Duration, logger: Logger) {
-        self.settings = settings
+    public init(store: PostgresStore, memberID: String, lease: Duration, logger: Logger) {
+        self.store = store
         self.memberID = memberID
         self.lease = lease
         self.logger = logger
@@ -126,19 +124,7 @@ public actor LeaderElection {
     private func session() async throws -> PostgresConnection {
         if let connection = self.connection, !connection.isClosed { return connection }
         self.role = .follower
-        let tls: PostgresConnection.Configuration.TLS
-        switch self.settings.tls {
-        case .disable: tls = .disable
-        case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        }
-        var configuration = PostgresConnection.Configuration(
-            host: self.settings.host, port: self.settings.port, username: self.settings.user,
-            password: self.settings.password, database: self.settings.database, tls: tls
-        )
-        configuration.options.connectTimeout = .seconds(Int64(self.settings.connectTimeout.components.seconds))
-        let connection = try await PostgresConnection.connect(
-            on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 1, logger: self.logger)
+        let connection = try await self.store.dedicatedConnection(id: 1)
         self.connection = connection
         return connection
     }

@@ -41,6 +41,27 @@ extension PostgresStore {
                     outcomes.append(.cursor)
                 }
             }
+            // Wake the servers the recipients are connected to, at commit (NOTIFY waits for it).
+            var maxRowID: Int64 = 0
+            var recipients: Set<String> = []
+            var broadcast = false
+            for outcome in outcomes {
+                let rows: [StoredMessage]
+                switch outcome {
+                case .stored(let row): rows = [row]
+                case .notices(let notices): rows = notices
+                default: rows = []
+                }
+                for row in rows {
+                    maxRowID = max(maxRowID, row.id)
+                    if let recipient = row.recipient { recipients.insert(recipient) } else { broadcast = true }
+                }
+            }
+            if maxRowID > 0 {
+                for payload in Self.wakeupPayloads(maxRowID: maxRowID, recipients: recipients, broadcast: broadcast) {
+                    try await connection.query("SELECT pg_notify(\(Self.mailChannel), \(payload))", logger: self.logger)
+                }
+            }
             return outcomes
         }
     }

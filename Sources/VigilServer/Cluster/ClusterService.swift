@@ -34,7 +34,7 @@ final class ClusterService: Service {
         self.state = state
         self.gate = gate
         self.logger = logger
-        self.election = LeaderElection(settings: store.settings, memberID: memberID, lease: settings.leaderLease, logger: logger)
+        self.election = LeaderElection(store: store, memberID: memberID, lease: settings.leaderLease, logger: logger)
     }
 
     /// The HTTP port is known only once the HTTP server is bound.

@@ -62,6 +62,10 @@ public final class MessageService: Service, Sendable {
                             await withDiscardingTaskGroup { timers in
                                 timers.addTask { await Self.every(self.settings.persistInterval) { self.flushCursorsSoon() } }
                                 timers.addTask { await Self.every(self.settings.retentionCheckInterval) { await self.enforceRetention() } }
+                                // Mail other servers store for clients connected here (a store shared by a cluster).
+                                if let wakeups = self.store.mailWakeups() {
+                                    timers.addTask { for await wakeup in wakeups { self.wake(wakeup) } }
+                                }
                             }
                         }
                     }
@@ -262,6 +266,20 @@ public final class MessageService: Service, Sendable {
     }
 
     // MARK: Reading, cursors, retention
+
+    /// Wakes the recipients of mail another server stored, if they are connected here.
+    func wake(_ wakeup: MailWakeup) {
+        switch wakeup {
+        case .clients(let clients, let rowID):
+            for client in clients {
+                self.directory.entry(for: client)?.session.run { $0.wake(upTo: rowID) }
+            }
+        case .everyone(let rowID):
+            for entry in self.directory.all() {
+                entry.session.run { $0.wake(upTo: rowID) }
+            }
+        }
+    }
 
     /// A client's mail after a row, encoded for sending (off the event loop).
     func readMail(for clientID: String, after: Int64, limit: Int) async throws -> [MessageDelivery] {
