@@ -141,7 +141,16 @@ public struct VigilServer: Sendable {
         let storedID = try await store.serverID()
         let serverID = settings.serverID ?? storedID
 
-        let known = try await store.agents()
+        var known = try await store.agents()
+        if let postgres {
+            // In a cluster, the hosts another member holds are its to track: this server restores
+            // only those it held itself (a restart with a stable cluster.member_id); hosts whose
+            // server died are the leader's to declare DOWN if they do not reconnect.
+            let memberID = settings.cluster.memberID ?? settings.serverID
+            var owned: Set<String> = []
+            if let memberID { owned = try await postgres.agentsOwned(by: memberID) }
+            known = known.filter { owned.contains($0.hostname) || !$0.state.expectsHeartbeats }
+        }
         tracker.restore(known, now: .now())
         logger.info("restored agents", metadata: [
             "count": "\(known.count)",
@@ -201,7 +210,12 @@ public struct VigilServer: Sendable {
         let cluster = postgres.map {
             ClusterService(store: $0, settings: settings.cluster, memberID: memberID, agentAddress: agentAddress,
                            httpAddress: settings.cluster.advertiseHTTPAddress ?? "\(Self.advertisedHost(settings.httpHost)):\(settings.httpPort)",
-                           sessions: environment.registeredSessions, state: clusterState, gate: gate, logger: logger)
+                           sessions: environment.registeredSessions, tracker: tracker, restartGrace: settings.restartGrace,
+                           state: clusterState, gate: gate, logger: logger, publish: { event in
+                               messages.notify(of: event)
+                               live.publishTransition(event)
+                               alerts.evaluation.observe(event)
+                           })
         }
 
         // HEAD on every GET route: the GET answer without its body (RFC 9110 §9.3.2).

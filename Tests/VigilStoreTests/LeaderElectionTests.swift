@@ -3,6 +3,7 @@ import Logging
 import Testing
 import VigilLocalPostgres
 import VigilPostgres
+import VigilStore
 
 /// Leader election and membership on a real PostgreSQL: one leader at a time, a crashed leader
 /// replaced within one round, a hung one after its lease, and a deposed leader's epoch refused.
@@ -112,4 +113,32 @@ struct LeaderElectionTests {
             #expect(try await store.liveMembers(timeout: .seconds(3)).map(\.id) == ["b"])
         }
     }
+
+    @Test("hosts of a dead member are declared DOWN once, after the grace; those another member claimed, or already stopped, are not")
+    func orphansDeclaredDownOnce() async throws {
+        try await withDatabase { (store, _) async throws in
+            let now = Date()
+            for host in ["web-1", "web-2", "db-1", "gone-1"] {
+                try await store.upsertAgent(AgentRecord(hostname: host, state: host == "gone-1" ? .stopped : .healthy, stateSince: now, firstSeen: now,
+                                                        lastSeen: now, agentVersion: nil, protocolVersion: 1, capabilities: [], address: nil))
+            }
+            try await store.claimAgents(["web-1", "web-2", "gone-1"], memberID: "a")  // a holds them, then dies
+            try await store.claimAgents(["db-1"], memberID: "b")
+            #expect(try await store.agentsOwned(by: "a") == ["web-1", "web-2", "gone-1"])
+            // Within the grace: nothing yet.
+            #expect(try await store.declareOrphansDown(liveMembers: ["b"], grace: .seconds(30), excluding: [], reason: "test", at: now).isEmpty)
+            try await Task.sleep(for: .milliseconds(400))
+            // web-2 reconnected to b meanwhile.
+            try await store.claimAgents(["web-2"], memberID: "b")
+            let down = try await store.declareOrphansDown(liveMembers: ["b"], grace: .milliseconds(300), excluding: [], reason: "its server died", at: now)
+            #expect(down.map(\.hostname) == ["web-1"])
+            #expect(down.first?.to == .down)
+            #expect(down.first?.from == .healthy)
+            #expect(try await store.agent(hostname: "web-1")?.state == .down)
+            #expect(try await store.events(hostname: "web-1", limit: 10, before: nil).map(\.reason) == ["its server died"])
+            // Never twice.
+            #expect(try await store.declareOrphansDown(liveMembers: ["b"], grace: .milliseconds(300), excluding: [], reason: "again", at: now).isEmpty)
+        }
+    }
+
 }

@@ -24,5 +24,12 @@ extension PostgresSchema {
               lease_until double precision NOT NULL
             );
             """),
+        // Which member holds each host's session, renewed every heartbeat: a server restores
+        // only its own hosts, and the leader declares DOWN a host whose server died and that did
+        // not reconnect elsewhere within the restart grace.
+        PostgresMigration(name: "cluster v2: agent owners", sql: """
+            ALTER TABLE agents ADD COLUMN owner text, ADD COLUMN owner_seen double precision;
+            CREATE INDEX agents_owner ON agents(owner)
+            """),
     ]
 }

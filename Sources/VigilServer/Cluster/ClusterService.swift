@@ -3,6 +3,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import VigilPostgres
+import VigilProtocol
+import VigilStore
 
 /// This server's part in a cluster on PostgreSQL: it writes its member row every heartbeat,
 /// reads who else is alive and who leads, and runs the leader election (``LeaderElection``),
@@ -18,13 +20,22 @@ final class ClusterService: Service {
     let election: LeaderElection
     let memberID: String
     private let sessions: RegisteredSessions
+    private let tracker: LivenessTracker
+    /// How long a host whose server died has to reconnect elsewhere before the leader declares it DOWN.
+    private let restartGrace: Duration
+    /// Hands DOWN events the leader stored to the same fan-out as the local recorder's (stream, alerts, notices).
+    private let publish: @Sendable (LivenessEvent) -> Void
     private let agentAddress: String
     private let httpAddress: Mutex<String>
     private let startedAt = Date()
     private let logger: Logger
 
     init(store: PostgresStore, settings: ClusterSettings, memberID: String, agentAddress: String, httpAddress: String,
-         sessions: RegisteredSessions, state: ClusterState, gate: LeaderGate, logger: Logger) {
+         sessions: RegisteredSessions, tracker: LivenessTracker, restartGrace: Duration, state: ClusterState, gate: LeaderGate,
+         logger: Logger, publish: @escaping @Sendable (LivenessEvent) -> Void) {
+        self.tracker = tracker
+        self.restartGrace = restartGrace
+        self.publish = publish
         self.store = store
         self.settings = settings
         self.memberID = memberID
@@ -68,10 +79,15 @@ final class ClusterService: Service {
             id: self.memberID, agentAddress: self.agentAddress, httpAddress: self.httpAddress.withLock { $0 },
             load: self.sessions.countsByKind[.agent] ?? 0, capacity: self.settings.capacity, startedAt: self.startedAt
         )
+        let connected = Set(self.tracker.unsortedStatuses().filter(\.connected).map(\.hostname))
         do {
             try await self.store.beat(member)
+            try await self.store.claimAgents(connected.sorted(), memberID: self.memberID)
             let members = try await self.store.liveMembers(timeout: self.settings.memberTimeout)
             let leader = try await self.store.leader()
+            if self.gate.isLeader {
+                try await self.sweepOrphans(liveMembers: members.map(\.id), connected: connected)
+            }
             self.state.update {
                 $0.members = members
                 $0.leader = leader
@@ -82,6 +98,19 @@ final class ClusterService: Service {
             let wasFine = self.state.snapshot.problem == nil
             self.state.update { $0.problem = "\(error)" }
             if wasFine { self.logger.warning("cluster heartbeat failed: the database is unreachable", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    /// The leader's part of liveness across servers: a host whose server died gets the restart
+    /// grace to reconnect to another member; one that did not is declared DOWN here, once.
+    private func sweepOrphans(liveMembers: [String], connected: Set<String>) async throws {
+        let events = try await self.store.declareOrphansDown(
+            liveMembers: liveMembers, grace: self.restartGrace, excluding: connected,
+            reason: "its server stopped and it did not reconnect to another within the restart grace (\(self.restartGrace.compactDescription))",
+            at: Date())
+        for event in events {
+            self.logger.warning("host down: its server is gone and it did not reconnect elsewhere", metadata: ["host": "\(event.hostname.logEscaped)"])
+            self.publish(event)
         }
     }
 
