@@ -111,12 +111,23 @@ public final class SQLiteMetricsStore: MetricsStore {
             var logs = snapshot.logs
             try db.inTransaction {
                 var writer = try SQLiteMetricsWriter(db, blockRows: self.blockRows, logs: snapshot.logs, columnNames: self.columnNames)
+                /// Per host, its samples not newer than its newest: back-fill, merged after the rest.
+                var backfill: [Int64: [SQLiteMetricsWriter.MergeRow]] = [:]
                 for entry in batch {
                     let sample = samples[entry.index]
                     let id = try writer.hostID(sample.hostname, ids: &ids)
                     var host = hosts.removeValue(forKey: id) ?? HostState()
                     defer { hosts[id] = host }
-                    if try writer.append(sample, at: entry.ms, hostID: id, host: &host) { stored += 1 }
+                    if try writer.append(sample, at: entry.ms, hostID: id, host: &host) {
+                        stored += 1
+                    } else {
+                        backfill[id, default: []].append(.init(ms: entry.ms, names: sample.names, values: sample.values))
+                    }
+                }
+                for (id, rows) in backfill {
+                    var host = hosts.removeValue(forKey: id) ?? HostState()
+                    defer { hosts[id] = host }
+                    stored += try writer.backfill(rows, hostID: id, host: &host)
                 }
                 try writer.compactHeads(&hosts, others: snapshot.all)
                 logs = writer.logs
