@@ -212,9 +212,13 @@ struct MetricsIngestTests {
         let (currentStatus, _, current) = try await second.http("GET", "/api/servers/durable-host/current")
         #expect(currentStatus == 200)
         #expect((((current as? [String: Any])?["metrics"] as? [String: Any])?["cpu"] as? [String: Any])?["cpu_percent_total"] as? Double == 77)
-        // A resend of the same sample after the restart is still recognised.
+        // A resend of the same sample after the restart is still recognised: back-fill, acknowledged,
+        // stored once, and current stays the sample it was.
         let (resend, _, _) = try await second.http("POST", "/api/metrics", headers: ["X-API-Key": key], body: try Self.json(sent))
-        #expect(resend == 409)
+        #expect(resend == 200)
+        #expect(second.server.metrics.backfilledCount == 1)
+        let again = try await second.server.history.points(hostname: "durable-host", series: "cpu.cpu_percent_total", from: t - 1, to: t + 1, resolution: .raw)
+        #expect(again.map(\.avg) == [77])
     }
 
     @Test("storage: memory keeps history in memory and writes no file")
