@@ -45,7 +45,7 @@ struct SpoolEndToEndTests {
         defer { fleet.stop() }
         let agent = try fleet.agent("spooler", key: try fleet.key(for: "spooler"), extraArguments: ["--metrics-interval", "1", "--backoff-max", "1"])
         let first = try await waitFor("3 live samples", timeout: .seconds(20)) { () -> Double? in
-            let times = try await Self.rawTimes(fleet.api, "spooler", from: 0, to: Date().timeIntervalSince1970 + 5)
+            let times = try await Self.rawTimes(fleet.api, "spooler", from: Date().timeIntervalSince1970 - 300, to: Date().timeIntervalSince1970 + 5)
             return times.count >= 3 ? times[0] : nil
         }
 
@@ -88,7 +88,7 @@ struct SpoolEndToEndTests {
         let firstAgent = try Child(fleet.agentBinary, arguments, name: "agent-crasher-a", directory: fleet.directory, environment: ["VIGIL_SPOOL_DIR": spool])
         fleet.children.append(firstAgent)
         let first = try await waitFor("3 live samples", timeout: .seconds(20)) { () -> Double? in
-            let times = try await Self.rawTimes(fleet.api, "crasher", from: 0, to: Date().timeIntervalSince1970 + 5)
+            let times = try await Self.rawTimes(fleet.api, "crasher", from: Date().timeIntervalSince1970 - 300, to: Date().timeIntervalSince1970 + 5)
             return times.count >= 3 ? times[0] : nil
         }
         fleet.server.signal(SIGKILL)
@@ -99,6 +99,7 @@ struct SpoolEndToEndTests {
         let agentKilledAt = Date()
         let segments = try FileManager.default.contentsOfDirectory(atPath: spool).filter { $0.hasSuffix(".seg") }
         #expect(!segments.isEmpty, "the dead agent left its spool")
+        try await Task.sleep(for: .seconds(3))  // the agent's own downtime: a gap no spool can fill
         let secondAgent = try Child(fleet.agentBinary, arguments, name: "agent-crasher-b", directory: fleet.directory, environment: ["VIGIL_SPOOL_DIR": spool])
         fleet.children.append(secondAgent)
         let agentStartedAt = Date()
