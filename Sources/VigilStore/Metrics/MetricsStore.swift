@@ -163,9 +163,12 @@ public protocol MetricsStore: Sendable {
     /// stores each sample once.
     ///
     /// Back-fill: a sample older than the host's newest stored one is stored too, in its place in
-    /// time, into raw history and into the minute and hour rollups, which count it exactly once
-    /// (as if it had arrived in time: a closed bucket's stored figures are recomputed from the raw
-    /// samples, min/max/avg/last/count). It is history only: nothing an implementation reports as
+    /// time, into raw history at once and into the minute and hour rollups, which count it exactly
+    /// once (as if it had arrived in time: min/max/avg/last/count of the bucket's raw samples).
+    /// A rollup bucket still open takes it at once; a closed bucket's stored figures may be brought
+    /// up to date later (the SQLite store recomputes such a bucket once the replay has moved past
+    /// it, within seconds, and in ``enforceRetention(now:)`` at the latest), so a replay does not
+    /// rewrite a bucket once per sample. It is history only: nothing an implementation reports as
     /// the host's newest (``newestSampleTimes()``) moves back. Samples older than raw retention
     /// may be dropped. Back-fill is rare (after an outage) and may cost more per sample than an
     /// in-order append; ingest keeps the common path fast.

@@ -12,6 +12,8 @@ struct SQLiteMetricsWriter {
     let blockRows: [Int]
     /// Live rows of each head log; the caller publishes it with the hosts after the commit.
     var logs: [HeadLogIndex]
+    /// Rollup buckets awaiting recomputation after back-fill; published with the hosts too.
+    var dirty: [RollupDirtyBucket: ContinuousClock.Instant]
     let db: Database
     private let insertHost: Statement
     private let selectHost: Statement
@@ -25,10 +27,11 @@ struct SQLiteMetricsWriter {
     /// Rollup column names shared across hosts.
     let columnNames: RollupColumnNameCache
 
-    init(_ db: Database, blockRows: [Int], logs: [HeadLogIndex], columnNames: RollupColumnNameCache) throws {
+    init(_ db: Database, blockRows: [Int], logs: [HeadLogIndex], dirty: [RollupDirtyBucket: ContinuousClock.Instant] = [:], columnNames: RollupColumnNameCache) throws {
         self.columnNames = columnNames
         self.blockRows = blockRows
         self.logs = logs
+        self.dirty = dirty
         self.db = db
         self.insertHost = try db.cachedStatement(sql: "INSERT OR IGNORE INTO hosts(hostname) VALUES (?)")
         self.selectHost = try db.cachedStatement(sql: "SELECT id FROM hosts WHERE hostname = ?")
