@@ -167,6 +167,10 @@ struct AgentSession {
         /// The `message_id`s of the last METRICS frames sent, to recognise the server's refusals.
         var recentMetricsIDs: [String] = []
         let heartbeats = HeartbeatTimer()
+        /// Closed when this connection stops taking samples: the replay then ends instead of
+        /// handing over records that would only be put back.
+        let replayGate = ReplayGate()
+        defer { replayGate.close() }
         for await event in events {
             switch event {
             case .frame(let buffer):
@@ -244,6 +248,7 @@ struct AgentSession {
                     // after agents.max_protocol_errors the server would cut us off. Stop on this connection.
                     self.metrics?.detach(metricsSink)
                     metricsSink = nil
+                    replayGate.close()
                     self.logger.warning("the server does not accept METRICS (unknown_type); metrics are off on this connection", metadata: ["message": "\(response.message.logEscaped)"])
                 case (_, .serverResponse(let response)):
                     self.logger.warning("server reported an error", metadata: ["code": "\(response.code?.rawValue ?? "-")", "message": "\(response.message.logEscaped)"])
@@ -304,6 +309,7 @@ struct AgentSession {
                     ledger.replayStarted = true
                     tasks.addTask { [logger = self.logger] in
                         await metrics.replay({ id, document in
+                            guard replayGate.isOpen else { return false }
                             if case .enqueued = continuation.yield(.replay(id, document)) { return true }
                             return false
                         }, logger: logger)
@@ -343,6 +349,7 @@ struct AgentSession {
                 phase = .unregistering
                 // No sample may follow the goodbye.
                 self.metrics?.detach(metricsSink)
+                replayGate.close()
                 try await outbound.write(self.envelope(.clientUnregister(UnregisterPayload(reason: "agent shutting down"))))
                 tasks.addTask { [timeout = self.settings.unregisterTimeout] in
                     try await Task.sleep(for: timeout)
@@ -360,24 +367,6 @@ struct AgentSession {
             }
         }
         throw SessionError.closed(code: nil, reason: "event stream ended")
-    }
-
-    /// The server acknowledged or refused one of this session's samples. A live one refused for now
-    /// (`rate_limited`, `server_busy`: "send it again later") is spooled; a replayed one stays in
-    /// the spool for it. Any other refusal is final: such a sample can never be stored.
-    private func metricsAnswered(_ response: ServerResponsePayload, _ answered: MetricsLedger.Answered, _ metrics: MetricsPipeline) async {
-        let retry = !response.success && (response.code == .rateLimited || response.code == .serverBusy)
-        if response.success {
-            if case .live = answered { metrics.noteAcknowledged() }
-        } else {
-            metrics.noteRefused(code: response.code?.rawValue ?? "-", message: response.message, logger: self.logger)
-        }
-        switch answered {
-        case .live(let document):
-            if retry { await metrics.keep([document], because: .unacknowledged, logger: self.logger) }
-        case .replay(let record):
-            await metrics.replayAnswered(record, retry: retry)
-        }
     }
 
     /// The server's interval, clamped to the settings' range; a nonsense value cannot stall or spin the agent.
