@@ -137,6 +137,8 @@ extension ServerSettings {
         parser.int("metrics.max_body_size", 256...(64 << 20)) { settings.maxMetricsBodySize = $0 }
         parser.double("metrics.rate_limit", 0.001...10_000) { settings.metricsRateLimit = $0 }
         parser.double("metrics.rate_burst", 1...100_000) { settings.metricsRateBurst = $0 }
+        parser.double("metrics.backfill_rate_limit", 0.001...100_000) { settings.metricsBackfillRateLimit = $0 }
+        parser.double("metrics.backfill_rate_burst", 1...1_000_000) { settings.metricsBackfillRateBurst = $0 }
         parser.duration("metrics.flush_interval") { settings.metricsFlushInterval = $0 }
         parser.int("metrics.max_batch", 1...1_000_000) { settings.metricsMaxBatch = $0 }
         parser.duration("metrics.commit_delay") { settings.metricsCommitDelay = $0 }

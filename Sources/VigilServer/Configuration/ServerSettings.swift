@@ -125,6 +125,12 @@ public struct ServerSettings: Sendable, Equatable {
     public var metricsRateLimit = 2.0
     /// Samples a host may send in a burst above the sustained rate.
     public var metricsRateBurst = 20.0
+    /// Back-filled samples (older than the host's latest: an agent replaying its spool after an
+    /// outage) per second a host may send, sustained; a budget of their own, so a replay neither
+    /// eats the live samples' budget nor is refused by it.
+    public var metricsBackfillRateLimit = 100.0
+    /// Back-filled samples a host may send at once above their sustained rate.
+    public var metricsBackfillRateBurst = 100.0
     /// How long a sender refused with `server_busy` is asked to wait (`Retry-After`).
     public var metricsFlushInterval: Duration = .seconds(1)
     /// The most samples in one write transaction; a batch this full is written at once.
