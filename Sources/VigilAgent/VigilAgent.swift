@@ -105,8 +105,12 @@ public struct VigilAgent: Sendable {
         var backoff = ReconnectBackoff(initial: self.settings.backoffInitial, maximum: self.settings.backoffMax)
         var index = 0
         var failedAttemptsInRound = 0
+        // The servers to try, in order: those configured, then the cluster members the last
+        // register reply named (`session.servers`) that are not among them.
+        let learned = LearnedServers()
         while !self.shutdown.isRequested {
-            let server = self.settings.servers[index % self.settings.servers.count]
+            let servers = learned.merged(with: self.settings.servers)
+            let server = servers[index % servers.count]
             var sessionLogger = self.logger
             sessionLogger[metadataKey: "server"] = "\(server)"
             let logger = sessionLogger
@@ -115,6 +119,7 @@ public struct VigilAgent: Sendable {
             logger.debug("connecting")
             let session = AgentSession(settings: self.settings, server: server, dialer: dialer, shutdown: self.shutdown, logger: logger, group: self.group, metrics: self.metrics) { parameters in
                 registered.set()
+                learned.replace(with: parameters.servers ?? [])
                 logger.info("registered", metadata: [
                     "as": "\(parameters.hostname)", "server_id": "\(parameters.serverID)",
                     "heartbeat_interval": "\(parameters.heartbeatInterval)",
@@ -138,16 +143,22 @@ public struct VigilAgent: Sendable {
                 logger.warning("session ended", metadata: ["error": "\(error)"])
             }
             if registered.isSet {
-                // The server knew us: try it again first. Only a session that lasted starts the
-                // backoff afresh, so a server that accepts and drops us at once is not hammered.
-                if ContinuousClock.now - started >= self.settings.backoffResetAfter { backoff.reset() }
                 failedAttemptsInRound = 0
+                if ContinuousClock.now - started >= self.settings.backoffResetAfter {
+                    // A session that lasted ended (its server died, or closed us): reconnect at
+                    // once, to the next server when there are several (a cluster takes over),
+                    // and back off only if that fails too.
+                    backoff.reset()
+                    if servers.count > 1 { index += 1 }
+                    continue
+                }
+                // Accepted and dropped at once: try it again after the backoff, not in a loop.
                 await self.shutdown.sleep(for: backoff.next())
                 continue
             }
             index += 1
             failedAttemptsInRound += 1
-            if failedAttemptsInRound >= self.settings.servers.count {
+            if failedAttemptsInRound >= servers.count {
                 failedAttemptsInRound = 0
                 let delay = backoff.next()
                 logger.debug("every server failed; backing off", metadata: ["delay": "\(delay)"])
@@ -155,6 +166,21 @@ public struct VigilAgent: Sendable {
             }
         }
         return .shutDown
+    }
+}
+
+/// The cluster members the last register reply named, as addresses to fail over to.
+private final class LearnedServers: Sendable {
+    private let addresses = Mutex<[ServerAddress]>([])
+
+    func replace(with texts: [String]) {
+        let parsed = texts.compactMap(ServerAddress.init(parsing:))
+        self.addresses.withLock { $0 = parsed }
+    }
+
+    /// The configured servers first, then the learned ones not among them.
+    func merged(with configured: [ServerAddress]) -> [ServerAddress] {
+        configured + self.addresses.withLock { $0 }.filter { !configured.contains($0) }
     }
 }
 

@@ -162,10 +162,14 @@ public struct VigilServer: Sendable {
         self.messages = messages
         let files = FileService(store: store, settings: settings, logger: logger)
         self.files = files
+        // A cluster when servers share PostgreSQL; otherwise a cluster of one that always leads.
+        let memberID = settings.cluster.memberID ?? settings.serverID ?? UUID().uuidString.lowercased()
+        let clusterState = ClusterState(memberID: memberID, clustered: postgres != nil)
         let environment = SessionEnvironment(
             settings: settings, serverID: serverID, tracker: tracker,
             authenticator: AgentAuthenticator(store: store, openEnrollment: settings.openEnrollment, legacyClients: settings.legacyClients),
-            metrics: metrics, messages: messages, files: files, serverMetrics: serverMetrics, logger: logger, live: liveSettings
+            metrics: metrics, messages: messages, files: files, serverMetrics: serverMetrics, logger: logger, live: liveSettings,
+            clusterServers: { clusterState.snapshot.members.map(\.agentAddress) }
         )
         self.sessions = environment
         // Users before the listener binds: creating the first admin may fail (a bad database), and
@@ -202,9 +206,6 @@ public struct VigilServer: Sendable {
         let listener = try await AgentListener(environment: environment, group: group, tls: tls)
         let agentPort = listener.localAddress?.port ?? settings.agentPort
 
-        // A cluster when servers share PostgreSQL; otherwise a cluster of one that always leads.
-        let memberID = settings.cluster.memberID ?? settings.serverID ?? UUID().uuidString.lowercased()
-        let clusterState = ClusterState(memberID: memberID, clustered: postgres != nil)
         let advertisedHost = Self.advertisedHost(settings.agentHost)
         let agentAddress = settings.cluster.advertiseAgentAddress ?? "\(advertisedHost):\(agentPort)"
         let cluster = postgres.map {

@@ -138,4 +138,64 @@ struct ClusterEndToEndTests {
         await postgres.stop()
     }
 
+
+    @Test("agents configured with one server learn the others from the register reply and, when it is killed, register with another at once; none goes DOWN",
+          .enabled(if: LocalPostgres.isAvailable, "PostgreSQL is not installed"))
+    func agentFailover() async throws {
+        let postgres = try await LocalPostgres.start()
+        var servers: [ToolServer] = []
+        var agents: [Child] = []
+        do {
+            try await postgres.createDatabase("vigil")
+            let shared = [
+                "VIGIL_STORE_BACKEND": "postgres",
+                "VIGIL_STORE_POSTGRES_URL": postgres.url(database: "vigil") + "?sslmode=disable",
+            ]
+            servers.append(try await ToolServer.start(environment: shared.merging(["VIGIL_CLUSTER_MEMBER_ID": "member-0"]) { $1 }))
+            // The second server presents the first one's CA and certificate: agents pin one CA.
+            let tls = servers[0].dataDirectory.appendingPathComponent("tls")
+            servers.append(try await ToolServer.start(environment: shared.merging([
+                "VIGIL_CLUSTER_MEMBER_ID": "member-1",
+                "VIGIL_TLS_CA": tls.appendingPathComponent("ca.pem").path,
+                "VIGIL_TLS_CERTIFICATE": tls.appendingPathComponent("server.pem").path,
+                "VIGIL_TLS_PRIVATE_KEY": tls.appendingPathComponent("server-key.pem").path,
+            ]) { $1 }))
+            _ = try await waitFor("two members", timeout: .seconds(20)) { () -> Bool? in
+                try await self.cluster(servers[0]).members.count == 2 ? true : nil
+            }
+            for index in 0..<6 {
+                agents.append(try Child(try Binaries.path("vigil-agent"), [
+                    "--server", servers[0].address, "--ca", servers[0].caFile, "--hostname", "failover-\(index)",
+                    "--metrics-interval", "1", "--log-level", "info",
+                ], name: "agent-failover-\(index)", directory: servers[0].directory))
+            }
+            _ = try await waitFor("every agent registered with member-0", timeout: .seconds(30)) { () -> Bool? in
+                agents.allSatisfy { $0.output.components(separatedBy: "registered").count - 1 >= 1 } ? true : nil
+            }
+            let killedAt = ContinuousClock.now
+            servers[0].server.stop()  // SIGKILL; its files stay for the second server's TLS
+            _ = try await waitFor("every agent registered again, with member-1", timeout: .seconds(30)) { () -> Bool? in
+                agents.allSatisfy { $0.output.components(separatedBy: "registered").count - 1 >= 2 } ? true : nil
+            }
+            print("cluster e2e: 6 agents registered elsewhere \(ContinuousClock.now - killedAt) after the kill")
+            let view = try await waitFor("member-1 holding six agents", timeout: .seconds(10)) { () -> Cluster? in
+                let view = try await self.cluster(servers[1])
+                return (view.status["members"] as? [[String: Any]])?.first { $0["id"] as? String == "member-1" }?["load"] as? Int == 6 ? view : nil
+            }
+            #expect(view.leading)
+            // The new leader's sweep runs every second: a few seconds on, still nobody DOWN.
+            try await Task.sleep(for: .seconds(3))
+            let events = try await servers[1].api.events()
+            #expect(events.filter { $0.to == "down" }.isEmpty, "\(events.filter { $0.to == "down" }.map(\.hostname))")
+        } catch {
+            for agent in agents { agent.stop() }
+            for server in servers { server.stop() }
+            await postgres.stop()
+            throw error
+        }
+        for agent in agents { agent.stop() }
+        for server in servers { server.stop() }
+        await postgres.stop()
+    }
+
 }

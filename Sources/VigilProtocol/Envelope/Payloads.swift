@@ -99,12 +99,17 @@ public struct SessionParameters: Codable, Sendable, Equatable {
     /// Seconds between metrics samples the server asks for (`agents.metrics_interval`); absent when
     /// the server leaves it to the agent's own setting.
     public var metricsInterval: Double?
+    /// Where the live servers of the cluster take agents (`host:port`, this one included), when
+    /// servers share a database: a client whose server dies reconnects to one of these at once.
+    /// Absent for a single server.
+    public var servers: [String]?
 
     /// The capability a client lists in `CLIENT_REGISTER` to receive `SESSION_UPDATE`: new session
     /// parameters applied without reconnecting. Clients without it keep what they registered with.
     public static let updateCapability = "session_update"
 
-    public init(clientID: String, hostname: String, serverID: String, protocolVersion: Int, heartbeatInterval: Double, maxFrameSize: Int, metricsInterval: Double? = nil) {
+    public init(clientID: String, hostname: String, serverID: String, protocolVersion: Int, heartbeatInterval: Double, maxFrameSize: Int, metricsInterval: Double? = nil, servers: [String]? = nil) {
+        self.servers = servers
         self.clientID = clientID
         self.hostname = hostname
         self.serverID = serverID
@@ -122,6 +127,7 @@ public struct SessionParameters: Codable, Sendable, Equatable {
         case heartbeatInterval = "heartbeat_interval"
         case maxFrameSize = "max_frame_size"
         case metricsInterval = "metrics_interval"
+        case servers
     }
 }
 

@@ -44,11 +44,14 @@ extension AgentSessionHandler {
         }
         let settings = self.environment.live.current
         let (serverID, clientID, protocolVersion) = (self.environment.serverID, client.clientID, register.protocolVersion)
+        let clusterServers = self.environment.clusterServers
         let parameters: @Sendable (ServerSettings) -> SessionParameters = { settings in
-            SessionParameters(
+            let servers = clusterServers()
+            return SessionParameters(
                 clientID: clientID, hostname: clientID, serverID: serverID,
                 protocolVersion: protocolVersion, heartbeatInterval: settings.heartbeatInterval.seconds,
-                maxFrameSize: settings.maxFrameSize, metricsInterval: settings.metricsInterval?.seconds
+                maxFrameSize: settings.maxFrameSize, metricsInterval: settings.metricsInterval?.seconds,
+                servers: servers.isEmpty ? nil : servers
             )
         }
         // A client that can take new parameters on this connection gets them after a reload.

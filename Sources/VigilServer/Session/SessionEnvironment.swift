@@ -19,6 +19,8 @@ public final class SessionEnvironment: Sendable {
     public let logger: Logger
     /// Registered sessions by key and by client, so revocations end them at once.
     public let registeredSessions = RegisteredSessions()
+    /// The live members' agent addresses, for the register reply (`session.servers`); empty for a single server.
+    let clusterServers: @Sendable () -> [String]
     /// The server's figures: heartbeats, frames and protocol errors are counted there.
     public let serverMetrics: ServerMetrics
     private let connectionCount = Atomic<Int>(0)
@@ -27,8 +29,10 @@ public final class SessionEnvironment: Sendable {
 
     public init(
         settings: ServerSettings, serverID: String, tracker: LivenessTracker, authenticator: AgentAuthenticator, metrics: MetricsIngestor,
-        messages: MessageService, files: FileService, serverMetrics: ServerMetrics = ServerMetrics(), logger: Logger, live: LiveSettings? = nil
+        messages: MessageService, files: FileService, serverMetrics: ServerMetrics = ServerMetrics(), logger: Logger, live: LiveSettings? = nil,
+        clusterServers: @escaping @Sendable () -> [String] = { [] }
     ) {
+        self.clusterServers = clusterServers
         self.settings = settings
         self.live = live ?? LiveSettings(settings)
         self.serverMetrics = serverMetrics
