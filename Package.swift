@@ -251,6 +251,7 @@ let package = Package(
         .executableTarget(
             name: "VigilBench",  // load generator and benchmarks against a real `vigil server` (docs/PERFORMANCE.md)
             dependencies: [
+                "VigilLocalPostgres",
                 "VigilProtocol",
                 "VigilServer",  // `exposition`: renders /metrics/fleet in this process
                 "VigilConnection",

@@ -1,0 +1,275 @@
+import ArgumentParser
+import Foundation
+import NIOPosix
+import VigilLocalPostgres
+
+/// `vigil-bench cluster`: kill the leader of a cluster, again and again; how long until another
+/// leads, and until every agent of the dead server is registered with another.
+struct ClusterBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Kill -9 a cluster's leader K times; report new-leader time and agent re-registration time (p50/p99), false DOWNs.",
+        discussion: """
+        Starts a real PostgreSQL (initdb in a temporary directory, fsync on), S `vigil server`s on it \
+        (store.backend postgres) and N real `vigil-agent` processes, each configured with every \
+        server (in a rotated order, so they spread). Then K times: the current leader is killed \
+        with SIGKILL; the survivors' /api/cluster is polled every 10 ms until another member leads \
+        (new-leader time, from the kill), and their /api/agents until every host the dead server \
+        held is connected to a survivor (re-registration time per agent). The killed server is \
+        started again (same member id) before the next round. DOWN events stored during the run \
+        are false DOWNs: no agent was stopped.
+        """
+    )
+
+    @Option(help: "Servers in the cluster.")
+    var servers = 3
+
+    @Option(help: "Real vigil-agent processes.")
+    var agents = 60
+
+    @Option(help: "Leader kills.")
+    var kills = 10
+
+    @Option(help: "The vigil-agent executable (default: beside this one).")
+    var agentExecutable: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard (2...9).contains(self.servers), (1...2000).contains(self.agents), (1...100).contains(self.kills) else {
+            throw ValidationError("--servers 2...9, --agents 1...2000, --kills 1...100")
+        }
+    }
+
+    struct Round: Codable {
+        var kill: Int
+        var newLeaderMs: Double
+        var agentsMoved: Int
+        var reregisterP50Ms: Double
+        var reregisterMaxMs: Double
+        enum CodingKeys: String, CodingKey {
+            case kill
+            case newLeaderMs = "new_leader_ms"
+            case agentsMoved = "agents_moved"
+            case reregisterP50Ms = "reregister_p50_ms"
+            case reregisterMaxMs = "reregister_max_ms"
+        }
+    }
+
+    struct Report: Codable {
+        var servers: Int
+        var agents: Int
+        var kills: Int
+        var rounds: [Round]
+        var newLeaderP50Ms: Double
+        var newLeaderMaxMs: Double
+        var reregisterP50Ms: Double
+        var reregisterP99Ms: Double
+        var reregisterMaxMs: Double
+        var falseDown: Int
+        enum CodingKeys: String, CodingKey {
+            case servers, agents, kills, rounds
+            case newLeaderP50Ms = "new_leader_p50_ms"
+            case newLeaderMaxMs = "new_leader_max_ms"
+            case reregisterP50Ms = "reregister_p50_ms"
+            case reregisterP99Ms = "reregister_p99_ms"
+            case reregisterMaxMs = "reregister_max_ms"
+            case falseDown = "false_down"
+        }
+    }
+
+    private struct ClusterView: Decodable {
+        struct Leader: Decodable { var member_id: String; var epoch: Int }
+        var leader: Leader?
+        var leading: Bool
+    }
+
+    private struct AgentView: Decodable {
+        var hostname: String
+        var connected: Bool
+    }
+
+    private struct EventView: Decodable {
+        var hostname: String
+        var to: String
+    }
+
+    func run() async throws {
+        Cleanup.shared.installSignalHandlers()
+        let progress = self.common.progressPrinter()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let postgres = try await LocalPostgres.start(durable: true, maxConnections: 100 + self.servers * 20)
+        Cleanup.shared.add(directory: postgres.directory.path)
+        do {
+            try await postgres.createDatabase("vigil")
+            let report = try await self.measure(postgres: postgres, group: group, progress: progress)
+            await postgres.stop()
+            try self.common.print(report, table: Self.table)
+        } catch {
+            await postgres.stop()
+            throw error
+        }
+    }
+
+    private func environment(_ postgres: LocalPostgres, member: Int) -> [String: String] {
+        [
+            "VIGIL_STORE_BACKEND": "postgres",
+            "VIGIL_STORE_POSTGRES_URL": postgres.url(database: "vigil") + "?sslmode=disable",
+            "VIGIL_CLUSTER_MEMBER_ID": "member-\(member)",
+            "VIGIL_HEARTBEAT_INTERVAL": "1s",
+            "VIGIL_AGENTS_OPEN_ENROLLMENT": "true",
+            "VIGIL_LOG_LEVEL": "warning",
+        ]
+    }
+
+    private func measure(postgres: LocalPostgres, group: MultiThreadedEventLoopGroup, progress: @Sendable (String) -> Void) async throws -> Report {
+        var servers: [ServerProcess?] = []
+        for index in 0..<self.servers {
+            servers.append(try await ServerProcess.start(executable: self.common.executable, environment: self.environment(postgres, member: index)))
+        }
+        defer { for server in servers.compactMap({ $0 }) { Task { await server.stop(timeout: .seconds(5)); server.removeDirectory() } } }
+        progress("\(self.servers) servers up on one PostgreSQL")
+
+        // Agents, each listing every server in a rotated order.
+        let agentPath = self.agentExecutable ?? URL(fileURLWithPath: self.common.executable).deletingLastPathComponent().appendingPathComponent("vigil-agent").path
+        let directory = NSTemporaryDirectory() + "vigil-bench-cluster-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        Cleanup.shared.add(directory: directory)
+        var agentProcesses: [Process] = []
+        defer {
+            for process in agentProcesses where process.isRunning { process.terminate() }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let addresses = servers.map { "127.0.0.1:\($0!.agentPort)" }
+        for index in 0..<self.agents {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: agentPath)
+            var arguments: [String] = []
+            for offset in 0..<addresses.count { arguments += ["--server", addresses[(index + offset) % addresses.count]] }
+            process.arguments = arguments + ["--no-tls", "--hostname", "cluster-\(index)", "--metrics-interval", "5", "--log-level", "warning"]
+            process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VIGIL_") }
+                .merging(["VIGIL_SPOOL_DIR": "off"]) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+            agentProcesses.append(process)
+        }
+
+        var clients: [HTTPClient?] = []
+        for server in servers { clients.append(try await HTTPClient.connect(group: group, port: server!.httpPort)) }
+        let hosts = Set((0..<self.agents).map { "cluster-\($0)" })
+        _ = try await Self.poll("every agent registered", timeout: .seconds(120)) { () -> Bool? in
+            var connected: Set<String> = []
+            for client in clients.compactMap({ $0 }) {
+                for agent in try await client.getJSON([AgentView].self, "/api/agents") where agent.connected { connected.insert(agent.hostname) }
+            }
+            return connected.isSuperset(of: hosts) ? true : nil
+        }
+        progress("\(self.agents) agents registered")
+
+        var rounds: [Round] = []
+        var allReregister: [Double] = []
+        for kill in 1...self.kills {
+            // Who leads, and which hosts it holds.
+            let leaderID = try await Self.poll("a leader", timeout: .seconds(30)) { () -> String? in
+                for client in clients.compactMap({ $0 }) {
+                    if let view = try? await client.getJSON(ClusterView.self, "/api/cluster"), view.leading { return view.leader?.member_id }
+                }
+                return nil
+            }
+            guard let leaderIndex = (0..<self.servers).first(where: { "member-\($0)" == leaderID }), let leader = servers[leaderIndex],
+                  let leaderClient = clients[leaderIndex] else { throw BenchmarkError("leader \(leaderID) is not one of ours") }
+            let held = Set(try await leaderClient.getJSON([AgentView].self, "/api/agents").filter(\.connected).map(\.hostname))
+            let survivors = (0..<self.servers).filter { $0 != leaderIndex }.compactMap { clients[$0] }
+
+            let killed = ContinuousClock.now
+            killAndReap(leader.pid)
+            await leaderClient.close()
+            clients[leaderIndex] = nil
+            servers[leaderIndex] = nil
+
+            var newLeaderMs: Double?
+            var seen: [String: Double] = [:]
+            let deadline = killed + .seconds(60)
+            while ContinuousClock.now < deadline, newLeaderMs == nil || seen.count < held.count {
+                let elapsed = Self.ms(ContinuousClock.now - killed)
+                for client in survivors {
+                    if newLeaderMs == nil, let view = try? await client.getJSON(ClusterView.self, "/api/cluster", timeout: .seconds(2)),
+                       view.leading, view.leader?.member_id != leaderID {
+                        newLeaderMs = elapsed
+                    }
+                    if seen.count < held.count, let agents = try? await client.getJSON([AgentView].self, "/api/agents", timeout: .seconds(2)) {
+                        for agent in agents where agent.connected && held.contains(agent.hostname) && seen[agent.hostname] == nil {
+                            seen[agent.hostname] = elapsed
+                        }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            guard let newLeaderMs, seen.count == held.count else {
+                throw BenchmarkError("round \(kill): after 60 s, new leader \(newLeaderMs.map { "\($0) ms" } ?? "none"), \(seen.count) of \(held.count) agents back")
+            }
+            let times = seen.values.sorted()
+            allReregister += times
+            rounds.append(Round(kill: kill, newLeaderMs: newLeaderMs, agentsMoved: held.count,
+                                reregisterP50Ms: Self.percentile(times, 50), reregisterMaxMs: times.last ?? 0))
+            progress("kill \(kill): \(leaderID) killed; new leader after \(Int(newLeaderMs)) ms; \(held.count) agents back, max \(Int(times.last ?? 0)) ms")
+
+            // The dead member comes back (same id) before the next round.
+            let restarted = try await ServerProcess.start(executable: self.common.executable, environment: self.environment(postgres, member: leaderIndex))
+            servers[leaderIndex] = restarted
+            clients[leaderIndex] = try await HTTPClient.connect(group: group, port: restarted.httpPort)
+            try await Task.sleep(for: .seconds(2))
+        }
+        var falseDown = 0
+        if let client = clients.compactMap({ $0 }).first {
+            falseDown = try await client.getJSON([EventView].self, "/api/events?limit=10000").filter { $0.to == "down" }.count
+        }
+        for client in clients.compactMap({ $0 }) { await client.close() }
+        let leaders = rounds.map(\.newLeaderMs).sorted()
+        let moved = allReregister.sorted()
+        return Report(
+            servers: self.servers, agents: self.agents, kills: self.kills, rounds: rounds,
+            newLeaderP50Ms: Self.percentile(leaders, 50), newLeaderMaxMs: leaders.last ?? 0,
+            reregisterP50Ms: Self.percentile(moved, 50), reregisterP99Ms: Self.percentile(moved, 99), reregisterMaxMs: moved.last ?? 0,
+            falseDown: falseDown)
+    }
+
+    private static func poll<T>(_ what: String, timeout: Duration, _ body: () async throws -> T?) async throws -> T {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let value = try? await body() { return value }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BenchmarkError("timed out after \(timeout) waiting for \(what)")
+    }
+
+    private static func ms(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+
+    private static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        guard !sorted.isEmpty else { return 0 }
+        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
+        return sorted[min(max(rank, 0), sorted.count - 1)]
+    }
+
+    static func table(_ report: Report) -> String {
+        var lines = ["kill  new leader  agents moved  re-register p50  re-register max"]
+        for round in report.rounds {
+            lines.append(String(format: "%4d  %7.0f ms  %12d  %12.0f ms  %12.0f ms", round.kill, round.newLeaderMs, round.agentsMoved, round.reregisterP50Ms, round.reregisterMaxMs))
+        }
+        lines.append("")
+        lines.append(String(format: "%d servers, %d agents, %d kills: new leader p50 %.0f ms, max %.0f ms; agents re-registered p50 %.0f ms, p99 %.0f ms, max %.0f ms; false DOWN %d",
+                            report.servers, report.agents, report.kills, report.newLeaderP50Ms, report.newLeaderMaxMs,
+                            report.reregisterP50Ms, report.reregisterP99Ms, report.reregisterMaxMs, report.falseDown))
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// SIGKILL, as a crash would.
+private func killAndReap(_ pid: pid_t) {
+    kill(pid, SIGKILL)
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+}
