@@ -14,6 +14,32 @@ struct ClusterEndToEndTests {
         var leading: Bool { self.status["leading"] as? Bool ?? false }
     }
 
+    /// Starts a real PostgreSQL and `count` servers on it (member-0, member-1, …), runs `body`, and
+    /// stops everything whether it passed or not. `environment` adds settings per server, given
+    /// its index and the servers started before it.
+    private func withCluster(_ count: Int, environment: (Int, [ToolServer]) -> [String: String] = { _, _ in [:] },
+                             _ body: (LocalPostgres, inout [ToolServer]) async throws -> Void) async throws {
+        let postgres = try await LocalPostgres.start()
+        var servers: [ToolServer] = []
+        do {
+            try await postgres.createDatabase("vigil")
+            for index in 0..<count {
+                servers.append(try await ToolServer.start(environment: [
+                    "VIGIL_STORE_BACKEND": "postgres",
+                    "VIGIL_STORE_POSTGRES_URL": postgres.url(database: "vigil") + "?sslmode=disable",
+                    "VIGIL_CLUSTER_MEMBER_ID": "member-\(index)",
+                ].merging(environment(index, servers)) { $1 }))
+            }
+            try await body(postgres, &servers)
+        } catch {
+            for server in servers { server.stop() }
+            await postgres.stop()
+            throw error
+        }
+        for server in servers { server.stop() }
+        await postgres.stop()
+    }
+
     private func cluster(_ server: ToolServer) async throws -> Cluster {
         Cluster(status: try await server.api.get("/api/cluster") as? [String: Any] ?? [:])
     }
@@ -21,17 +47,7 @@ struct ClusterEndToEndTests {
     @Test("three servers on one database: all members seen, one leader; kill -9 the leader and another leads at the next epoch, the dead one gone",
           .enabled(if: LocalPostgres.isAvailable, "PostgreSQL is not installed"))
     func leaderFailover() async throws {
-        let postgres = try await LocalPostgres.start()
-        var servers: [ToolServer] = []
-        do {
-            try await postgres.createDatabase("vigil")
-            for index in 0..<3 {
-                servers.append(try await ToolServer.start(environment: [
-                    "VIGIL_STORE_BACKEND": "postgres",
-                    "VIGIL_STORE_POSTGRES_URL": postgres.url(database: "vigil") + "?sslmode=disable",
-                    "VIGIL_CLUSTER_MEMBER_ID": "member-\(index)",
-                ]))
-            }
+        try await self.withCluster(3) { _, servers in
             let ids = ["member-0", "member-1", "member-2"]
             let first = try await waitFor("three members and a leader", timeout: .seconds(20)) { () -> Cluster? in
                 let view = try await self.cluster(servers[0])
@@ -85,29 +101,13 @@ struct ClusterEndToEndTests {
             #expect(status == 0, "vigil cluster status: \(output)")
             #expect(output.contains("leader \(after.leader ?? "?") at epoch \(epoch + 1)"), "\(output)")
             #expect(output.contains("2 members (postgres)"), "\(output)")
-        } catch {
-            for server in servers { server.stop() }
-            await postgres.stop()
-            throw error
         }
-        for server in servers { server.stop() }
-        await postgres.stop()
     }
 
     @Test("a message to a client connected to another server is delivered there, once and in order; a broadcast reaches both servers' clients",
           .enabled(if: LocalPostgres.isAvailable, "PostgreSQL is not installed"))
     func crossServerMessages() async throws {
-        let postgres = try await LocalPostgres.start()
-        var servers: [ToolServer] = []
-        do {
-            try await postgres.createDatabase("vigil")
-            for index in 0..<2 {
-                servers.append(try await ToolServer.start(environment: [
-                    "VIGIL_STORE_BACKEND": "postgres",
-                    "VIGIL_STORE_POSTGRES_URL": postgres.url(database: "vigil") + "?sslmode=disable",
-                    "VIGIL_CLUSTER_MEMBER_ID": "member-\(index)",
-                ]))
-            }
+        try await self.withCluster(2) { _, servers in
             let alice = try ChatProcess(servers[0], name: "alice")
             defer { alice.stop() }
             try await alice.waitFor("connected to \(servers[0].address) as alice")
@@ -129,37 +129,25 @@ struct ClusterEndToEndTests {
             try await carol.waitFor("alice: hello from server zero", timeout: .seconds(20))
             try await alice.waitFor("✓ to everyone: hello from server zero")
             #expect(carol.lines.filter { $0.contains("alice: hello from server zero") }.count == 1)
-        } catch {
-            for server in servers { server.stop() }
-            await postgres.stop()
-            throw error
         }
-        for server in servers { server.stop() }
-        await postgres.stop()
     }
 
 
     @Test("agents configured with one server learn the others from the register reply and, when it is killed, register with another at once; none goes DOWN",
           .enabled(if: LocalPostgres.isAvailable, "PostgreSQL is not installed"))
     func agentFailover() async throws {
-        let postgres = try await LocalPostgres.start()
-        var servers: [ToolServer] = []
-        var agents: [Child] = []
-        do {
-            try await postgres.createDatabase("vigil")
-            let shared = [
-                "VIGIL_STORE_BACKEND": "postgres",
-                "VIGIL_STORE_POSTGRES_URL": postgres.url(database: "vigil") + "?sslmode=disable",
-            ]
-            servers.append(try await ToolServer.start(environment: shared.merging(["VIGIL_CLUSTER_MEMBER_ID": "member-0"]) { $1 }))
-            // The second server presents the first one's CA and certificate: agents pin one CA.
-            let tls = servers[0].dataDirectory.appendingPathComponent("tls")
-            servers.append(try await ToolServer.start(environment: shared.merging([
-                "VIGIL_CLUSTER_MEMBER_ID": "member-1",
+        // The second server presents the first one's CA and certificate: agents pin one CA.
+        try await self.withCluster(2, environment: { index, started in
+            guard index == 1 else { return [:] }
+            let tls = started[0].dataDirectory.appendingPathComponent("tls")
+            return [
                 "VIGIL_TLS_CA": tls.appendingPathComponent("ca.pem").path,
                 "VIGIL_TLS_CERTIFICATE": tls.appendingPathComponent("server.pem").path,
                 "VIGIL_TLS_PRIVATE_KEY": tls.appendingPathComponent("server-key.pem").path,
-            ]) { $1 }))
+            ]
+        }) { _, servers in
+            var agents: [Child] = []
+            defer { for agent in agents { agent.stop() } }
             _ = try await waitFor("two members", timeout: .seconds(20)) { () -> Bool? in
                 try await self.cluster(servers[0]).members.count == 2 ? true : nil
             }
@@ -187,15 +175,6 @@ struct ClusterEndToEndTests {
             try await Task.sleep(for: .seconds(3))
             let events = try await servers[1].api.events()
             #expect(events.filter { $0.to == "down" }.isEmpty, "\(events.filter { $0.to == "down" }.map(\.hostname))")
-        } catch {
-            for agent in agents { agent.stop() }
-            for server in servers { server.stop() }
-            await postgres.stop()
-            throw error
         }
-        for agent in agents { agent.stop() }
-        for server in servers { server.stop() }
-        await postgres.stop()
     }
-
 }

@@ -23,23 +23,11 @@ extension PostgresStore {
         return hosts
     }
 
-    /// Hosts expected to be sending heartbeats whose holder is not among `liveMembers` and that no
-    /// member has claimed for `grace` (on the database's clock): their server died, and they did
-    /// not reconnect elsewhere within the restart grace.
-    public func orphanedAgents(liveMembers: [String], grace: Duration) async throws -> [AgentRecord] {
-        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
-        let expecting = LivenessState.allCases.filter(\.expectsHeartbeats).map(\.rawValue)
-        return try await self.client.query(PostgresQuery(unsafeSQL: """
-            SELECT * FROM agents
-            WHERE state = ANY($1) AND (owner IS NULL OR NOT (owner = ANY($2)))
-              AND COALESCE(owner_seen, state_since) < \(Self.databaseNow) - $3
-            ORDER BY hostname
-            """, binds: try Self.binds(expecting, liveMembers, seconds)), logger: self.logger).rows().map(Self.agent(from:))
-    }
-
-    /// Declares DOWN, in one transaction, the hosts ``orphanedAgents(liveMembers:grace:)`` finds
-    /// (rows locked, so a host claimed by another member meanwhile is not among them, nor is a
-    /// host declared twice: its state is DOWN after). Returns the events stored.
+    /// Declares DOWN, in one transaction, the hosts expected to be sending heartbeats whose holder
+    /// is not among `liveMembers` and that no member has claimed for `grace` (on the database's
+    /// clock): their server died and they did not reconnect elsewhere within the restart grace.
+    /// Rows are locked, so a host claimed by another member meanwhile is not among them, nor is a
+    /// host declared twice (its state is DOWN after). Returns the events stored.
     public func declareOrphansDown(liveMembers: [String], grace: Duration, excluding local: Set<String>, reason: String, at date: Date) async throws -> [LivenessEvent] {
         let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
         let expecting = LivenessState.allCases.filter(\.expectsHeartbeats).map(\.rawValue)

@@ -19,19 +19,18 @@ public final class AgentListener: Service {
     private let quiesce: ServerQuiescingHelper
     /// Completed when, after shutdown began, the listener and every connection are closed.
     private let fullyClosed: EventLoopPromise<Void>
-    private let shutdownStarted = Atomic(false)
+    private let shutdownStarted: Atomic<Bool>
 
     /// Binds the listening socket. Binding happens here, not in `run`, so the caller knows the
     /// port (e.g. after binding port 0) before anything runs.
     /// - Parameter tls: The server's TLS contexts; nil when `tls.enabled` is false (plaintext only).
     public init(environment: SessionEnvironment, group: any EventLoopGroup, tls: TLSContexts? = nil) async throws {
-        self.environment = environment
-        self.group = group
+        // Every stored property is set after the one call that can throw: a throw out of a
+        // partly initialised class holding an `Atomic` crashes the Swift 6.3 optimiser
+        // ("Found outside of lifetime use" on its drop_deinit) in release builds.
         let quiesce = ServerQuiescingHelper(group: group)
-        self.quiesce = quiesce
-        self.fullyClosed = group.next().makePromise(of: Void.self)
         let settings = environment.settings
-        self.serverChannel = try await ServerBootstrap(group: group)
+        let serverChannel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
@@ -49,6 +48,12 @@ public final class AgentListener: Service {
             }
             .bind(host: settings.agentHost, port: settings.agentPort)
             .get()
+        self.environment = environment
+        self.group = group
+        self.quiesce = quiesce
+        self.fullyClosed = group.next().makePromise(of: Void.self)
+        self.serverChannel = serverChannel
+        self.shutdownStarted = Atomic(false)
     }
 
     /// The handlers of one agent connection, in order: framing (length-prefixed frames of at most
