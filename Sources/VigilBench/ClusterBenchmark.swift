@@ -216,7 +216,9 @@ struct ClusterBenchmark: AsyncParsableCommand {
             progress("kill \(kill): \(leaderID) killed; new leader after \(Int(newLeaderMs)) ms; \(held.count) agents back, max \(Int(times.last ?? 0)) ms")
 
             // The dead member comes back (same id) before the next round.
-            let restarted = try await ServerProcess.start(executable: self.common.executable, environment: self.environment(postgres, member: leaderIndex))
+            // On its old ports, as a restarted server would be: agents list those addresses.
+            let restarted = try await ServerProcess.start(executable: self.common.executable, environment: self.environment(postgres, member: leaderIndex),
+                                                          agentPort: leader.agentPort, httpPort: leader.httpPort)
             servers[leaderIndex] = restarted
             clients[leaderIndex] = try await HTTPClient.connect(group: group, port: restarted.httpPort)
             try await Task.sleep(for: .seconds(2))

@@ -47,7 +47,9 @@ final class ServerProcess: Sendable {
     ///   - startTimeout: How long to wait for the ready file.
     ///   - tls: The agent port requires TLS (`VIGIL_TLS_ENABLED=true`, `VIGIL_AGENTS_PLAINTEXT=never`);
     ///     ``clientTLS`` then pins the CA the server creates at `<data_dir>/tls/ca.pem`.
-    static func start(executable: String, environment: [String: String], startTimeout: Duration = .seconds(60), tls: Bool = false) async throws -> ServerProcess {
+    ///   - agentPort, httpPort: Ports to bind (0: any free port), e.g. a killed server's, to start it again where its clients look.
+    static func start(executable: String, environment: [String: String], startTimeout: Duration = .seconds(60), tls: Bool = false,
+                      agentPort: Int = 0, httpPort: Int = 0) async throws -> ServerProcess {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchmarkError("no vigil executable at \(executable); build it with `swift build -c release --product vigil` in the same build directory, or pass --vigil PATH")
         }
@@ -77,7 +79,7 @@ final class ServerProcess: Sendable {
             env["VIGIL_TLS_ENABLED"] = "true"
             env["VIGIL_AGENTS_PLAINTEXT"] = "never"
         }
-        var arguments = [executable, "server", "--data-dir", directory + "/data", "--agent-port", "0", "--http-port", "0", "--ready-file", readyFile]
+        var arguments = [executable, "server", "--data-dir", directory + "/data", "--agent-port", String(agentPort), "--http-port", String(httpPort), "--ready-file", readyFile]
         // If the benchmark is killed outright (SIGKILL, a CI timeout), the kernel kills the server too.
         // The parent-death signal fires when the *thread* that spawned the child ends, so the spawn
         // runs on a thread of its own that then sleeps until the benchmark exits (a thread of
