@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension LocalPostgres {
     /// Where the PostgreSQL programs are, and whether they must run as the `postgres` user.
     struct Tools: Sendable {
@@ -52,16 +56,38 @@ extension LocalPostgres {
             process.standardOutput = output
             process.standardError = errors
             process.standardInput = FileHandle.nullDevice
-            let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                do { try process.run() } catch { continuation.resume(throwing: error) }
-            }
+            try process.run()
+            let status = try await Self.exitStatus(of: process)
             let out = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
             let err = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
             guard status == 0 else {
                 throw Unavailable(description: "\(tool) \(arguments.joined(separator: " ")) exited \(status): \(err.isEmpty ? out : err)")
             }
             return out
+        }
+
+        /// Waits for a child to exit, polling (a Swift concurrency thread never blocks). Foundation
+        /// alone does not do: it learns of an exit when a socket it gives the child closes, and the
+        /// server `pg_ctl start` leaves running inherits that socket, so `terminationHandler` would
+        /// only run when the server stops. So the child is reaped here with `waitpid`, unless
+        /// Foundation got there first (`ECHILD`), whose status is then taken.
+        static func exitStatus(of process: Process) async throws -> Int32 {
+            let pid = process.processIdentifier
+            var status: Int32 = 0
+            while true {
+                let result = waitpid(pid, &status, WNOHANG)
+                if result == pid { break }
+                if result == -1 && errno == ECHILD {
+                    while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+                    return process.terminationStatus
+                }
+                if result == -1 && errno != EINTR {
+                    throw Unavailable(description: "waitpid(\(pid)) failed: errno \(errno)")
+                }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            // WIFEXITED / WEXITSTATUS; a signal's death reads as 128 + the signal, as in a shell.
+            return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
         }
     }
 }
