@@ -162,6 +162,20 @@ struct MetricsPostgresStoreTests {
         }
     }
 
+    @Test("an append makes at most maximumNewPartitionsPerAppend time spans; older samples past it are dropped")
+    func partitionLimit() async throws {
+        try await withMetricsBackend(.postgres, maximumNewPartitionsPerAppend: 4) { store, context in
+            // One sample a day for five days: five raw spans (days), and one 30-day span of minute
+            // and of hour rollups. Newest first: day 4 needs 3 new spans, day 3 one more, day 2 would pass 4.
+            let input = samples(interval: 86_400, count: 5, names: ["v"]) { [Double($0)] }
+            #expect(try await store.append(input) == 2)
+            let points = try await store.points(hostname: "web-1", series: "v", from: 0, to: .infinity, resolution: .raw)
+            #expect(points.map(\.avg) == [3, 4])
+            let day = Int64(metricsEpoch * 1000) / 86_400_000
+            #expect(try await self.partitions("metrics_raw_head", context).map(\.upper) == [4, 5, 6].map { (day + $0) * 86_400_000 })
+        }
+    }
+
     @Test("the metrics tables are range-partitioned on time and partitions are made ahead")
     func partitionedTables() async throws {
         try await withMetricsBackend(.postgres) { store, context in

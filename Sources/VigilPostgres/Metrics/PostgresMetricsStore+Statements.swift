@@ -105,6 +105,9 @@ extension PostgresMetricsStore {
                 sealed.insert(hostname)
             }
         }
+        // Hosts with nothing to seal after all (their cached counts were stale) keep their
+        // corrected counts at the same version.
+        self.publish(states.filter { hostname, _ in !sealed.contains(hostname) && plan.sealing.contains { $0.contains(hostname) } })
         guard !sealed.isEmpty else { return }
         let hostnames = sealed.sorted()
         let expected = hostnames.map { states[$0]!.version }

@@ -192,7 +192,7 @@ public final class PostgresMetricsStore: MetricsStore {
 
     public func latestDocuments() async throws -> [LatestDocument] {
         var documents: [LatestDocument] = []
-        let rows = try await self.client.query("SELECT hostname, ts, json FROM metrics_latest ORDER BY hostname", logger: self.logger)
+        let rows = try await self.client.query("SELECT hostname, ts, json FROM metrics_latest ORDER BY hostname COLLATE \"C\"", logger: self.logger)
         for try await (hostname, ts, json) in rows.decode((String, Double, ByteBuffer).self) {
             documents.append(LatestDocument(hostname: hostname, timestamp: ts, json: Array(json.readableBytesView)))
         }
