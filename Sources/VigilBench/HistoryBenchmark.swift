@@ -22,7 +22,11 @@ struct HistoryBenchmark: AsyncParsableCommand {
         values. Then `--deep-hosts` hosts send 24 h of samples each, and the query latencies are \
         measured. Progress goes to standard error, the figures to standard output. A refused sample, \
         a dropped connection or a server failure stops the run (exit status 1); samples accepted but \
-        not stored are reported with the figures, and the exit status is 1 too.
+        not stored are reported with the figures, and the exit status is 1 too. Last, unless \
+        `--store-hosts 0`, the same simulated samples go straight into both metrics stores in this \
+        process, SQLite and PostgreSQL (a throwaway server started with fsync on; skipped, saying so, \
+        when PostgreSQL is not installed), for ingest rates and query latency side by side; \
+        `--stores-only` runs that part alone.
         """
     )
 
