@@ -160,6 +160,8 @@ let package = Package(
                 "VigilAPI",
                 "VigilAlerting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -175,6 +177,7 @@ let package = Package(
                 "VigilAPI",
                 "VigilAlerting",
                 "VigilNotify",  // the channels the alert dispatcher delivers through
+                "VigilPostgres",  // store.backend: postgres
                 "VigilConnection",  // the enrollment token and CA fingerprint the server issues
                 "VigilDashboard",
                 "VigilProtocol",
@@ -220,6 +223,7 @@ let package = Package(
         .executableTarget(
             name: "VigilCLI",
             dependencies: [
+                "VigilPostgres",
                 "VigilAPI",
                 "VigilProtocol",
                 "VigilConnection",
@@ -353,7 +357,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilEndToEndTests",
-            dependencies: ["VigilProtocol"],
+            dependencies: ["VigilProtocol", "VigilLocalPostgres"],
             exclude: ["openapi_validate.py", "interop_chat_client.py", "dashboard_js_tests.mjs", "webhook_receiver.py"]
         ),
     ],

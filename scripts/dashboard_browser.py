@@ -299,10 +299,34 @@ def render(args):
         driver.quit()
 
 
+def cluster(args):
+    """The fleet page's Servers panel lists every member of a cluster and marks the leader."""
+    base = args.url.rstrip("/")
+    driver = browser(1280, 720)
+    try:
+        sign_in(driver, base, args.admin, args.admin_password)
+        go(driver, "#/fleet")
+        expected = sorted(args.members.split(","))
+        rows = wait_for(driver, f"the Servers panel to list {expected} with a leader", 20, lambda d: (
+            d.find_element(By.ID, "cluster-view").is_displayed()
+            and (found := sorted(r.get_attribute("data-member") for r in d.find_elements(By.CSS_SELECTOR, "#cluster-members tr[data-member]"))) == expected
+            and d.find_elements(By.CSS_SELECTOR, '#cluster-members tr[data-role="leader"]')
+            and found))
+        leader = driver.find_element(By.CSS_SELECTOR, '#cluster-members tr[data-role="leader"]').get_attribute("data-member")
+        path = shot(driver, args.screenshots, "cluster") if args.screenshots else None
+        log("cluster", members=rows, leader=leader, screenshot=path)
+        return 0
+    except (StepFailed, WebDriverException) as error:
+        print(f"cluster panel check failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        driver.quit()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="job", required=True)
-    for name in ("check", "render"):
+    for name in ("check", "render", "cluster"):
         p = sub.add_parser(name)
         p.add_argument("--url", required=True, help="the server's HTTP address, e.g. http://127.0.0.1:5000")
         p.add_argument("--admin", default="admin")
@@ -318,8 +342,11 @@ def main():
     r = sub.choices["render"]
     r.add_argument("--hosts", type=int, required=True)
     r.add_argument("--runs", type=int, default=5)
+    k = sub.choices["cluster"]
+    k.add_argument("--members", required=True, help="the member ids expected, comma-separated")
+    k.add_argument("--screenshots", help="a directory for the PNG")
     args = parser.parse_args()
-    sys.exit(check(args) if args.job == "check" else render(args))
+    sys.exit({"check": check, "render": render, "cluster": cluster}[args.job](args))
 
 
 if __name__ == "__main__":

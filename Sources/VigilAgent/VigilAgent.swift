@@ -45,7 +45,23 @@ public struct VigilAgent: Sendable {
         self.logger = logger
         self.group = group
         if let sampler, settings.metricsInterval > .zero {
-            self.metrics = MetricsPipeline(sampler: sampler, interval: settings.metricsInterval, refusalLogInterval: settings.metricsRefusalLogInterval)
+            var spool: SampleSpool?
+            if let spoolSettings = settings.spool {
+                do {
+                    spool = try SampleSpool(settings: spoolSettings)
+                    let counters = spool!.counters
+                    if counters.damaged > 0 {
+                        logger.warning("metrics spool: cut a torn record at its end (a crash while writing); the samples before it are kept", metadata: ["directory": "\(spoolSettings.directory)"])
+                    }
+                    if spool!.pendingCount > 0 {
+                        logger.info("metrics spool holds samples to replay", metadata: ["pending": "\(spool!.pendingCount)", "directory": "\(spoolSettings.directory)"])
+                    }
+                } catch {
+                    // Still worth running: the samples of an outage are then dropped, as before the spool.
+                    logger.error("metrics spool unavailable; samples taken while no server is reachable will be dropped", metadata: ["error": "\(error)"])
+                }
+            }
+            self.metrics = MetricsPipeline(sampler: sampler, interval: settings.metricsInterval, refusalLogInterval: settings.metricsRefusalLogInterval, spool: spool)
         } else {
             self.metrics = nil
         }

@@ -26,12 +26,17 @@ struct AgentCommand: AsyncParsableCommand {
         These options can also come from the environment (the flag wins): VIGIL_SERVERS \
         (comma-separated), VIGIL_AGENT_KEY, VIGIL_AGENT_KEY_FILE, VIGIL_HOSTNAME, VIGIL_LOG_LEVEL, \
         VIGIL_METRICS_INTERVAL, VIGIL_INBOX, VIGIL_CONFIG_DIR, VIGIL_CA, VIGIL_CA_FINGERPRINT, VIGIL_TLS, \
-        VIGIL_TLS_MIN_VERSION; then from agent.json in the configuration directory (written by \
+        VIGIL_TLS_MIN_VERSION, VIGIL_SPOOL_DIR, VIGIL_SPOOL_MAX_BYTES, VIGIL_SPOOL_MAX_AGE, \
+        VIGIL_SPOOL_REPLAY_RATE; then from agent.json in the configuration directory (written by \
         `vigil-agent enroll TOKEN`). Prefer a key file to --key: command lines are visible to every user \
         of the host.
 
         TLS is used when a CA is configured (--ca, --ca-fingerprint, or the enrollment's pin): the \
         server's certificate chain must contain that CA, or the agent exits 77.
+
+        Samples taken while no server is reachable wait in a spool on disk (default: spool/ in the \
+        configuration directory; at most 64 MiB and 24 h, the oldest dropped first) and are sent \
+        after the reconnect, 50 a second beside the live ones.
 
         SIGTERM or SIGINT: unregister (the host becomes STOPPED, not DOWN) and exit 0.
 
@@ -95,6 +100,9 @@ struct AgentCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The oldest TLS version accepted: 1.3 (default) or 1.2.", valueName: "version"))
     var tlsMinVersion: String?
+
+    @Option(help: ArgumentHelp("Where samples wait while no server is reachable (default: spool/ in the configuration directory; off: drop them). Also VIGIL_SPOOL_DIR.", valueName: "directory"))
+    var spoolDir: String?
 
     @Flag(help: "Take one metrics sample (two readings 1 s apart, for rates), print it as JSON and exit.")
     var printMetrics = false
@@ -160,6 +168,7 @@ struct AgentCommand: AsyncParsableCommand {
         options.caFingerprint = self.caFingerprint
         options.tls = self.tls
         options.tlsMinVersion = self.tlsMinVersion
+        options.spoolDirectory = self.spoolDir
         return options
     }
 

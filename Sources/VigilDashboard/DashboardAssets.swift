@@ -29,6 +29,7 @@ public enum DashboardAssets {
         ("timechart.js", PackageResources.timechart_js),
         ("login.js", PackageResources.login_js),
         ("fleet.js", PackageResources.fleet_js),
+        ("cluster.js", PackageResources.cluster_js),
         ("host.js", PackageResources.host_js),
         ("alerts.js", PackageResources.alerts_js),
         ("alertlist.js", PackageResources.alertlist_js),

@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension LocalPostgres {
     /// Where the PostgreSQL programs are, and whether they must run as the `postgres` user.
     struct Tools: Sendable {
@@ -17,7 +13,7 @@ extension LocalPostgres {
                 candidates += versions.sorted { (Int($0) ?? 0) > (Int($1) ?? 0) }.map { "/usr/lib/postgresql/\($0)/bin" }
             }
             for directory in candidates where FileManager.default.isExecutableFile(atPath: directory + "/initdb")
-                && FileManager.default.isExecutableFile(atPath: directory + "/pg_ctl") {
+                && FileManager.default.isExecutableFile(atPath: directory + "/postgres") {
                 return Tools(directory: directory, asPostgresUser: geteuid() == 0)
             }
             return nil
@@ -27,16 +23,7 @@ extension LocalPostgres {
         /// output when it fails. Returns its standard output.
         @discardableResult
         func run(_ tool: String, _ arguments: [String]) async throws -> String {
-            let executable = tool == "psql" && !FileManager.default.isExecutableFile(atPath: self.directory + "/psql")
-                ? "/usr/bin/psql" : self.directory + "/" + tool
-            let process = Process()
-            if self.asPostgresUser {
-                process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-                process.arguments = ["-u", "postgres", "--", executable] + arguments
-            } else {
-                process.executableURL = URL(fileURLWithPath: executable)
-                process.arguments = arguments
-            }
+            let process = self.process(tool, arguments)
             // Output goes to files, not pipes: the server pg_ctl starts could inherit a pipe and
             // hold it open, and a pipe read must not block a Swift concurrency thread.
             let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-pg-\(UUID().uuidString).out")
@@ -56,8 +43,10 @@ extension LocalPostgres {
             process.standardOutput = output
             process.standardError = errors
             process.standardInput = FileHandle.nullDevice
-            try process.run()
-            let status = try await Self.exitStatus(of: process)
+            let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+                do { try process.run() } catch { continuation.resume(throwing: error) }
+            }
             let out = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
             let err = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
             guard status == 0 else {
@@ -66,28 +55,43 @@ extension LocalPostgres {
             return out
         }
 
-        /// Waits for a child to exit, polling (a Swift concurrency thread never blocks). Foundation
-        /// alone does not do: it learns of an exit when a socket it gives the child closes, and the
-        /// server `pg_ctl start` leaves running inherits that socket, so `terminationHandler` would
-        /// only run when the server stops. So the child is reaped here with `waitpid`, unless
-        /// Foundation got there first (`ECHILD`), whose status is then taken.
-        static func exitStatus(of process: Process) async throws -> Int32 {
-            let pid = process.processIdentifier
-            var status: Int32 = 0
-            while true {
-                let result = waitpid(pid, &status, WNOHANG)
-                if result == pid { break }
-                if result == -1 && errno == ECHILD {
-                    while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-                    return process.terminationStatus
-                }
-                if result == -1 && errno != EINTR {
-                    throw Unavailable(description: "waitpid(\(pid)) failed: errno \(errno)")
-                }
-                try await Task.sleep(for: .milliseconds(10))
+        /// The path of a tool: the server's directory first, then Debian's client tools.
+        func path(_ tool: String) -> String {
+            let own = self.directory + "/" + tool
+            if FileManager.default.isExecutableFile(atPath: own) { return own }
+            let resolved = (try? FileManager.default.destinationOfSymbolicLink(atPath: own)).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path + "/" + tool }
+            if let resolved, FileManager.default.isExecutableFile(atPath: resolved) { return resolved }
+            return "/usr/bin/" + tool
+        }
+
+        /// A process for a tool; the server-side tools (`initdb`, `postgres`) run as the
+        /// `postgres` user when we are root, the clients as ourselves.
+        func process(_ tool: String, _ arguments: [String]) -> Process {
+            let process = Process()
+            let executable = self.path(tool)
+            if self.asPostgresUser, tool == "initdb" || tool == "postgres" {
+                process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+                process.arguments = ["-u", "postgres", "--", executable] + arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: executable)
+                process.arguments = arguments
             }
-            // WIFEXITED / WEXITSTATUS; a signal's death reads as 128 + the signal, as in a shell.
-            return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+            return process
+        }
+
+        /// Starts a long-running tool (the server) with its output appended to `log`.
+        func launch(_ tool: String, _ arguments: [String], log: URL) throws -> RunningServer {
+            let process = self.process(tool, arguments)
+            if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+            let output = try FileHandle(forWritingTo: log)
+            output.seekToEndOfFile()
+            process.standardOutput = output
+            process.standardError = output
+            process.standardInput = FileHandle.nullDevice
+            let server = RunningServer(process: process, viaRunuser: process.executableURL?.lastPathComponent == "runuser")
+            try process.run()
+            try? output.close()
+            return server
         }
     }
 }

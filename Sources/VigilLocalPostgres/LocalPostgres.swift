@@ -1,13 +1,14 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A throwaway PostgreSQL server for tests and benchmarks: `initdb` into a temporary directory,
-/// `pg_ctl start` on a free loopback port, `pg_ctl stop` and the directory removed at the end.
+/// `postgres` on a free loopback port, stopped and the directory removed at the end.
 ///
-/// It runs the real server the image has (`initdb`, `pg_ctl` on `PATH` or in the Debian cluster
+/// It runs the real server the image has (`initdb`, `postgres` on `PATH` or in the Debian cluster
 /// directories). `initdb` refuses to run as root, so as root the cluster belongs to the `postgres`
 /// user and the tools run through `runuser`. Authentication is `trust` on loopback only: the
 /// server is private to this process's tests and never listens beyond 127.0.0.1.
@@ -22,6 +23,12 @@ public final class LocalPostgres: Sendable {
     public let user = "postgres"
     public let database = "postgres"
     private let tools: Tools
+    private let durable: Bool
+    private let maxConnections: Int
+    /// The running `postgres` process, a direct child: not started through `pg_ctl`, whose
+    /// daemonised server would inherit Foundation's termination-watch socket and keep every
+    /// `Process` wait from ending.
+    private let running: Mutex<RunningServer?>
 
     /// A connection URL for `database` (defaults to the server's own).
     public func url(database: String? = nil) -> String {
@@ -37,48 +44,44 @@ public final class LocalPostgres: Sendable {
     ///   throwaway cluster does not need; benchmarks keep them on, as production does.
     public static func start(durable: Bool = false, maxConnections: Int = 200) async throws -> LocalPostgres {
         guard let tools = Tools.find() else {
-            throw Unavailable(description: "PostgreSQL is not installed: no initdb and pg_ctl on PATH or in /usr/lib/postgresql/*/bin")
+            throw Unavailable(description: "PostgreSQL is not installed: no initdb and postgres on PATH or in /usr/lib/postgresql/*/bin")
         }
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("vigil-postgres-\(UUID().uuidString.lowercased().prefix(12))", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let data = directory.appendingPathComponent("data").path
         do {
             if tools.asPostgresUser { try Self.chownToPostgres(directory.path) }
-            try await tools.run("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-instructions", "--locale=C"])
+            try await tools.run("initdb", ["-D", directory.appendingPathComponent("data").path, "-U", "postgres", "-A", "trust",
+                                           "-E", "UTF8", "--no-instructions", "--locale=C"])
             var lastError: (any Error)?
             for _ in 0..<5 {
-                let port = try Self.freePort()
-                let options = [
-                    "-c listen_addresses=127.0.0.1", "-c port=\(port)", "-c unix_socket_directories=\(directory.path)",
-                    "-c max_connections=\(maxConnections)", "-c fsync=\(durable ? "on" : "off")",
-                    "-c synchronous_commit=\(durable ? "on" : "off")", "-c full_page_writes=\(durable ? "on" : "off")",
-                    "-c shared_buffers=128MB",
-                ].joined(separator: " ")
+                let server = LocalPostgres(port: try Self.freePort(), directory: directory, tools: tools, durable: durable, maxConnections: maxConnections)
                 do {
-                    try await tools.run("pg_ctl", ["-D", data, "-o", options, "-l", directory.appendingPathComponent("server.log").path, "-w", "-t", "60", "start"])
-                    return LocalPostgres(port: port, directory: directory, tools: tools)
+                    try await server.resume()
+                    return server
                 } catch {
                     lastError = error  // most likely the port was taken between the probe and the bind
                 }
             }
-            throw lastError ?? Unavailable(description: "pg_ctl start failed")
+            throw lastError ?? Unavailable(description: "postgres did not start")
         } catch {
             try? FileManager.default.removeItem(at: directory)
             throw error
         }
     }
 
-    private init(port: Int, directory: URL, tools: Tools) {
+    private init(port: Int, directory: URL, tools: Tools, durable: Bool, maxConnections: Int) {
         self.port = port
         self.directory = directory
         self.tools = tools
+        self.durable = durable
+        self.maxConnections = maxConnections
+        self.running = Mutex(nil)
     }
 
     /// Creates a database (each test takes its own, so suites can share one server).
     public func createDatabase(_ name: String) async throws {
-        try await self.tools.run("psql", ["-h", "127.0.0.1", "-p", String(self.port), "-U", self.user, "-d", self.database,
-                                          "-v", "ON_ERROR_STOP=1", "-q", "-c", "CREATE DATABASE \"\(name)\""])
+        try await self.psql("CREATE DATABASE \"\(name)\"")
     }
 
     /// Runs SQL through `psql` (for tests that must act beside the store, e.g. kill a session).
@@ -88,22 +91,51 @@ public final class LocalPostgres: Sendable {
                                           "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", sql])
     }
 
-    /// Stops the server at once and removes its directory.
+    /// Stops the server at once (SIGQUIT: no checkpoint, as after a crash) and removes its directory.
     public func stop() async {
-        _ = try? await self.tools.run("pg_ctl", ["-D", self.directory.appendingPathComponent("data").path, "-m", "immediate", "-w", "stop"])
+        await self.halt(signal: SIGQUIT)
         try? FileManager.default.removeItem(at: self.directory)
     }
 
-    /// Stops the server, waiting for clients, and keeps its data (for restart tests).
-    public func pause() async throws {
-        try await self.tools.run("pg_ctl", ["-D", self.directory.appendingPathComponent("data").path, "-m", "fast", "-w", "stop"])
+    /// Stops the server (SIGINT: fast shutdown, clients disconnected) and keeps its data, for tests
+    /// of a database outage; ``resume()`` starts it again on the same port.
+    public func pause() async {
+        await self.halt(signal: SIGINT)
     }
 
-    /// Starts a paused server again on the same port.
+    /// Kills the server with SIGKILL, as a crash would, keeping its data.
+    public func crash() async {
+        await self.halt(signal: SIGKILL)
+    }
+
+    /// Starts the server (again) on its port and waits until it accepts connections.
     public func resume() async throws {
-        let options = "-c listen_addresses=127.0.0.1 -c port=\(self.port) -c unix_socket_directories=\(self.directory.path)"
-        try await self.tools.run("pg_ctl", ["-D", self.directory.appendingPathComponent("data").path, "-o", options,
-                                            "-l", self.directory.appendingPathComponent("server.log").path, "-w", "-t", "60", "start"])
+        let options = [
+            "-c", "listen_addresses=127.0.0.1", "-c", "port=\(self.port)", "-c", "unix_socket_directories=\(self.directory.path)",
+            "-c", "max_connections=\(self.maxConnections)", "-c", "fsync=\(self.durable ? "on" : "off")",
+            "-c", "synchronous_commit=\(self.durable ? "on" : "off")", "-c", "full_page_writes=\(self.durable ? "on" : "off")",
+            "-c", "shared_buffers=128MB",
+        ]
+        let server = try self.tools.launch("postgres", ["-D", self.directory.appendingPathComponent("data").path] + options,
+                                           log: self.directory.appendingPathComponent("server.log"))
+        self.running.withLock { $0 = server }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if server.hasExited {
+                self.running.withLock { $0 = nil }
+                let log = (try? String(contentsOf: self.directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? ""
+                throw Unavailable(description: "postgres exited at start: \(log.suffix(600))")
+            }
+            if (try? await self.tools.run("pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(self.port), "-t", "1"])) != nil { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await self.halt(signal: SIGKILL)
+        throw Unavailable(description: "postgres did not accept connections within 60 s")
+    }
+
+    private func halt(signal: Int32) async {
+        guard let server = self.running.withLock({ running in defer { running = nil }; return running }) else { return }
+        await server.stop(signal: signal)
     }
 
     private static func chownToPostgres(_ path: String) throws {

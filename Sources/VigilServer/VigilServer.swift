@@ -5,6 +5,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import VigilAPI
+import VigilPostgres
 import VigilStore
 
 /// A whole Vigil server: agent listener, failure detection, recorder and HTTP API, run as one
@@ -58,6 +60,8 @@ public struct VigilServer: Sendable {
     public let serverMetrics: ServerMetrics
     /// The services in start order, for callers that run them in a larger group (`vigil up`).
     public let services: [any Service]
+    /// Whether this server leads its cluster (always, for a single server): once-per-cluster work checks it.
+    public let leader: LeaderGate
     private let logger: Logger
 
     /// Opens the store, restores liveness and binds the agent listener.
@@ -92,22 +96,31 @@ public struct VigilServer: Sendable {
         self.serverMetrics = serverMetrics
         OpenFilesLimit.raiseToHardLimit(settings: settings, logger: logger)
         let directory = URL(fileURLWithPath: settings.dataDirectory)
-        if settings.storage == .sqlite, store == nil || history == nil {
+        if settings.storage.usesDataDirectory, store == nil || history == nil {
             // It holds the token-signing secret: refuse a directory or file others can read.
             try DataDirectory.prepare(directory)
         }
-        let storage = StorageCondition(directory: settings.storage == .sqlite ? settings.dataDirectory : nil, settings: settings, logger: logger)
+        let storage = StorageCondition(directory: settings.storage.usesDataDirectory ? settings.dataDirectory : nil, settings: settings, logger: logger)
         self.storage = storage
-        let store: any VigilStore = try store ?? {
+        var postgres: PostgresStore?
+        if store == nil, settings.storage == .postgres {
+            guard let connection = settings.postgres else { throw ConfigurationError(description: "store.postgres.url: required with store.backend postgres") }
+            postgres = try await PostgresStore.connect(connection, logger: logger)
+            logger.info("store on PostgreSQL", metadata: ["database": "\(connection.redactedURL)"])
+        }
+        let store: any VigilStore = try store ?? postgres ?? {
             switch settings.storage {
-            case .sqlite: try SQLiteStore(directory: directory)
+            case .sqlite, .postgres: try SQLiteStore(directory: directory)
             case .memory: try SQLiteStore(inMemory: ())
             }
         }()
         self.store = store
+        // Opened by the cluster's election on PostgreSQL; a single server always leads.
+        let gate = LeaderGate(leading: postgres == nil)
+        self.leader = gate
         let history: any MetricsStore = try history ?? {
             switch settings.storage {
-            case .sqlite: try SQLiteMetricsStore(directory: directory, retention: settings.retention)
+            case .sqlite, .postgres: try SQLiteMetricsStore(directory: directory, retention: settings.retention)
             case .memory: MemoryMetricsStore(capacity: settings.memorySamplesPerHost)
             }
         }()
@@ -119,16 +132,25 @@ public struct VigilServer: Sendable {
         let live = LiveHub(settings: settings.stream, tracker: tracker, latest: latest, logger: logger)
         self.live = live
         // Before the ingestor: it evaluates the rules on each sample. A bad alerting file stops the start here.
-        let alerts = try await AlertService(store: store, settings: settings.alerting, live: live, factory: channels ?? NotifyChannelFactory(logger: logger), metrics: serverMetrics, logger: logger)
+        let alerts = try await AlertService(store: store, settings: settings.alerting, live: live, factory: channels ?? NotifyChannelFactory(logger: logger), metrics: serverMetrics, leader: gate, logger: logger)
         self.alerts = alerts
         let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, alerts: alerts.evaluation, storage: storage, serverMetrics: serverMetrics, logger: logger, liveSettings: liveSettings)
         self.metrics = metrics
-        let metricsService = MetricsService(ingestor: metrics, store: history, settings: settings, logger: logger)
+        let metricsService = MetricsService(ingestor: metrics, store: history, settings: settings, logger: logger, leader: gate)
         try await metricsService.restore()
         let storedID = try await store.serverID()
         let serverID = settings.serverID ?? storedID
 
-        let known = try await store.agents()
+        var known = try await store.agents()
+        if let postgres {
+            // In a cluster, the hosts another member holds are its to track: this server restores
+            // only those it held itself (a restart with a stable cluster.member_id); hosts whose
+            // server died are the leader's to declare DOWN if they do not reconnect.
+            let memberID = settings.cluster.memberID ?? settings.serverID
+            var owned: Set<String> = []
+            if let memberID { owned = try await postgres.agentsOwned(by: memberID) }
+            known = known.filter { owned.contains($0.hostname) || !$0.state.expectsHeartbeats }
+        }
         tracker.restore(known, now: .now())
         logger.info("restored agents", metadata: [
             "count": "\(known.count)",
@@ -136,7 +158,7 @@ public struct VigilServer: Sendable {
             "grace": "\(settings.restartGrace.compactDescription)",
         ])
 
-        let messages = MessageService(store: store, settings: settings, logger: logger, live: live, storage: storage)
+        let messages = MessageService(store: store, settings: settings, logger: logger, live: live, storage: storage, leader: gate)
         self.messages = messages
         let files = FileService(store: store, settings: settings, logger: logger)
         self.files = files
@@ -152,12 +174,12 @@ public struct VigilServer: Sendable {
         self.users = users
         // Before anything binds: a server asked for TLS must not start without it.
         let tls = settings.tls.enabled
-            ? try TLSContexts(settings: settings.tls, names: settings.tlsNames, dataDirectory: settings.storage == .sqlite ? settings.dataDirectory : nil, logger: logger)
+            ? try TLSContexts(settings: settings.tls, names: settings.tlsNames, dataDirectory: settings.storage.usesDataDirectory ? settings.dataDirectory : nil, logger: logger)
             : nil
         self.tls = tls
         let reloader = ConfigurationReloader(
             configuration: configuration, live: liveSettings,
-            statusFile: settings.storage == .sqlite ? ReloadStatusFile.path(in: settings.dataDirectory) : nil, logger: logger
+            statusFile: settings.storage.usesDataDirectory ? ReloadStatusFile.path(in: settings.dataDirectory) : nil, logger: logger
         )
         self.reloader = reloader
         // In this order: a participant that can refuse (TLS files) checks before the others apply.
@@ -180,6 +202,22 @@ public struct VigilServer: Sendable {
         let listener = try await AgentListener(environment: environment, group: group, tls: tls)
         let agentPort = listener.localAddress?.port ?? settings.agentPort
 
+        // A cluster when servers share PostgreSQL; otherwise a cluster of one that always leads.
+        let memberID = settings.cluster.memberID ?? settings.serverID ?? UUID().uuidString.lowercased()
+        let clusterState = ClusterState(memberID: memberID, clustered: postgres != nil)
+        let advertisedHost = Self.advertisedHost(settings.agentHost)
+        let agentAddress = settings.cluster.advertiseAgentAddress ?? "\(advertisedHost):\(agentPort)"
+        let cluster = postgres.map {
+            ClusterService(store: $0, settings: settings.cluster, memberID: memberID, agentAddress: agentAddress,
+                           httpAddress: settings.cluster.advertiseHTTPAddress ?? "\(Self.advertisedHost(settings.httpHost)):\(settings.httpPort)",
+                           sessions: environment.registeredSessions, tracker: tracker, restartGrace: settings.restartGrace,
+                           state: clusterState, gate: gate, logger: logger, publish: { event in
+                               messages.notify(of: event)
+                               live.publishTransition(event)
+                               alerts.evaluation.observe(event)
+                           })
+        }
+
         // HEAD on every GET route: the GET answer without its body (RFC 9110 §9.3.2).
         let router = Router(context: VigilRequestContext.self, options: .autoGenerateHeadEndpoints)
         // Outermost, so its time covers everything below (access checks, errors, the body's writing).
@@ -199,7 +237,13 @@ public struct VigilServer: Sendable {
             try tls.map { try EnrollmentTokenIssuer.token(key: key, host: host, caFingerprint: $0.material.caFingerprint, settings: settings, boundPort: agentPort).encoded() }
         }
         KeyRoutes(store: store, sessions: environment.registeredSessions, logger: logger, enrollmentToken: enrollmentToken).register(on: router.group("api"))
-        APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: Date(), version: Self.version, live: live, storage: storage).register(on: router)
+        let startedAt = Date()
+        APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: startedAt, version: Self.version, live: live, storage: storage).register(on: router)
+        ClusterRoutes(state: clusterState, gate: gate, backend: settings.storage, single: {
+            ClusterStatus.Member(id: memberID, agentAddress: agentAddress, httpAddress: "\(Self.advertisedHost(settings.httpHost)):\(settings.httpPort)",
+                                 load: environment.registeredSessions.countsByKind[.agent] ?? 0, capacity: settings.cluster.capacity,
+                                 startedAt: startedAt, lastSeen: Date(), leader: true)
+        }).register(on: router.group("api"))
         MetricsIngestRoute(store: store, ingestor: metrics, live: liveSettings).register(on: router.group("api"))
         ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, live: liveSettings).register(on: router.group("api"))
         MessageRoutes(messages: messages, settings: settings).register(on: router.group("api"))
@@ -226,13 +270,18 @@ public struct VigilServer: Sendable {
             configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "vigil/\(Self.version)"),
             onServerRunning: { channel in
                 let httpPort = channel.localAddress?.port ?? settings.httpPort
+                if settings.cluster.advertiseHTTPAddress == nil {
+                    cluster?.advertise(httpAddress: "\(Self.advertisedHost(settings.httpHost)):\(httpPort)")
+                }
                 logger.info("HTTP API listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
                 await onReady(BoundPorts(agentPort: agentPort, httpPort: httpPort))
             },
             eventLoopGroupProvider: .shared(group),
             logger: logger
         )
-        self.services = (settings.storage == .sqlite ? [storage] : []) + [
+        // First, so it stops last: the database outlives every service that writes to it.
+        let closing: [any Service] = (postgres.map { [PostgresStoreService(store: $0)] } ?? []) + (cluster.map { [$0] } ?? [])
+        self.services = closing + (settings.storage.usesDataDirectory ? [storage] : []) + [
             RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger, storage: storage, onTransition: { event in
                 messages.notify(of: event)
                 live.publishTransition(event)
@@ -263,6 +312,13 @@ public struct VigilServer: Sendable {
         )
         try await group.run()
     }
+
+    /// The host other servers and agents reach a listener at: its own address, or this machine's
+    /// name when it listens on every address.
+    static func advertisedHost(_ host: String) -> String {
+        if host == "0.0.0.0" || host == "::" || host.isEmpty { return ProcessInfo.processInfo.hostName }
+        return host.contains(":") ? "[\(host)]" : host
+    }
 }
 
 /// Runs the recorder and, at shutdown (when every producer has stopped), ends its input so it
@@ -278,4 +334,6 @@ private struct RecorderService: Service {
             self.updates.finish()
         }
     }
+
+
 }

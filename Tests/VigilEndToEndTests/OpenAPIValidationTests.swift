@@ -45,7 +45,7 @@ struct OpenAPIValidationTests {
         try log.post(port: main, key: key, body: #"{"cpu": {"cpu_percent_total": 12.5, "cpu_count_logical": 4}}"#, expect: 200, "no timestamp")
         try log.post(port: main, key: key, body: #"{"timestamp": null, "hostname": null, "system": null, "memory": {"memory_total": 8000, "memory_available": 6000, "memory_used": 2000, "memory_free": 5000, "memory_percent": 25.0, "swap_total": 0, "swap_used": 0, "swap_free": 0, "swap_percent": 0}}"#, expect: 200, "nulls")
         try log.post(port: main, key: key, body: Self.fullDocument(timestamp: "\"\(Date().addingTimeInterval(1).formatted(.iso8601))\""), expect: 200, "ISO timestamp, whole seconds")
-        try log.post(port: main, key: key, body: full, expect: 409, error: "stale_sample", "resend")
+        try log.post(port: main, key: key, body: full, expect: 200, "resend: back-fill, stored once")
         try log.post(port: main, key: nil, body: full, expect: 401, error: "key_required", "no key")
         try log.post(port: main, key: "not-a-key", body: full, expect: 401, error: "invalid_key", "malformed key")
         try log.post(port: main, key: "vk_aaaaaaaaaaaa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", body: full, expect: 401, error: "invalid_key", "unknown key")
@@ -108,6 +108,7 @@ struct OpenAPIValidationTests {
         for port in [main, strictPort] {
             try log.get(port, "/api/health", "/api/health", expect: 200)
             try log.get(port, "/api/storage", "/api/storage", expect: 200)
+            try log.get(port, "/api/cluster", "/api/cluster", expect: 200)
             try log.get(port, "/api/agents", "/api/agents", expect: 200)
             try log.get(port, "/api/servers", "/api/servers", expect: 200)
             try log.get(port, "/api/events", "/api/events", expect: 200)
@@ -297,7 +298,7 @@ struct OpenAPIValidationTests {
 
         // Every route that needs a user: 401 without a token; 403 for a role too low.
         let viewerRoutes: [(String, String, String, String?)] = [
-            ("GET", "/api/storage", "/api/storage", nil), ("GET", "/api/agents", "/api/agents", nil),
+            ("GET", "/api/storage", "/api/storage", nil), ("GET", "/api/cluster", "/api/cluster", nil), ("GET", "/api/agents", "/api/agents", nil),
             ("GET", "/api/agents/{hostname}", "/api/agents/alpha", nil), ("GET", "/api/events", "/api/events", nil),
             ("GET", "/api/servers", "/api/servers", nil), ("GET", "/api/messages", "/api/messages", nil),
             ("GET", "/api/files", "/api/files", nil), ("GET", "/api/files/{id}", "/api/files/\(fileID)", nil),

@@ -43,7 +43,12 @@ final class Child: @unchecked Sendable {
         self.process.standardOutput = handle
         self.process.standardError = handle
         // Every `vigil server`/`vigil up` a test starts gets the known first admin (see E2EAuth).
-        let defaults = (executable.hasSuffix("/vigil") && ["server", "up"].contains(arguments.first ?? "")) ? E2EAuth.serverEnvironment : [:]
+        var defaults = (executable.hasSuffix("/vigil") && ["server", "up"].contains(arguments.first ?? "")) ? E2EAuth.serverEnvironment : [:]
+        // Every `vigil-agent` spools (issue 15 §3) into the test's directory, one spool each,
+        // never into the default under the user's configuration directory.
+        if executable.hasSuffix("/vigil-agent"), arguments.first != "enroll" {
+            defaults["VIGIL_SPOOL_DIR"] = directory.appendingPathComponent("\(name)-spool").path
+        }
         // An empty value given for one of those defaults removes it (a server with no preset admin password).
         self.process.environment = ProcessInfo.processInfo.environment.merging(defaults) { $1 }.merging(environment) { $1 }
             .filter { !($0.value.isEmpty && defaults[$0.key] != nil) }
@@ -100,11 +105,12 @@ func spkiHash(ofCertificateIn file: String) throws -> String {
 }
 
 /// Runs a command to completion; returns its status and its standard output and error together.
-func runCapturingSync(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
+func runCapturingSync(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
     let process = Process()
     let pipe = Pipe()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     process.standardOutput = pipe
     process.standardError = pipe
     try process.run()

@@ -127,9 +127,10 @@ struct AgentSessionHandlerTests {
         #expect(try session.register()?.success == true)
         let document = MetricsDocument(timestamp: Date())
         try session.send(Envelope(.metrics(document), messageID: "m1"))
-        try session.send(Envelope(.metrics(document), messageID: "m2"))  // the same timestamp again: stale
-        let stale = try session.responses()
-        #expect(stale.map(\.code) == [.staleSample] && stale.first?.inReplyTo == "m2" && stale.first?.fatal == false)
+        // An hour ahead of the server's clock: refused after decoding, so not counted.
+        try session.send(Envelope(.metrics(MetricsDocument(timestamp: Date() + 3600)), messageID: "m2"))
+        let ahead = try session.responses()
+        #expect(ahead.map(\.code) == [.invalidField] && ahead.first?.inReplyTo == "m2" && ahead.first?.fatal == false)
         try session.sendPayload(ByteBuffer(string: #"{"type":"NOPE","message_id":"n1"}"#))
         let refusal = try session.responses()
         #expect(refusal.first?.inReplyTo == "n1" && refusal.first?.fatal == false)

@@ -79,7 +79,7 @@ struct MetricsIngestTests {
         await peer.close()
     }
 
-    @Test("rate-limited, stale and future samples are refused, not counted as protocol errors")
+    @Test("rate-limited and future samples are refused, not counted as protocol errors; a resend is back-fill, taken once")
     func tcpRefusals() async throws {
         let server = try await TestServer.start {
             $0.metricsRateLimit = 0.001
@@ -90,13 +90,11 @@ struct MetricsIngestTests {
         let peer = try await self.registered(server, "busy-host")
         let now = Date()
         try await peer.send(Envelope(.metrics(Self.document(at: now - 10))))
-        // The same timestamp again: a resend.
+        // The same timestamp again: a resend, taken as back-fill (its own budget) and stored once.
         try await peer.send(Envelope(.metrics(Self.document(at: now - 10))))
-        var reply = try #require(try await peer.response())
-        #expect(reply.code == .staleSample && !reply.fatal)
         // An hour ahead of the server's clock.
         try await peer.send(Envelope(.metrics(Self.document(at: now + 3600))))
-        reply = try #require(try await peer.response())
+        var reply = try #require(try await peer.response())
         #expect(reply.code == .invalidField && reply.message.contains("ahead"))
         // Refused samples took no token: the second good sample takes the last of the burst of 2,
         // the third is limited.
@@ -107,12 +105,13 @@ struct MetricsIngestTests {
         #expect(!peer.isClosed)
         try await peer.send(Envelope(.heartbeat(HeartbeatPayload(seq: 1))))
         #expect(try await peer.ack()?.seq == 1, "refused samples do not count toward max_protocol_errors = 0")
-        #expect(server.server.metrics.counters.accepted == 2)
+        #expect(server.server.metrics.counters.accepted == 3)
+        #expect(server.server.metrics.backfilledCount == 1)
         try await eventually(timeout: .seconds(2), "a log line") { server.logs.contains("metrics sample refused") }
         await peer.close()
     }
 
-    @Test("POST /api/metrics: 200 with the key's host; 401 without or with a bad key; 400 with the field path; 409 on a resend")
+    @Test("POST /api/metrics: 200 with the key's host (a resend too, stored once); 401 without or with a bad key; 400 with the field path")
     func httpIngest() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
@@ -121,9 +120,10 @@ struct MetricsIngestTests {
         var (status, _, json) = try await server.http("POST", "/api/metrics", headers: ["X-API-Key": key], body: body)
         #expect(status == 200)
         #expect(json as? [String: String] == ["status": "success", "hostname": "web-host"])
+        // A resend (the answer was lost): back-fill, acknowledged, kept once.
         (status, _, json) = try await server.http("POST", "/api/metrics", headers: ["X-API-Key": key], body: body)
-        #expect(status == 409)
-        #expect((json as? [String: String])?["error"] == "stale_sample")
+        #expect(status == 200)
+        #expect(server.server.metrics.backfilledCount == 1)
         (status, _, json) = try await server.http("POST", "/api/metrics", body: body)
         #expect(status == 401)
         #expect((json as? [String: String])?["error"] == "key_required")
@@ -212,9 +212,13 @@ struct MetricsIngestTests {
         let (currentStatus, _, current) = try await second.http("GET", "/api/servers/durable-host/current")
         #expect(currentStatus == 200)
         #expect((((current as? [String: Any])?["metrics"] as? [String: Any])?["cpu"] as? [String: Any])?["cpu_percent_total"] as? Double == 77)
-        // A resend of the same sample after the restart is still recognised.
+        // A resend of the same sample after the restart is still recognised: back-fill, acknowledged,
+        // stored once, and current stays the sample it was.
         let (resend, _, _) = try await second.http("POST", "/api/metrics", headers: ["X-API-Key": key], body: try Self.json(sent))
-        #expect(resend == 409)
+        #expect(resend == 200)
+        #expect(second.server.metrics.backfilledCount == 1)
+        let again = try await second.server.history.points(hostname: "durable-host", series: "cpu.cpu_percent_total", from: t - 1, to: t + 1, resolution: .raw)
+        #expect(again.map(\.avg) == [77])
     }
 
     @Test("storage: memory keeps history in memory and writes no file")

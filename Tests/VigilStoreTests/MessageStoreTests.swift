@@ -3,13 +3,13 @@ import GRDB
 import Testing
 @testable import VigilStore
 
-@Suite("SQLiteStore: messages and mailboxes")
+@Suite("Store on SQLite and PostgreSQL: messages and mailboxes", .postgres)
 struct MessageStoreTests {
     private func message(_ id: String, from sender: String, to recipient: String?, _ content: String = "hello", seq: UInt64? = nil, at: Double = 1_700_000_000.5) -> NewMessage {
         NewMessage(messageID: id, sender: sender, recipient: recipient, content: content, seq: seq, sentAt: date(at - 0.25), storedAt: date(at))
     }
 
-    private func register(_ store: SQLiteStore, _ clients: String..., notices: Bool = false, kind: String = "user", at: Double = 1_700_000_000) async throws {
+    private func register(_ store: any VigilStore, _ clients: String..., notices: Bool = false, kind: String = "user", at: Double = 1_700_000_000) async throws {
         for client in clients {
             try await store.ensureMailbox(MailboxRegistration(clientID: client, kind: kind, notices: notices, at: date(at)))
         }
@@ -22,9 +22,9 @@ struct MessageStoreTests {
 
     // MARK: write
 
-    @Test("messages get increasing row ids and come back as written; an unknown recipient is refused and nothing is stored")
-    func appendAndUnknownRecipient() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("messages get increasing row ids and come back as written; an unknown recipient is refused and nothing is stored", arguments: StoreBackend.allCases)
+    func appendAndUnknownRecipient(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await register(store, "alice", "bob")
             let outcomes = try await store.append([
                 message("m1", from: "alice", to: "bob", "first", seq: 1),
@@ -46,9 +46,9 @@ struct MessageStoreTests {
         }
     }
 
-    @Test("a resend with the same sender and message id is a duplicate of the first row, stored once; another sender may reuse the id")
-    func duplicates() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("a resend with the same sender and message id is a duplicate of the first row, stored once; another sender may reuse the id", arguments: StoreBackend.allCases)
+    func duplicates(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await register(store, "alice", "bob")
             let original = try #require(stored(try await store.append([message("same", from: "alice", to: "bob", "one")]).first))
             let again = try await store.append([
@@ -65,9 +65,9 @@ struct MessageStoreTests {
         }
     }
 
-    @Test("writes apply in order in one batch: a message after its recipient's registration is stored, one before it is not")
-    func orderInsideABatch() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("writes apply in order in one batch: a message after its recipient's registration is stored, one before it is not", arguments: StoreBackend.allCases)
+    func orderInsideABatch(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let registration = MailboxRegistration(clientID: "dave", kind: "user", notices: false, at: date(10))
             let outcomes = try await store.write([
                 .message(message("early", from: "alice", to: "dave")),
@@ -83,9 +83,9 @@ struct MessageStoreTests {
 
     // MARK: Mailboxes
 
-    @Test("a new mailbox starts after every stored row; a refresh keeps its cursor and updates kind, notices and last seen")
-    func mailboxes() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("a new mailbox starts after every stored row; a refresh keeps its cursor and updates kind, notices and last seen", arguments: StoreBackend.allCases)
+    func mailboxes(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             #expect(try await store.isKnown("alice") == false)
             try await register(store, "alice", "bob")
             _ = try await store.append([message("a", from: "alice", to: nil), message("b", from: "alice", to: "bob")])
@@ -100,9 +100,9 @@ struct MessageStoreTests {
         }
     }
 
-    @Test("a send-only registration creates a missing mailbox but keeps an existing one's kind and notices subscription")
-    func sendOnlyMailbox() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("a send-only registration creates a missing mailbox but keeps an existing one's kind and notices subscription", arguments: StoreBackend.allCases)
+    func sendOnlyMailbox(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let created = try await store.ensureMailbox(MailboxRegistration(clientID: "dave", kind: "user", notices: false, at: date(50), refreshesExisting: false))
             #expect(created.notices == false && created.kind == "user")
             try await store.ensureMailbox(MailboxRegistration(clientID: "carol", kind: "user", notices: true, at: date(100)))
@@ -113,9 +113,9 @@ struct MessageStoreTests {
         }
     }
 
-    @Test("cursors only move forward")
-    func cursorsMoveForward() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("cursors only move forward", arguments: StoreBackend.allCases)
+    func cursorsMoveForward(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await register(store, "alice", "bob")
             try await store.advanceCursors(["alice": 5, "bob": 3])
             try await store.advanceCursors(["alice": 4, "bob": 9, "nobody": 1])
@@ -127,9 +127,9 @@ struct MessageStoreTests {
 
     // MARK: Mail
 
-    @Test("a client's mail: private messages to it and others' broadcasts since it is known, in row order, after the cursor, at most limit")
-    func mail() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("a client's mail: private messages to it and others' broadcasts since it is known, in row order, after the cursor, at most limit", arguments: StoreBackend.allCases)
+    func mail(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await register(store, "alice", "bob")
             _ = try await store.append([
                 message("1", from: "alice", to: nil, "old broadcast"),   // row 1: before carol
@@ -155,9 +155,9 @@ struct MessageStoreTests {
 
     // MARK: Notices
 
-    @Test("a notice is one private message from server, kind notice, per subscribed client")
-    func notices() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("a notice is one private message from server, kind notice, per subscribed client", arguments: StoreBackend.allCases)
+    func notices(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await register(store, "alice", "carol", notices: true)
             try await register(store, "bob", notices: false)
             #expect(try await store.noticeSubscribers() == ["alice", "carol"])
@@ -176,9 +176,9 @@ struct MessageStoreTests {
 
     // MARK: Conversation
 
-    @Test("conversation: a client's messages incl. broadcasts since it is known, a pair's messages, paging by before, newest first")
-    func conversation() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("conversation: a client's messages incl. broadcasts since it is known, a pair's messages, paging by before, newest first", arguments: StoreBackend.allCases)
+    func conversation(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await register(store, "alice", "bob")
             _ = try await store.append([message("1", from: "bob", to: nil)])     // before carol
             try await register(store, "carol")
@@ -202,9 +202,9 @@ struct MessageStoreTests {
 
     // MARK: Retention
 
-    @Test("retention deletes delivered messages past messages.retention and everything past undelivered_retention, counting the undelivered")
-    func retention() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("retention deletes delivered messages past messages.retention and everything past undelivered_retention, counting the undelivered", arguments: StoreBackend.allCases)
+    func retention(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await register(store, "alice", "bob", "carol")
             _ = try await store.append([
                 message("old-delivered", from: "alice", to: "bob", at: 100),      // 1
@@ -233,9 +233,9 @@ struct MessageStoreTests {
         }
     }
 
-    @Test("retention deletes in bounded batches until nothing expired is left")
-    func retentionInBatches() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("retention deletes in bounded batches until nothing expired is left", arguments: StoreBackend.allCases)
+    func retentionInBatches(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await register(store, "alice", "bob")
             let count = SQLiteStore.retentionBatch * 2 + 500
             _ = try await store.append((0..<count).map { message("m\($0)", from: "alice", to: "bob", at: 100) })

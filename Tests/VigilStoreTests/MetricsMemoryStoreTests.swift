@@ -57,14 +57,14 @@ struct MetricsMemoryStoreTests {
         #expect(hours == expectedRollup(input, series: "mem", bucketSeconds: 3600))
     }
 
-    @Test("old, duplicate and timeless samples are dropped")
+    @Test("duplicate and timeless samples are dropped; an older one is back-filled")
     func drops() async throws {
         let store = MemoryMetricsStore()
         func sample(_ t: Double) -> MetricSample { MetricSample(hostname: "h", timestamp: metricsEpoch + t, names: ["v"], values: [t]) }
         #expect(try await store.append([sample(20), sample(10)]) == 2)
-        #expect(try await store.append([sample(20), sample(5), sample(.nan), sample(30)]) == 1)
+        #expect(try await store.append([sample(20), sample(5), sample(.nan), sample(30)]) == 2)
         let points = try await store.points(hostname: "h", series: "v", from: 0, to: .infinity, resolution: .raw)
-        #expect(points.map(\.avg) == [10, 20, 30])
+        #expect(points.map(\.avg) == [5, 10, 20, 30])
         #expect(try await store.points(hostname: "nobody", series: "v", from: 0, to: .infinity, resolution: .raw).isEmpty)
         #expect(try await store.seriesNames(hostname: "nobody").isEmpty)
     }

@@ -20,7 +20,7 @@ struct MetricsSQLiteStoreTests {
             let tables = try await store.pool.read { db in
                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             }
-            #expect(tables == ["block_data", "blocks", "grdb_migrations", "head_hour", "head_minute", "head_raw", "head_sealed", "hosts", "latest"])
+            #expect(tables == ["block_data", "blocks", "grdb_migrations", "head_hour", "head_minute", "head_raw", "head_sealed", "hosts", "latest", "rollup_dirty"])
         }
     }
 

@@ -170,23 +170,33 @@ struct MetricsStoreTests {
         }
     }
 
-    @Test("samples not newer than the host's newest are dropped; a batch may be out of order", arguments: MetricsBackend.allCases)
+    @Test("a sample whose (host, time) is stored is dropped, an older one back-filled; a batch may be out of order", arguments: MetricsBackend.allCases)
     func outOfOrder(backend: MetricsBackend) async throws {
         try await withMetricsBackend(backend) { store, _ in
             func sample(_ t: Double, _ v: Double, host: String = "web-1") -> MetricSample {
                 MetricSample(hostname: host, timestamp: metricsEpoch + t, names: ["v"], values: [v])
             }
             #expect(try await store.append([sample(10, 1), sample(20, 2)]) == 2)
-            #expect(try await store.append([sample(20, 99), sample(15, 99), sample(25, 3)]) == 1)
+            // 20 is stored already (the stored value stays); 15 is back-fill, which the PostgreSQL
+            // store does not take yet: it drops samples older than the host's newest (never twice).
+            let backfilled = try await store.append([sample(20, 99), sample(15, 1.5), sample(25, 3)])
             // Out of order within a batch: both kept; a duplicate within a batch: the first is kept.
             #expect(try await store.append([sample(40, 5), sample(30, 4), sample(40, 99), sample(5, 99, host: "db-1")]) == 3)
             // Timestamps that are not numbers are dropped, not stored.
             #expect(try await store.append([sample(.nan, 99), sample(.infinity, 99)]) == 0)
             let points = try await store.points(hostname: "web-1", series: "v", from: 0, to: .infinity, resolution: .raw)
-            #expect(points.map(\.timestamp) == [10, 20, 25, 30, 40].map { metricsEpoch + $0 })
-            #expect(points.map(\.avg) == [1, 2, 3, 4, 5])
             #expect(try await store.points(hostname: "db-1", series: "v", from: 0, to: .infinity, resolution: .raw).count == 1)
             #expect(try await store.append([]) == 0)
+            switch backend {
+            case .sqlite:
+                #expect(backfilled == 2)
+                #expect(points.map(\.timestamp) == [10, 15, 20, 25, 30, 40].map { metricsEpoch + $0 })
+                #expect(points.map(\.avg) == [1, 1.5, 2, 3, 4, 5])
+            case .postgres:
+                #expect(backfilled == 1)
+                #expect(points.map(\.timestamp) == [10, 20, 25, 30, 40].map { metricsEpoch + $0 })
+                #expect(points.map(\.avg) == [1, 2, 3, 4, 5])
+            }
         }
     }
 

@@ -63,6 +63,8 @@ struct AgentSession {
         case tick
         /// A sample from the agent's metrics pipeline, delivered only while registered.
         case metrics(MetricsDocument)
+        /// A spooled sample to send again (its spool record id).
+        case replay(UInt64, MetricsDocument)
         case registerDeadline
         /// Shutdown came while the register reply was outstanding, and the reply did not come in time.
         case lateRegisterReplyDeadline
@@ -120,13 +122,17 @@ struct AgentSession {
                     try await Task.sleep(for: registerTimeout)
                     continuation.yield(.registerDeadline)
                 }
+                var ledger = MetricsLedger()
                 do {
-                    let outcome = try await self.handle(events, outbound: outbound, tasks: &tasks, continuation: continuation, inbox: inbox, budget: budget)
+                    let outcome = try await self.handle(events, outbound: outbound, tasks: &tasks, continuation: continuation, inbox: inbox, budget: budget, ledger: &ledger)
                     await inbox?.close()
+                    await self.metrics?.sessionEnded(unacknowledged: ledger.unanswered, logger: self.logger)
                     return outcome
                 } catch {
                     // A file still arriving keeps its partial for a resume on the next connection.
                     await inbox?.close()
+                    // Samples the server did not acknowledge go to the spool, to be sent again.
+                    await self.metrics?.sessionEnded(unacknowledged: ledger.unanswered, logger: self.logger)
                     throw error
                 }
             }
@@ -144,7 +150,8 @@ struct AgentSession {
         tasks: inout ThrowingTaskGroup<Void, any Error>,
         continuation: AsyncStream<Event>.Continuation,
         inbox: InboxReceiver?,
-        budget: ByteBudget
+        budget: ByteBudget,
+        ledger: inout MetricsLedger
     ) async throws -> SessionOutcome {
         enum Phase { case registering, registered, unregistering }
         var phase = Phase.registering
@@ -160,6 +167,10 @@ struct AgentSession {
         /// The `message_id`s of the last METRICS frames sent, to recognise the server's refusals.
         var recentMetricsIDs: [String] = []
         let heartbeats = HeartbeatTimer()
+        /// Closed when this connection stops taking samples: the replay then ends instead of
+        /// handing over records that would only be put back.
+        let replayGate = ReplayGate()
+        defer { replayGate.close() }
         for await event in events {
             switch event {
             case .frame(let buffer):
@@ -177,6 +188,12 @@ struct AgentSession {
                     }
                 } catch let error as ProtocolViolation {
                     throw SessionError.badFrame(error.description)
+                }
+                if case .serverResponse(let response) = envelope.body, !response.fatal, response.code != .unknownType,
+                   let metrics = self.metrics, let id = response.inReplyTo, let answered = ledger.answer(id) {
+                    // The answer to one of this session's samples (PROTOCOL.md §4.6).
+                    await self.metricsAnswered(response, answered, metrics)
+                    continue
                 }
                 switch (phase, envelope.body) {
                 case (.registering, .serverResponse(let response)):
@@ -231,6 +248,7 @@ struct AgentSession {
                     // after agents.max_protocol_errors the server would cut us off. Stop on this connection.
                     self.metrics?.detach(metricsSink)
                     metricsSink = nil
+                    replayGate.close()
                     self.logger.warning("the server does not accept METRICS (unknown_type); metrics are off on this connection", metadata: ["message": "\(response.message.logEscaped)"])
                 case (_, .serverResponse(let response)):
                     self.logger.warning("server reported an error", metadata: ["code": "\(response.code?.rawValue ?? "-")", "message": "\(response.message.logEscaped)"])
@@ -282,7 +300,38 @@ struct AgentSession {
                 metrics.noteSent()
                 recentMetricsIDs.append(messageID)
                 if recentMetricsIDs.count > 32 { recentMetricsIDs.removeFirst() }
+                let overflow = ledger.sentLive(messageID, document, limit: metrics.spool?.settings.maxUnacknowledged ?? 256)
+                if !overflow.isEmpty { await metrics.keep(overflow, because: .unacknowledged, logger: self.logger) }
                 self.logger.trace("metrics sent", metadata: ["bytes": "\(frame.readableBytes)"])
+                if !ledger.replayStarted, metrics.spool != nil {
+                    // After the first live sample: the server's newest sample of this host is now
+                    // newer than anything spooled, so every replayed one is back-fill to it.
+                    ledger.replayStarted = true
+                    tasks.addTask { [logger = self.logger] in
+                        await metrics.replay({ id, document in
+                            guard replayGate.isOpen else { return false }
+                            if case .enqueued = continuation.yield(.replay(id, document)) { return true }
+                            return false
+                        }, logger: logger)
+                    }
+                }
+            case .replay(let record, let document):
+                guard let metrics = self.metrics, phase == .registered, metricsSink != nil else {
+                    await self.metrics?.replayAnswered(record, retry: true)
+                    continue
+                }
+                let messageID = UUID().uuidString.lowercased()
+                let frame = self.envelope(.metrics(document), messageID: messageID)
+                guard frame.readableBytes <= serverMaxFrameSize else {
+                    metrics.noteOversized(size: frame.readableBytes, limit: serverMaxFrameSize, logger: self.logger)
+                    await metrics.replayAnswered(record, retry: false)
+                    continue
+                }
+                try await outbound.write(frame)
+                metrics.noteReplayed()
+                recentMetricsIDs.append(messageID)
+                if recentMetricsIDs.count > 32 { recentMetricsIDs.removeFirst() }
+                ledger.sentReplay(messageID, record: record)
             case .registerDeadline:
                 if phase == .registering { throw SessionError.registerTimeout(self.settings.registerTimeout) }
             case .shutdown:
@@ -300,6 +349,7 @@ struct AgentSession {
                 phase = .unregistering
                 // No sample may follow the goodbye.
                 self.metrics?.detach(metricsSink)
+                replayGate.close()
                 try await outbound.write(self.envelope(.clientUnregister(UnregisterPayload(reason: "agent shutting down"))))
                 tasks.addTask { [timeout = self.settings.unregisterTimeout] in
                     try await Task.sleep(for: timeout)

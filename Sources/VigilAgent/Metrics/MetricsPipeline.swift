@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOPosix
 import Synchronization
@@ -8,8 +9,11 @@ import VigilMetrics
 /// the sampler's rate state; a session that registers attaches a sink, and detaches it when it
 /// stops being registered.
 ///
-/// Samples taken while no session is registered are dropped (counted, logged at debug level).
-/// Buffering them across an outage and sending them on reconnect is a later issue.
+/// Samples taken while no session is registered (and samples a session sent that the server did
+/// not acknowledge before the connection ended) go to the on-disk spool when there is one
+/// (``SampleSpool``, `spool.*` settings), and are replayed from it once a session is registered
+/// again (``MetricsPipeline/replay(_:)``); without a spool they are dropped (counted, logged at
+/// debug level).
 final class MetricsPipeline: Sendable {
     /// Where a registered session takes samples: enqueues one on its event stream, or returns
     /// `false` when that stream has ended.
@@ -23,30 +27,39 @@ final class MetricsPipeline: Sendable {
     /// (`session.metrics_interval`, at registration or by `SESSION_UPDATE`). Read at every tick.
     var interval: Duration { self.currentInterval.withLock { $0 } }
     private let refusalLogInterval: Duration
-    private let threadPool: NIOThreadPool
+    let threadPool: NIOThreadPool
     private let state: Mutex<State>
+    /// The on-disk spool; `nil`: samples that cannot be sent are dropped.
+    let spool: SampleSpool?
 
     private struct State {
         var sink: Sink?
         var sinkID: UInt64 = 0
         /// A sample handed to the sink that the session has not taken yet: at most one is queued.
         var pending = false
+        /// That sample, so a session that ends before taking it can have it spooled.
+        var pendingDocument: MetricsDocument?
+        /// Samples handed to a session that detached before taking them (spooled when it ends).
+        var orphans: [MetricsDocument] = []
         var statistics = MetricsStatistics()
         var oversizeWarned = false
         var refusalLog: LogThrottle
+        var spoolLog: LogThrottle
     }
 
     /// - Parameters:
     ///   - interval: The sampling period; clamped to at least ``minimumInterval``.
     ///   - refusalLogInterval: At most one warning per this long about refused samples.
-    init(sampler: any MetricsSampler, interval: Duration, refusalLogInterval: Duration, threadPool: NIOThreadPool = .singleton) {
+    init(sampler: any MetricsSampler, interval: Duration, refusalLogInterval: Duration, spool: SampleSpool? = nil, threadPool: NIOThreadPool = .singleton) {
         self.sampler = sampler
+        self.spool = spool
         let own = max(interval, Self.minimumInterval)
         self.ownInterval = own
         self.currentInterval = Mutex(own)
         self.refusalLogInterval = refusalLogInterval
         self.threadPool = threadPool
-        self.state = Mutex(State(refusalLog: LogThrottle(interval: refusalLogInterval)))
+        self.state = Mutex(State(refusalLog: LogThrottle(interval: refusalLogInterval),
+                                 spoolLog: LogThrottle(interval: spool?.settings.dropLogInterval ?? refusalLogInterval)))
     }
 
     /// The shortest sampling period: a tiny interval must not turn the agent into a busy loop.
@@ -69,7 +82,11 @@ final class MetricsPipeline: Sendable {
         return interval
     }
 
-    var statistics: MetricsStatistics { self.state.withLock { $0.statistics } }
+    var statistics: MetricsStatistics {
+        var statistics = self.state.withLock { $0.statistics }
+        if let spool = self.spool { statistics.spool = spool.counters }
+        return statistics
+    }
 
     // MARK: Schedule
 
@@ -90,7 +107,7 @@ final class MetricsPipeline: Sendable {
                 // Cancelled, or the pool is shutting down: the agent is stopping.
                 return
             }
-            self.deliver(document, logger: logger)
+            await self.deliver(document, logger: logger)
             let (next, skipped) = Self.nextTick(after: tick, interval: self.interval, now: .now)
             if skipped > 0 {
                 logger.debug("metrics sampling fell behind; skipping ticks", metadata: ["skipped": "\(skipped)"])
@@ -116,39 +133,92 @@ final class MetricsPipeline: Sendable {
 
     // MARK: Hand-off to the registered session
 
-    /// Hands a fresh sample to the registered session, or drops it.
-    func deliver(_ document: MetricsDocument, logger: Logger) {
-        enum Outcome { case handOff(Sink, UInt64), notRegistered(Int), backlog(Int) }
+    /// Hands a fresh sample to the registered session, or spools it (drops it without a spool).
+    func deliver(_ document: MetricsDocument, logger: Logger) async {
+        enum Outcome { case handOff(Sink, UInt64), notRegistered, backlog }
         let outcome = self.state.withLock { state -> Outcome in
             state.statistics.sampled += 1
-            guard let sink = state.sink else {
-                state.statistics.droppedNotRegistered += 1
-                return .notRegistered(state.statistics.droppedNotRegistered)
-            }
-            guard !state.pending else {
-                state.statistics.droppedBacklog += 1
-                return .backlog(state.statistics.droppedBacklog)
-            }
+            guard let sink = state.sink else { return .notRegistered }
+            guard !state.pending else { return .backlog }
             state.pending = true
+            state.pendingDocument = document
             return .handOff(sink, state.sinkID)
         }
         switch outcome {
         case .handOff(let sink, let id):
             guard !sink(document) else { return }
             // The session ended between attach and here. Count the sample once: a detach in the
-            // meantime already counted it and cleared `pending`.
-            let dropped = self.state.withLock { state -> Int? in
-                guard state.pending, state.sinkID == id else { return nil }
+            // meantime already took it over (and cleared `pending`).
+            let mine = self.state.withLock { state -> Bool in
+                guard state.pending, state.sinkID == id else { return false }
                 state.pending = false
-                state.statistics.droppedNotRegistered += 1
-                return state.statistics.droppedNotRegistered
+                state.pendingDocument = nil
+                return true
             }
-            if let dropped { logger.debug("metrics sample dropped: not registered", metadata: ["dropped": "\(dropped)"]) }
-        case .notRegistered(let dropped):
-            logger.debug("metrics sample dropped: not registered", metadata: ["dropped": "\(dropped)"])
-        case .backlog(let dropped):
-            logger.debug("metrics sample dropped: the previous one is not written yet", metadata: ["dropped_backlog": "\(dropped)"])
+            if mine { await self.keep([document], because: .notRegistered, logger: logger) }
+        case .notRegistered:
+            await self.keep([document], because: .notRegistered, logger: logger)
+        case .backlog:
+            await self.keep([document], because: .backlog, logger: logger)
         }
+    }
+
+    /// Why a sample could not go to the server now.
+    enum Held { case notRegistered, backlog, unacknowledged }
+
+    /// Spools samples to be replayed later; without a spool (or when writing it fails) they are
+    /// dropped and counted.
+    func keep(_ documents: [MetricsDocument], because reason: Held, logger: Logger) async {
+        guard !documents.isEmpty else { return }
+        var failure: (any Error)?
+        var dropped = 0
+        if let spool = self.spool {
+            let encoder = JSONEncoder()
+            do {
+                dropped = try await self.threadPool.runIfActive {
+                    var dropped = 0
+                    for document in documents {
+                        let payload = try encoder.encode(document)
+                        dropped += try spool.append(payload: Array(payload), timestampMs: SampleSpool.milliseconds(document.timestamp))
+                    }
+                    return dropped
+                }
+            } catch {
+                failure = error
+            }
+        }
+        if self.spool != nil, failure == nil {
+            if dropped > 0 { self.noteSpoolDrops(logger: logger) }
+            logger.trace("metrics samples spooled", metadata: ["samples": "\(documents.count)"])
+            return
+        }
+        let total = self.state.withLock { state -> Int in
+            switch reason {
+            case .backlog: state.statistics.droppedBacklog += documents.count
+            case .notRegistered, .unacknowledged: state.statistics.droppedNotRegistered += documents.count
+            }
+            return state.statistics.droppedNotRegistered + state.statistics.droppedBacklog
+        }
+        if let failure {
+            let suppressed = self.state.withLock { $0.spoolLog.admit() }
+            if suppressed != nil {
+                logger.warning("cannot write the metrics spool; samples dropped", metadata: ["error": "\(failure)", "dropped": "\(total)"])
+            }
+        } else {
+            logger.debug("metrics sample dropped: \(reason == .backlog ? "the previous one is not written yet" : "not registered")", metadata: ["dropped": "\(total)"])
+        }
+    }
+
+    /// The spool dropped samples to stay within its bounds: a warning at most once per
+    /// `spool.drop_log_interval`, with the totals.
+    private func noteSpoolDrops(logger: Logger) {
+        guard let spool = self.spool, let suppressed = self.state.withLock({ $0.spoolLog.admit() }) else { return }
+        let counters = spool.counters
+        logger.warning("metrics spool over its bounds; the oldest samples were dropped", metadata: [
+            "dropped_full": "\(counters.droppedFull)", "dropped_expired": "\(counters.droppedExpired)",
+            "max_bytes": "\(spool.settings.maxBytes)", "max_age": "\(spool.settings.maxAge)",
+            "warnings_suppressed": "\(suppressed)",
+        ])
     }
 
     /// Called by a session once registered.
@@ -158,20 +228,24 @@ final class MetricsPipeline: Sendable {
             state.sinkID &+= 1
             state.sink = sink
             state.pending = false
+            state.pendingDocument = nil
             return state.sinkID
         }
     }
 
     /// Called by a session when it stops being registered (idempotent). A sample still queued on
-    /// its stream will not be sent: it is counted as dropped.
+    /// its stream will not be sent: it is spooled when the session ends.
     func detach(_ id: UInt64?) {
         guard let id else { return }
         self.state.withLock { state in
             guard state.sinkID == id, state.sink != nil else { return }
             state.sink = nil
             if state.pending {
+                // Still queued on the session's stream, never to be sent there: spooled when the
+                // session ends (``sessionEnded(unacknowledged:logger:)``).
                 state.pending = false
-                state.statistics.droppedNotRegistered += 1
+                if let document = state.pendingDocument { state.orphans.append(document) }
+                state.pendingDocument = nil
             }
         }
     }
@@ -180,7 +254,10 @@ final class MetricsPipeline: Sendable {
 
     /// The session took the queued sample off its stream (to send or drop it).
     func taken() {
-        self.state.withLock { $0.pending = false }
+        self.state.withLock { state in
+            state.pending = false
+            state.pendingDocument = nil
+        }
     }
 
     func noteSent() {
@@ -190,6 +267,19 @@ final class MetricsPipeline: Sendable {
     /// The server has the sample on disk.
     func noteAcknowledged() {
         self.state.withLock { $0.statistics.acknowledged += 1 }
+    }
+
+    /// A spooled sample was sent again.
+    func noteReplayed() {
+        self.state.withLock { $0.statistics.replayed += 1 }
+    }
+
+    /// Takes the samples orphaned by a detach (see ``detach(_:)``).
+    func takeOrphans() -> [MetricsDocument] {
+        self.state.withLock { state in
+            defer { state.orphans.removeAll() }
+            return state.orphans
+        }
     }
 
     /// A sample too large for the server's frame limit: warned about once per agent, then at debug level.

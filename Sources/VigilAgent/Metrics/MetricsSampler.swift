@@ -20,9 +20,12 @@ public struct MetricsStatistics: Sendable, Equatable {
     /// Samples written to a registered session's connection as `METRICS` frames.
     public var sent = 0
     /// Samples dropped because no session took them: not registered (connecting, backing off,
-    /// shutting down), or registered with a server that does not accept `METRICS`.
+    /// shutting down), or registered with a server that does not accept `METRICS`, or sent and not
+    /// acknowledged when the connection ended. Only without a spool (or when writing it failed):
+    /// with one, such samples are spooled (``spool``).
     public var droppedNotRegistered = 0
-    /// Samples dropped because the previous one was still waiting to be written (a stalled connection).
+    /// Samples dropped because the previous one was still waiting to be written (a stalled
+    /// connection); with a spool they are spooled instead.
     public var droppedBacklog = 0
     /// Samples not sent because their frame exceeded the server's `max_frame_size`.
     public var droppedOversized = 0
@@ -32,6 +35,11 @@ public struct MetricsStatistics: Sendable, Equatable {
     /// and `in_reply_to` = the frame's id). Sent minus acknowledged minus refused is what a crash
     /// of the server or the connection may have lost.
     public var acknowledged = 0
+    /// Spooled samples sent again after a reconnect (their acknowledgements are counted in
+    /// ``spool``'s `acknowledged`).
+    public var replayed = 0
+    /// What became of the samples that went through the on-disk spool (all zero without one).
+    public var spool = SpoolCounters()
 
     public init() {}
 }

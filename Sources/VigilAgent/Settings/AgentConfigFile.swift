@@ -12,7 +12,8 @@ import Foundation
 ///   "tls": true,
 ///   "ca_fingerprint": "sha256:3f1c…",
 ///   "ca_file": "/etc/vigil/ca.pem",
-///   "tls_min_version": "1.3"
+///   "tls_min_version": "1.3",
+///   "spool": {"max_bytes": "64MiB", "max_age": "24h", "replay_rate": 50}
 /// }
 /// ```
 /// Every field is optional. `tls` defaults to on when `ca_fingerprint` or `ca_file` is set.
@@ -30,6 +31,8 @@ public struct AgentConfigFile: Codable, Sendable, Equatable {
     public var caFingerprint: String?
     public var caFile: String?
     public var tlsMinVersion: String?
+    /// The metrics spool (``Spool``).
+    public var spool: Spool?
 
     public init(servers: [String]? = nil, keyFile: String? = nil, hostname: String? = nil, tls: Bool? = nil,
                 caFingerprint: String? = nil, caFile: String? = nil, tlsMinVersion: String? = nil) {
@@ -43,7 +46,7 @@ public struct AgentConfigFile: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case servers, hostname, tls
+        case servers, hostname, tls, spool
         case keyFile = "key_file"
         case caFingerprint = "ca_fingerprint"
         case caFile = "ca_file"

@@ -24,6 +24,8 @@ public struct AgentOptions: Sendable, Equatable {
     public var tls: Bool?
     /// `--tls-min-version 1.2|1.3`.
     public var tlsMinVersion: String?
+    /// `--spool-dir`: where samples wait while no server is reachable (`off`: nowhere).
+    public var spoolDirectory: String?
 
     public init() {}
 }

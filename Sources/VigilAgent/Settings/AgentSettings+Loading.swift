@@ -10,7 +10,8 @@ extension AgentSettings {
     ///
     /// Environment: VIGIL_SERVERS (comma-separated), VIGIL_AGENT_KEY, VIGIL_AGENT_KEY_FILE,
     /// VIGIL_HOSTNAME, VIGIL_METRICS_INTERVAL, VIGIL_INBOX, VIGIL_CONFIG_DIR, VIGIL_CA,
-    /// VIGIL_CA_FINGERPRINT, VIGIL_TLS (true/false), VIGIL_TLS_MIN_VERSION.
+    /// VIGIL_CA_FINGERPRINT, VIGIL_TLS (true/false), VIGIL_TLS_MIN_VERSION, VIGIL_SPOOL_DIR,
+    /// VIGIL_SPOOL_MAX_BYTES, VIGIL_SPOOL_MAX_AGE, VIGIL_SPOOL_REPLAY_RATE.
     ///
     /// - Parameters:
     ///   - defaultHostname: This machine's name, used when nothing names the host.
@@ -68,6 +69,7 @@ extension AgentSettings {
             settings.inbox = inbox.hasPrefix("/") ? inbox : FileManager.default.currentDirectoryPath + "/" + inbox
         }
         settings.tls = try Self.resolveTLS(options, environment, config, directory: directory)
+        settings.spool = try Self.resolveSpool(options, environment, config, configDirectory: directory)
         return settings
     }
 

@@ -50,6 +50,10 @@ public struct AgentSettings: Sendable {
     public var inboxMaxBufferedBytes = 8 << 20
     /// A file is refused when storing it would leave less than this free in the inbox's file system.
     public var inboxMinFreeDisk: UInt64 = 256 << 20
+    /// The on-disk spool for samples no server took (`spool.*`); `nil`: such samples are dropped.
+    /// `vigil-agent` spools into `spool/` of its configuration directory unless told otherwise
+    /// (``load(options:environment:defaultHostname:isRoot:)``).
+    public var spool: SpoolSettings?
 
     public init(servers: [ServerAddress], key: String?, hostname: String) {
         self.servers = servers

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Logging
 import VigilConnection
 import VigilProtocol
+import VigilPostgres
 import VigilServer
 import VigilStore
 
@@ -104,10 +106,13 @@ struct KeysCommand: AsyncParsableCommand {
 }
 
 extension ServerOptions {
-    func openStore() async throws -> SQLiteStore {
-        // No lock: beside a running server these change single rows through SQLite's own locking
-        // (the server re-reads keys at each check and users every auth.reload_interval).
+    func openStore() async throws -> any VigilStore {
+        // No lock: beside a running server these change single rows through the database's own
+        // locking (the server re-reads keys at each check and users every auth.reload_interval).
         let settings = try await self.loadSettings()
+        if settings.storage == .postgres, let postgres = settings.postgres {
+            return try await PostgresStore.connect(postgres, logger: Logger(label: "vigil.store"))
+        }
         return try SQLiteStore(directory: try self.prepareDataDirectory(settings))
     }
 }

@@ -30,7 +30,7 @@ struct ServerCommand: AsyncParsableCommand {
         // until the reload service takes the signal (once the service group runs), its default
         // action would end the server. Ignored, a reload sent that early times out instead.
         signal(SIGHUP, SIG_IGN)
-        let lock = settings.storage == .sqlite ? try DataDirectoryLock.acquire(in: directory) : nil
+        let lock = settings.storage.usesDataDirectory ? try DataDirectoryLock.acquire(in: directory) : nil
         defer { withExtendedLifetime(lock) {} }
         let logLevel = LiveLogLevel(settings.logLevel)
         let logger = Logging.bootstrap(level: logLevel)

@@ -10,7 +10,7 @@ extension ServerOptions {
     func prepareDataDirectory(_ settings: ServerSettings) throws -> URL {
         umask(0o077)
         let directory = URL(fileURLWithPath: settings.dataDirectory)
-        if settings.storage == .sqlite {
+        if settings.storage.usesDataDirectory {
             try DataDirectory.prepare(directory)
         }
         return directory

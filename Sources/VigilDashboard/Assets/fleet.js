@@ -4,6 +4,7 @@
 // the cells that changed, and sorting moves the existing rows.
 
 import { api } from './api.js';
+import { mountCluster } from './cluster.js';
 import { isLive, subscribe } from './live.js';
 import { esc, fmtAgo, fmtNumber, fmtPercent, h, parseTime, setText, stateInfo } from './dom.js';
 
@@ -88,6 +89,9 @@ export function mount(main) {
       h('label', { for: 'fleet-filter', text: 'Filter' }), filter,
       h('label', { for: 'fleet-state-filter', text: 'State' }), stateFilter, shown),
     h('div', { class: 'table-wrap' }, tableEl)));
+  const clusterPanel = h('section', { id: 'cluster-view', 'aria-label': 'Servers' });
+  main.append(clusterPanel);
+  const cluster = mountCluster(clusterPanel);
 
   // The first list in one piece of HTML, parsed once: several times faster than building
   // thousands of rows node by node. Every value is escaped.
@@ -310,5 +314,6 @@ export function mount(main) {
     clearTimeout(pollTimer);
     clearInterval(ticker);
     unsubscribe();
+    cluster.destroy();
   };
 }

@@ -4,9 +4,11 @@ import PostgresNIO
 import Synchronization
 import VigilStore
 
-/// Metrics history on PostgreSQL, for several servers sharing one database: the same observable
-/// behaviour as ``SQLiteMetricsStore`` (compressed column blocks, minute and hour rollups computed
-/// as samples arrive, the same dropping of samples not newer than a host's newest).
+/// Metrics history on PostgreSQL, for several servers sharing one database: the behaviour of
+/// ``SQLiteMetricsStore`` (compressed column blocks, minute and hour rollups computed as samples
+/// arrive, idempotent by (host, millisecond)) except back-fill: a sample older than its host's
+/// newest stored one is dropped, not stored in its place in time (so a replayed spool adds only
+/// what is newer; nothing is ever stored twice). Back-fill is not done yet here.
 ///
 /// Storage: per level a head table (rows of open blocks) and a blocks table (``MetricsBlock``
 /// payloads as `bytea`), range-partitioned on time (see ``MetricsTable`` and

@@ -31,7 +31,7 @@ extension PostgresStore {
     @discardableResult
     public func append(events: [LivenessEvent]) async throws -> [LivenessEvent] {
         guard !events.isEmpty else { return [] }
-        return try await self.client.withTransaction(logger: self.logger) { connection in
+        return try await self.transaction { connection in
             var stored: [LivenessEvent] = []
             stored.reserveCapacity(events.count)
             for var event in events {

@@ -45,7 +45,7 @@ extension PostgresStore {
 
     public func record(_ changes: [AlertChange]) async throws -> [StoredAlert] {
         guard !changes.isEmpty else { return [] }
-        return try await self.client.withTransaction(logger: self.logger) { connection in
+        return try await self.transaction { connection in
             var touched: [Int64: StoredAlert] = [:]
             var order: [Int64] = []
             for change in changes {
@@ -146,7 +146,7 @@ extension PostgresStore {
     }
 
     public func expireSilence(id: String, at date: Date) async throws -> Silence? {
-        try await self.client.withTransaction(logger: self.logger) { connection in
+        try await self.transaction { connection in
             guard let row = try await connection.query("SELECT body FROM silences WHERE id = \(id) FOR UPDATE", logger: self.logger).rows().first
             else { return nil }
             var silence = try Self.decode(Silence.self, try row.value("body", as: String.self))
@@ -166,7 +166,7 @@ extension PostgresStore {
         let rows = try notifications.map { ($0, ByteBuffer(data: try AlertStoreCoding.encoder.encode($0))) }
         let now = date.timeIntervalSince1970
         let marks = notified.map { ($0.alertID, $0.status.rawValue) }
-        try await self.client.withTransaction(logger: self.logger) { connection in
+        try await self.transaction { connection in
             for (notification, body) in rows {
                 try await connection.query("""
                     INSERT INTO notifications(id, channel, body, state, attempts, next_attempt_at, created_at, updated_at)

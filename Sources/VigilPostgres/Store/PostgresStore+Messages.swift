@@ -11,7 +11,7 @@ import VigilStore
 extension PostgresStore {
     public func write(_ writes: [MessageWrite]) async throws -> [MessageWriteOutcome] {
         guard !writes.isEmpty else { return [] }
-        return try await self.client.withTransaction(logger: self.logger) { connection in
+        return try await self.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.messageOrderLock))", logger: self.logger)
             var outcomes: [MessageWriteOutcome] = []
             outcomes.reserveCapacity(writes.count)
@@ -39,6 +39,27 @@ extension PostgresStore {
                         "UPDATE mailboxes SET delivered_through = GREATEST(delivered_through, \(deliveredThrough)) WHERE client_id = \(clientID)",
                         logger: self.logger)
                     outcomes.append(.cursor)
+                }
+            }
+            // Wake the servers the recipients are connected to, at commit (NOTIFY waits for it).
+            var maxRowID: Int64 = 0
+            var recipients: Set<String> = []
+            var broadcast = false
+            for outcome in outcomes {
+                let rows: [StoredMessage]
+                switch outcome {
+                case .stored(let row): rows = [row]
+                case .notices(let notices): rows = notices
+                default: rows = []
+                }
+                for row in rows {
+                    maxRowID = max(maxRowID, row.id)
+                    if let recipient = row.recipient { recipients.insert(recipient) } else { broadcast = true }
+                }
+            }
+            if maxRowID > 0 {
+                for payload in Self.wakeupPayloads(maxRowID: maxRowID, recipients: recipients, broadcast: broadcast) {
+                    try await connection.query("SELECT pg_notify(\(Self.mailChannel), \(payload))", logger: self.logger)
                 }
             }
             return outcomes

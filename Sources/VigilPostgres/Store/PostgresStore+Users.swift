@@ -45,7 +45,7 @@ extension PostgresStore {
     }
 
     public func createFirstUser(_ user: UserRecord) async throws -> Bool {
-        try await self.client.withTransaction(logger: self.logger) { connection in
+        try await self.transaction { connection in
             // Two servers racing to create the first admin: the table lock makes one wait and see the other's.
             try await connection.query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE", logger: self.logger)
             let count = try await connection.query("SELECT COUNT(*) FROM users", logger: self.logger).rows().first?.value("count", as: Int64.self) ?? 0
@@ -55,7 +55,7 @@ extension PostgresStore {
     }
 
     public func updateUser(named name: String, role: UserRole?, passwordHash: String?, at now: Date) async throws -> UserRecord {
-        try await self.client.withTransaction(logger: self.logger) { connection in
+        try await self.transaction { connection in
             try await connection.query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE", logger: self.logger)
             guard let current = try await connection.query("SELECT * FROM users WHERE name = \(name)", logger: self.logger)
                 .rows().first.map(Self.user(from:))
@@ -76,7 +76,7 @@ extension PostgresStore {
     }
 
     public func deleteUser(named name: String, at now: Date) async throws -> [String] {
-        try await self.client.withTransaction(logger: self.logger) { connection in
+        try await self.transaction { connection in
             try await connection.query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE", logger: self.logger)
             guard let current = try await connection.query("SELECT * FROM users WHERE name = \(name)", logger: self.logger)
                 .rows().first.map(Self.user(from:))
@@ -98,7 +98,7 @@ extension PostgresStore {
     // MARK: Sessions
 
     public func createSession(_ session: UserSession, refreshDigest: [UInt8]) async throws {
-        try await self.client.withTransaction(logger: self.logger) { connection in
+        try await self.transaction { connection in
             try await connection.query("""
                 INSERT INTO user_sessions(id, user_name, created_at, expires_at, ended_at)
                 VALUES (\(session.id), \(session.userName), \(session.createdAt.timeIntervalSince1970),
@@ -112,7 +112,7 @@ extension PostgresStore {
     }
 
     public func rotateRefreshToken(digest: [UInt8], newDigest: [UInt8], newExpiresAt: Date, at now: Date) async throws -> RefreshOutcome {
-        try await self.client.withTransaction(logger: self.logger) { connection in
+        try await self.transaction { connection in
             // FOR UPDATE: two servers given the same token at once must not both rotate it.
             guard let token = try await connection.query(
                 "SELECT session_id, spent_at FROM refresh_tokens WHERE digest = \(digest.byteBuffer) FOR UPDATE", logger: self.logger)

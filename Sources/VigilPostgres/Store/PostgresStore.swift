@@ -26,7 +26,11 @@ public final class PostgresStore: VigilStore {
     /// Connects, checks the server answers, and migrates the schema (under an advisory lock, so
     /// servers starting together migrate once).
     public static func connect(_ settings: PostgresStoreSettings, logger: Logger) async throws -> PostgresStore {
-        let client = PostgresClient(configuration: Self.configuration(settings), backgroundLogger: logger)
+        // The pool logs every failed connection attempt at info, also those it cancels itself at
+        // close; the store reports an unreachable database through its callers' errors instead.
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .warning)
+        let client = PostgresClient(configuration: Self.configuration(settings), backgroundLogger: poolLogger)
         let runner = Task { await client.run() }
         let store = PostgresStore(client: client, settings: settings, logger: logger, runner: runner)
         do {
@@ -66,7 +70,7 @@ public final class PostgresStore: VigilStore {
 
     /// Applies the migrations not yet applied, in one transaction holding an advisory lock.
     func migrate() async throws {
-        try await self.client.withTransaction(logger: self.logger) { connection in
+        try await self.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at double precision NOT NULL)",
@@ -75,7 +79,7 @@ public final class PostgresStore: VigilStore {
             for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: self.logger).decode(String.self) {
                 applied.insert(name)
             }
-            for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
+            for migration in PostgresSchema.migrations + PostgresSchema.clusterMigrations where !applied.contains(migration.name) {
                 for statement in Self.statements(migration.sql) {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
                 }

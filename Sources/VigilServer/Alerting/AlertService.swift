@@ -24,6 +24,8 @@ public actor AlertService: Service, ReloadParticipant {
     let live: LiveHub?
     let logger: Logger
     let factory: (any NotificationChannelFactory)?
+    /// Whether this server leads its cluster: pruning of alert history runs once per cluster.
+    let leader: LeaderGate
     /// `vigil_notifications_total` and `vigil_alerts_firing` on `GET /metrics`.
     let metrics: ServerMetrics?
 
@@ -58,7 +60,8 @@ public actor AlertService: Service, ReloadParticipant {
 
     /// Makes the service and checks the alerting file; a bad file stops the server from starting
     /// (a reload with one is refused instead, leaving the running configuration).
-    public init(store: any VigilStore, settings: AlertingSettings, live: LiveHub?, factory: (any NotificationChannelFactory)?, metrics: ServerMetrics? = nil, logger: Logger) async throws {
+    public init(store: any VigilStore, settings: AlertingSettings, live: LiveHub?, factory: (any NotificationChannelFactory)?, metrics: ServerMetrics? = nil, leader: LeaderGate = LeaderGate(), logger: Logger) async throws {
+        self.leader = leader
         self.store = store
         self.metrics = metrics
         self.settings = settings
@@ -255,6 +258,7 @@ public actor AlertService: Service, ReloadParticipant {
     }
 
     private func prune(at now: Date) async {
+        guard self.leader.isLeader else { return }
         do {
             let alerts = try await self.store.pruneAlerts(resolvedBefore: now.addingTimeInterval(-self.settings.historyRetention.seconds))
             let notifications = try await self.store.pruneNotifications(before: now.addingTimeInterval(-self.settings.deliveryLogRetention.seconds))

@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Logging
 import SystemPackage
+import VigilPostgres
 import VigilProtocol
 
 /// A configuration value that could not be used, named by its key and source.
@@ -114,7 +115,17 @@ extension ServerSettings {
         parser.duration("liveness.check_interval") { settings.checkIntervalSetting = $0 }
         parser.duration("liveness.persist_interval") { settings.persistInterval = $0 }
 
-        parser.parse("storage", "sqlite or memory", { StorageKind(rawValue: $0.lowercased()) }) { settings.storage = $0 }
+        parser.parse("storage", "sqlite, memory or postgres", { StorageKind(rawValue: $0.lowercased()) }) { settings.storage = $0 }
+        parser.parse("store.backend", "sqlite, memory or postgres", { StorageKind(rawValue: $0.lowercased()) }) { settings.storage = $0 }
+        Self.parsePostgres(&parser, into: &settings)
+        parser.string("cluster.member_id") { settings.cluster.memberID = $0 }
+        parser.string("cluster.advertise_agent_address") { settings.cluster.advertiseAgentAddress = $0 }
+        parser.string("cluster.advertise_http_address") { settings.cluster.advertiseHTTPAddress = $0 }
+        parser.int("cluster.capacity", 0...10_000_000) { settings.cluster.capacity = $0 }
+        parser.duration("cluster.heartbeat_interval") { settings.cluster.heartbeatInterval = $0 }
+        parser.duration("cluster.member_timeout") { settings.cluster.memberTimeout = $0 }
+        parser.duration("cluster.election_interval") { settings.cluster.electionInterval = $0 }
+        parser.duration("cluster.leader_lease") { settings.cluster.leaderLease = $0 }
         parser.duration("metrics.retention.raw") { settings.retention.raw = $0 }
         parser.duration("metrics.retention.minute") { settings.retention.minute = $0 }
         parser.duration("metrics.retention.hour") { settings.retention.hour = $0 }
@@ -126,6 +137,8 @@ extension ServerSettings {
         parser.int("metrics.max_body_size", 256...(64 << 20)) { settings.maxMetricsBodySize = $0 }
         parser.double("metrics.rate_limit", 0.001...10_000) { settings.metricsRateLimit = $0 }
         parser.double("metrics.rate_burst", 1...100_000) { settings.metricsRateBurst = $0 }
+        parser.double("metrics.backfill_rate_limit", 0.001...100_000) { settings.metricsBackfillRateLimit = $0 }
+        parser.double("metrics.backfill_rate_burst", 1...1_000_000) { settings.metricsBackfillRateBurst = $0 }
         parser.duration("metrics.flush_interval") { settings.metricsFlushInterval = $0 }
         parser.int("metrics.max_batch", 1...1_000_000) { settings.metricsMaxBatch = $0 }
         parser.duration("metrics.commit_delay") { settings.metricsCommitDelay = $0 }
@@ -226,6 +239,13 @@ extension ServerSettings {
     static let deliveryEnvelopeAllowance = 4096
 
     public func validate() throws {
+        // A lease shorter than two election rounds would let a healthy leader lose it between renewals.
+        guard self.cluster.leaderLease >= self.cluster.electionInterval * 2 else {
+            throw ConfigurationError(description: "cluster.leader_lease must be at least twice cluster.election_interval (got \(self.cluster.leaderLease.compactDescription) and \(self.cluster.electionInterval.compactDescription))")
+        }
+        guard self.cluster.memberTimeout >= self.cluster.heartbeatInterval * 2 else {
+            throw ConfigurationError(description: "cluster.member_timeout must be at least twice cluster.heartbeat_interval (got \(self.cluster.memberTimeout.compactDescription) and \(self.cluster.heartbeatInterval.compactDescription))")
+        }
         guard self.heartbeatInterval >= .milliseconds(100) else {
             throw ConfigurationError(description: "heartbeat.interval must be at least 100ms (got \(self.heartbeatInterval.compactDescription))")
         }
@@ -292,6 +312,45 @@ extension ServerSettings {
 
 /// Reads each key as a string (the one type every provider can give) and parses it here, so a bad
 /// value is an error that names its key rather than a silent fallback to the default.
+extension ServerSettings {
+    /// `store.postgres.*`: the URL (no password in it), the password from a file or the
+    /// environment (`VIGIL_STORE_POSTGRES_PASSWORD`), the pool size and the connect timeout.
+    fileprivate static func parsePostgres(_ parser: inout SettingsParser, into settings: inout ServerSettings) {
+        var url: String?
+        var password: String?
+        var passwordFile: String?
+        var maxConnections: Int?
+        var connectTimeout: Duration?
+        parser.string("store.postgres.url") { url = $0 }
+        parser.string("store.postgres.password") { password = $0 }
+        parser.string("store.postgres.password_file") { passwordFile = $0 }
+        parser.int("store.postgres.max_connections", 1...1000) { maxConnections = $0 }
+        parser.duration("store.postgres.connect_timeout") { connectTimeout = $0 }
+        guard settings.storage == .postgres else { return }
+        guard let url else {
+            parser.problems.append("store.postgres.url: required with store.backend postgres (postgres://user@host:5432/database)")
+            return
+        }
+        if let passwordFile {
+            do {
+                let text = try String(contentsOfFile: passwordFile, encoding: .utf8)
+                password = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            } catch {
+                parser.problems.append("store.postgres.password_file: cannot read \(passwordFile): \(error.localizedDescription)")
+                return
+            }
+        }
+        do {
+            var postgres = try PostgresStoreSettings(url: url, password: password)
+            if let maxConnections { postgres.maxConnections = maxConnections }
+            if let connectTimeout { postgres.connectTimeout = connectTimeout }
+            settings.postgres = postgres
+        } catch {
+            parser.problems.append("store.postgres.url: \(error)")
+        }
+    }
+}
+
 private struct SettingsParser {
     let reader: ConfigReader
     var problems: [String] = []

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import VigilPostgres
 import VigilStore
 
 /// Every setting of `vigil server`, with its default. docs/OPERATIONS.md lists them with their keys.
@@ -101,6 +102,10 @@ public struct ServerSettings: Sendable, Equatable {
     /// keys, agents and events in an in-memory database, the last `metrics.memory_samples` samples
     /// per host; everything is gone when the server stops).
     public var storage: StorageKind = .sqlite
+    /// Where the PostgreSQL store is, with `storage: postgres` (`store.postgres.*`).
+    public var postgres: PostgresStoreSettings?
+    /// Membership and leadership among servers sharing the PostgreSQL store (`cluster.*`).
+    public var cluster = ClusterSettings()
     /// How long raw samples and the per-minute and per-hour rollups are kept.
     public var retention = MetricsRetention()
     /// How often expired history is deleted.
@@ -120,6 +125,12 @@ public struct ServerSettings: Sendable, Equatable {
     public var metricsRateLimit = 2.0
     /// Samples a host may send in a burst above the sustained rate.
     public var metricsRateBurst = 20.0
+    /// Back-filled samples (older than the host's latest: an agent replaying its spool after an
+    /// outage) per second a host may send, sustained; a budget of their own, so a replay neither
+    /// eats the live samples' budget nor is refused by it.
+    public var metricsBackfillRateLimit = 100.0
+    /// Back-filled samples a host may send at once above their sustained rate.
+    public var metricsBackfillRateBurst = 100.0
     /// How long a sender refused with `server_busy` is asked to wait (`Retry-After`).
     public var metricsFlushInterval: Duration = .seconds(1)
     /// The most samples in one write transaction; a batch this full is written at once.
@@ -253,4 +264,10 @@ public struct ServerSettings: Sendable, Equatable {
 public enum StorageKind: String, Sendable, Equatable, CaseIterable {
     case sqlite
     case memory
+    /// A PostgreSQL database (`store.postgres.*`), which several servers may share.
+    case postgres
+
+    /// Whether the server keeps files of its own in the data directory (its TLS material, the
+    /// lock, the reload status; and with SQLite, the databases).
+    public var usesDataDirectory: Bool { self != .memory }
 }

@@ -48,6 +48,8 @@ struct APIRoutes: Sendable {
         /// Samples taken and refused since start, and how many wait to be written.
         struct MetricsCounts: Encodable {
             var accepted: Int
+            /// Of `accepted`, samples older than their host's latest (an agent replaying its spool).
+            var backfilled: Int
             var pending: Int
             var refused: [String: Int]
         }
@@ -118,7 +120,7 @@ struct APIRoutes: Sendable {
         let counters = ingestor.counters
         var refused: [String: Int] = [:]
         for kind in IngestRefusal.Kind.allCases { refused[kind.code] = counters.refused[kind] ?? 0 }
-        return Health.MetricsCounts(accepted: counters.accepted, pending: ingestor.pendingCount, refused: refused)
+        return Health.MetricsCounts(accepted: counters.accepted, backfilled: ingestor.backfilledCount, pending: ingestor.pendingCount, refused: refused)
     }
 
     /// Liveness events, newest first, paged by `limit` and `before` (also `/api/servers/{hostname}/events`).

@@ -36,7 +36,11 @@ public final class MessageService: Service, Sendable {
     /// A session's retry delay after a failed store read or mailbox write.
     static let retryDelay: Duration = .seconds(1)
 
-    public init(store: any MessageStore, settings: ServerSettings, logger: Logger, live: LiveHub? = nil, storage: StorageCondition? = nil) {
+    /// Whether this server leads its cluster: retention runs once per cluster, on the leader.
+    let leader: LeaderGate
+
+    public init(store: any MessageStore, settings: ServerSettings, logger: Logger, live: LiveHub? = nil, storage: StorageCondition? = nil, leader: LeaderGate = LeaderGate()) {
+        self.leader = leader
         self.storage = storage
         self.live = live
         self.settings = settings
@@ -58,6 +62,10 @@ public final class MessageService: Service, Sendable {
                             await withDiscardingTaskGroup { timers in
                                 timers.addTask { await Self.every(self.settings.persistInterval) { self.flushCursorsSoon() } }
                                 timers.addTask { await Self.every(self.settings.retentionCheckInterval) { await self.enforceRetention() } }
+                                // Mail other servers store for clients connected here (a store shared by a cluster).
+                                if let wakeups = self.store.mailWakeups() {
+                                    timers.addTask { for await wakeup in wakeups { self.wake(wakeup) } }
+                                }
                             }
                         }
                     }
@@ -259,6 +267,20 @@ public final class MessageService: Service, Sendable {
 
     // MARK: Reading, cursors, retention
 
+    /// Wakes the recipients of mail another server stored, if they are connected here.
+    func wake(_ wakeup: MailWakeup) {
+        switch wakeup {
+        case .clients(let clients, let rowID):
+            for client in clients {
+                self.directory.entry(for: client)?.session.run { $0.wake(upTo: rowID) }
+            }
+        case .everyone(let rowID):
+            for entry in self.directory.all() {
+                entry.session.run { $0.wake(upTo: rowID) }
+            }
+        }
+    }
+
     /// A client's mail after a row, encoded for sending (off the event loop).
     func readMail(for clientID: String, after: Int64, limit: Int) async throws -> [MessageDelivery] {
         let allocator = ByteBufferAllocator()
@@ -271,6 +293,7 @@ public final class MessageService: Service, Sendable {
     }
 
     private func enforceRetention() async {
+        guard self.leader.isLeader else { return }
         let now = Date()
         do {
             let result = try await self.store.deleteExpiredMessages(

@@ -73,6 +73,8 @@ final class SessionMailbox {
     private var inFlight = CircularBuffer<InFlight>()
     /// The highest row pushed live but not sent (while reading or stalled).
     private var missedLive: Int64 = 0
+    /// Another server stored mail while a read was under way: read once more when it ends.
+    private var wokenDuringRead = false
     /// The cursor last recorded in the service's cursor book.
     private var recordedCursor: Int64 = 0
     private let maxInFlight: Int
@@ -281,6 +283,18 @@ final class SessionMailbox {
         context.flush()
     }
 
+    /// Another server sharing the store stored mail up to `rowID` that may be this client's
+    /// (``MailWakeup``): read the mailbox from where delivery stands. At most one extra read per
+    /// wake-up, whether or not the row was this client's.
+    func wake(upTo rowID: Int64) {
+        guard rowID > self.readPosition else { return }  // already sent (this server's own push)
+        switch self.mode {
+        case .live: self.startReading()
+        case .reading: self.wokenDuringRead = true
+        default: break  // starting (it reads when opened), stalled (it reads when writable), stopped
+        }
+    }
+
     /// The mailbox exists: deliver everything after its cursor (or after the cursor this server
     /// recorded, when acknowledgements have not reached the store yet).
     private func opened(_ mailbox: Mailbox) {
@@ -335,6 +349,7 @@ final class SessionMailbox {
         }
         self.mode = .reading
         self.missedLive = 0
+        self.wokenDuringRead = false
         let limit = min(room, self.service.settings.messageMaxBatch)
         let (service, clientID, after) = (self.service, self.clientID, self.readPosition)
         Task {
@@ -362,7 +377,7 @@ final class SessionMailbox {
                 self.send(delivery)
             }
             self.link?.context.flush()
-            let more = deliveries.count >= limit || self.missedLive > self.readPosition
+            let more = deliveries.count >= limit || self.missedLive > self.readPosition || self.wokenDuringRead
             if !more {
                 self.mode = .live
             } else if self.inFlight.count < self.maxInFlight, self.isWritable {

@@ -8,6 +8,12 @@ import VigilStore
 /// Takes metrics samples from agents (TCP) and scripts (HTTP): checks, rate-limits, updates the
 /// latest-sample cache at once, and queues the flattened series for the writer.
 ///
+/// A sample not newer than the host's latest accepted one is **back-fill** (an agent replaying its
+/// spool after an outage, or a resend): it is queued for history only, under a rate budget of its
+/// own (`metrics.backfill_rate_limit`), and never touches the latest-sample cache, the live stream
+/// or alert evaluation, so "current" never goes backwards. The store keeps each (host, timestamp)
+/// once, so a resend is acknowledged without being stored twice.
+///
 /// ``ingest(_:hostname:receivedAt:now:onStored:)`` only takes a lock briefly and never waits for
 /// I/O, so the agent connections call it on their event loops; ``MetricsService`` writes the queue
 /// off them and calls each sample's `onStored` once its transaction is on disk: that is when the
@@ -27,6 +33,9 @@ public final class MetricsIngestor: Sendable {
         /// backlog while the event loops wait on this lock.
         var pending = CircularBuffer<Queued>()
         var buckets: [String: TokenBucket] = [:]
+        /// Per host, the budget of back-filled samples (``ServerSettings/metricsBackfillRateLimit``).
+        var backfillBuckets: [String: TokenBucket] = [:]
+        var backfilled = 0
         /// The newest accepted sample time per host, in milliseconds (the precision history and the
         /// stored latest document keep), so resends and stepped-back clocks are refused.
         var newest: [String: Int64] = [:]
@@ -107,24 +116,32 @@ public final class MetricsIngestor: Sendable {
             throw self.refuse(IngestRefusal(.storageFull, "storage_full: the server's disk is full; samples are refused until space returns", retryAfter: storage.retryAfter))
         }
         var sample = MetricSample(hostname: hostname, timestamp: timestamp, names: series.map(\.name), values: series.map(\.value))
-        try self.state.withLock { (state) throws(IngestRefusal) -> Void in
+        let backfill = try self.state.withLock { (state) throws(IngestRefusal) -> Bool in
             let milliseconds = Self.milliseconds(timestamp)
-            if let newest = state.newest[hostname], milliseconds <= newest {
-                state.refused[.stale, default: 0] += 1
-                throw IngestRefusal(.stale, "timestamp: \(document.timestamp.formatted(Date.vigilISO8601)) is not newer than the host's latest sample; resent, or the host's clock went back")
-            }
+            // Not newer than the latest: back-fill (history only; see the type's notes).
+            let backfill = state.newest[hostname].map { milliseconds <= $0 } ?? false
             if state.pending.count >= settings.metricsMaxPending {
                 state.refused[.busy, default: 0] += 1
                 throw IngestRefusal(.busy, "\(state.pending.count) samples are waiting to be written (metrics.max_pending); retry later", retryAfter: settings.metricsFlushInterval)
             }
-            var bucket = state.buckets[hostname] ?? TokenBucket(burst: settings.metricsRateBurst, now: now)
-            let wait = bucket.take(rate: settings.metricsRateLimit, burst: settings.metricsRateBurst, now: now)
-            state.buckets[hostname] = bucket
-            if let wait {
-                state.refused[.rateLimited, default: 0] += 1
-                throw IngestRefusal(.rateLimited, "host \(hostname) sends more than \(settings.metricsRateLimit) samples/s (burst \(Int(settings.metricsRateBurst))); metrics.rate_limit", retryAfter: wait)
+            if backfill {
+                var bucket = state.backfillBuckets[hostname] ?? TokenBucket(burst: settings.metricsBackfillRateBurst, now: now)
+                let wait = bucket.take(rate: settings.metricsBackfillRateLimit, burst: settings.metricsBackfillRateBurst, now: now)
+                state.backfillBuckets[hostname] = bucket
+                if let wait {
+                    state.refused[.rateLimited, default: 0] += 1
+                    throw IngestRefusal(.rateLimited, "host \(hostname) back-fills more than \(settings.metricsBackfillRateLimit) samples/s (burst \(Int(settings.metricsBackfillRateBurst))); metrics.backfill_rate_limit", retryAfter: wait)
+                }
+            } else {
+                var bucket = state.buckets[hostname] ?? TokenBucket(burst: settings.metricsRateBurst, now: now)
+                let wait = bucket.take(rate: settings.metricsRateLimit, burst: settings.metricsRateBurst, now: now)
+                state.buckets[hostname] = bucket
+                if let wait {
+                    state.refused[.rateLimited, default: 0] += 1
+                    throw IngestRefusal(.rateLimited, "host \(hostname) sends more than \(settings.metricsRateLimit) samples/s (burst \(Int(settings.metricsRateBurst))); metrics.rate_limit", retryAfter: wait)
+                }
+                state.newest[hostname] = milliseconds
             }
-            state.newest[hostname] = milliseconds
             if let names = state.names[hostname], names == sample.names {
                 sample.names = names
             } else {
@@ -139,9 +156,14 @@ public final class MetricsIngestor: Sendable {
             }
             state.pending.append(Queued(sample: sample, onStored: onStored))
             state.accepted += 1
+            if backfill { state.backfilled += 1 }
+            return backfill
         }
-        self.latest.update(hostname, LatestSample(document: document, receivedAt: receivedAt))
         self.wake.yield()
+        // Only a newer sample is "current": a back-filled one must not move the host's figures,
+        // its live stream or its alerts back in time.
+        guard !backfill else { return }
+        self.latest.update(hostname, LatestSample(document: document, receivedAt: receivedAt))
         self.alerts?.observe(hostname: hostname, receivedAt: receivedAt, names: sample.names, values: sample.values, processes: document.processes)
         self.live?.publishSample(hostname: hostname, receivedAt: receivedAt, document: document)
     }
@@ -206,6 +228,10 @@ public final class MetricsIngestor: Sendable {
 
     /// Samples queued and not yet written.
     public var pendingCount: Int { self.state.withLock { $0.pending.count } }
+
+    /// Accepted samples that were back-fill (older than the host's latest), since start; they are
+    /// also counted in ``counters``' `accepted`.
+    public var backfilledCount: Int { self.state.withLock { $0.backfilled } }
 
     /// Counts since start, for the health endpoint and the benchmark.
     public var counters: (accepted: Int, refused: [IngestRefusal.Kind: Int]) {

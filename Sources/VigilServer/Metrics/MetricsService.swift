@@ -12,7 +12,11 @@ public struct MetricsService: Service {
     let settings: ServerSettings
     let logger: Logger
 
-    public init(ingestor: MetricsIngestor, store: any MetricsStore, settings: ServerSettings, logger: Logger) {
+    /// Whether this server leads its cluster: retention runs once per cluster, on the leader.
+    let leader: LeaderGate
+
+    public init(ingestor: MetricsIngestor, store: any MetricsStore, settings: ServerSettings, logger: Logger, leader: LeaderGate = LeaderGate()) {
+        self.leader = leader
         self.ingestor = ingestor
         self.store = store
         self.settings = settings
@@ -71,8 +75,9 @@ public struct MetricsService: Service {
     /// arrives meanwhile goes into the same transaction (group commit), so a busy server writes a
     /// few large transactions a second and a quiet one acknowledges a sample after one commit.
     ///
-    /// One task writes, so batches reach the store in the order they were queued: the store drops a
-    /// host's sample that is not newer than its newest, so two writers racing would lose samples.
+    /// One task writes, so batches reach the store in the order they were queued: the store takes a
+    /// host's sample that is not newer than its newest as back-fill (history only, at a higher
+    /// cost), so two writers racing would turn ordinary samples into back-fill.
     private func writeLoop() async {
         let delay = self.settings.metricsCommitDelay
         let clock = ContinuousClock()
@@ -110,9 +115,9 @@ public struct MetricsService: Service {
         switch result {
         case .success(let stored):
             if stored < batch.count {
-                // The ingestor refuses samples not newer than a host's latest, so this means the
-                // store and the ingestor disagree about what is newest: say so, never silently.
-                self.logger.warning("metrics history kept fewer samples than written", metadata: ["written": "\(batch.count)", "stored": "\(stored)"])
+                // Samples whose (host, timestamp) is stored already: a replay or a resend after a
+                // lost acknowledgement. Acknowledged all the same: the sample is on disk.
+                self.logger.debug("metrics history already held some samples of the batch", metadata: ["written": "\(batch.count)", "stored": "\(stored)"])
             }
             self.ingestor.serverMetrics?.samplesStored(stored)
             for queued in batch { queued.onStored?(.success(())) }
@@ -150,6 +155,7 @@ public struct MetricsService: Service {
     }
 
     private func enforceRetention() async {
+        guard self.leader.isLeader else { return }
         do {
             let result = try await self.store.enforceRetention(now: Date().timeIntervalSince1970)
             if result.deletedBlocks > 0 {

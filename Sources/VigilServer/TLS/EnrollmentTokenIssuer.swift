@@ -26,7 +26,7 @@ public enum EnrollmentTokenIssuer {
     /// or from the operator's files.
     public static func caFingerprint(settings: ServerSettings) throws -> CertificateFingerprint {
         if settings.tls.usesOperatorFiles || settings.storage == .memory {
-            let (material, _) = try TLSFiles.load(settings: settings.tls, names: settings.tlsNames, dataDirectory: settings.storage == .sqlite ? settings.dataDirectory : nil)
+            let (material, _) = try TLSFiles.load(settings: settings.tls, names: settings.tlsNames, dataDirectory: settings.storage.usesDataDirectory ? settings.dataDirectory : nil)
             return material.caFingerprint
         }
         return CertificateFingerprint(try TLSFiles(dataDirectory: settings.dataDirectory).loadOrCreateAuthority(settings: settings.tls).certificate)

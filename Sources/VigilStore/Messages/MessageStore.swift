@@ -30,9 +30,14 @@ public protocol MessageStore: Sendable {
     /// Deletes delivered messages stored before `deliveredBefore`, and every message stored before
     /// `undeliveredBefore` whether delivered or not.
     func deleteExpiredMessages(deliveredBefore: Date, undeliveredBefore: Date) async throws -> MessageRetentionResult
+    /// Wake-ups for mail other servers store, when servers share the store; `nil` for a store only
+    /// this server writes (every message then passes through its own writer).
+    func mailWakeups() -> AsyncStream<MailWakeup>?
 }
 
 extension MessageStore {
+    public func mailWakeups() -> AsyncStream<MailWakeup>? { nil }
+
     /// Whether the client has ever registered.
     public func isKnown(_ clientID: String) async throws -> Bool {
         try await self.mailbox(clientID: clientID) != nil

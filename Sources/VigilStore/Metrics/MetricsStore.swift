@@ -154,9 +154,26 @@ public struct RetentionResult: Sendable, Equatable {
 /// Implementations compute rollups as samples arrive (not by a later scan), keep each resolution
 /// for its retention, and never block the caller's event loop (every method is `async`).
 public protocol MetricsStore: Sendable {
-    /// Stores samples (any hosts, any order within a host is tolerated but samples older than the
-    /// host's newest stored one are dropped) and updates the rollups. One call is one transaction.
-    /// - Returns: How many samples were stored.
+    /// Stores samples (any hosts, in any order) and updates the rollups. One call is one transaction.
+    ///
+    /// Idempotent by (host, timestamp in whole milliseconds, see `MetricTime`): a sample whose host
+    /// already has a stored sample at that millisecond is not stored again (the stored one stays),
+    /// and neither is the second of two such samples in one call. So an agent replaying its spool,
+    /// a replay cut short and replayed again, or a resend of a sample whose acknowledgement was lost
+    /// stores each sample once.
+    ///
+    /// Back-fill: a sample older than the host's newest stored one is stored too, in its place in
+    /// time, into raw history at once and into the minute and hour rollups, which count it exactly
+    /// once (as if it had arrived in time: min/max/avg/last/count of the bucket's raw samples).
+    /// A rollup bucket still open takes it at once; a closed bucket's stored figures may be brought
+    /// up to date later (the SQLite store recomputes such a bucket once the replay has moved past
+    /// it, within seconds, and in ``enforceRetention(now:)`` at the latest), so a replay does not
+    /// rewrite a bucket once per sample. It is history only: nothing an implementation reports as
+    /// the host's newest (``newestSampleTimes()``) moves back. Samples older than raw retention
+    /// may be dropped. Back-fill is rare (after an outage) and may cost more per sample than an
+    /// in-order append; ingest keeps the common path fast.
+    ///
+    /// - Returns: How many samples were newly stored (duplicates are not counted).
     @discardableResult
     func append(_ samples: [MetricSample]) async throws -> Int
 

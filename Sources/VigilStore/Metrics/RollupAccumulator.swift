@@ -11,8 +11,10 @@ package struct RollupAccumulator: Sendable {
         var last: Double = .nan
         var count = 0
 
+        /// - Parameter older: The value is older than one already added (back-fill): it does not
+        ///   become `last`, unless it is the first.
         @inline(__always)
-        mutating func add(_ value: Double) {
+        mutating func add(_ value: Double, older: Bool = false) {
             guard !value.isNaN else { return }
             if self.count == 0 {
                 self.min = value
@@ -22,7 +24,7 @@ package struct RollupAccumulator: Sendable {
                 if value > self.max { self.max = value }
             }
             self.sum += value
-            self.last = value
+            if !older || self.count == 0 { self.last = value }
             self.count += 1
         }
 
@@ -41,14 +43,20 @@ package struct RollupAccumulator: Sendable {
 
     package var isEmpty: Bool { self.names.isEmpty }
 
-    package mutating func add(names: [String], values: [Double]) {
+    /// Adds a sample older than the newest one added (back-fill): counted in min, max, avg and
+    /// count, but `last` stays the newest sample's value.
+    package mutating func addOlder(names: [String], values: [Double]) {
+        self.add(names: names, values: values, older: true)
+    }
+
+    package mutating func add(names: [String], values: [Double], older: Bool = false) {
         if self.names.isEmpty {
             self.names = names
             self.figures = Array(repeating: Figures(), count: names.count)
         }
         if names == self.names {
             self.figures.withUnsafeMutableBufferPointer { figures in
-                for index in values.indices { figures[index].add(values[index]) }
+                for index in values.indices { figures[index].add(values[index], older: older) }
             }
             return
         }
@@ -68,7 +76,7 @@ package struct RollupAccumulator: Sendable {
                 self.names.append(name)
                 self.figures.append(Figures())
             }
-            self.figures[index].add(value)
+            self.figures[index].add(value, older: older)
         }
     }
 

@@ -24,6 +24,8 @@ public enum ReloadPolicy {
         // Read per sample by MetricsIngestor.
         "metrics.rate_limit": { $0.metricsRateLimit = $1.metricsRateLimit },
         "metrics.rate_burst": { $0.metricsRateBurst = $1.metricsRateBurst },
+        "metrics.backfill_rate_limit": { $0.metricsBackfillRateLimit = $1.metricsBackfillRateLimit },
+        "metrics.backfill_rate_burst": { $0.metricsBackfillRateBurst = $1.metricsBackfillRateBurst },
         "metrics.max_pending": { $0.metricsMaxPending = $1.metricsMaxPending },
         "metrics.max_series": { $0.metricsMaxSeries = $1.metricsMaxSeries },
         "metrics.max_series_name_bytes": { $0.metricsMaxSeriesNameBytes = $1.metricsMaxSeriesNameBytes },

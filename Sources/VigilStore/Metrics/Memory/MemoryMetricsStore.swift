@@ -38,6 +38,9 @@ public final class MemoryMetricsStore: MetricsStore {
                 if entry.ms > ring.newestMs ?? .min {
                     ring.append(.init(ms: entry.ms, names: sample.names, values: sample.values))
                     stored += 1
+                } else if ring.insert(.init(ms: entry.ms, names: sample.names, values: sample.values)) {
+                    // Back-fill, once per millisecond (see `MetricsStore.append`).
+                    stored += 1
                 }
                 state.rings[sample.hostname] = ring
             }

@@ -32,6 +32,28 @@ struct SampleRing: Sendable {
         }
     }
 
+    /// Puts an entry older than the newest in its place in time (back-fill). Returns false when an
+    /// entry of that millisecond is kept already, or when the ring is full and the entry would be
+    /// its oldest (it would be overwritten first anyway).
+    mutating func insert(_ entry: Entry) -> Bool {
+        var entries: [Entry] = []
+        entries.reserveCapacity(self.storage.count + 1)
+        self.forEach { entries.append($0) }
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].ms < entry.ms { low = middle + 1 } else { high = middle }
+        }
+        if low < entries.count, entries[low].ms == entry.ms { return false }
+        if entries.count >= self.capacity, low == 0 { return false }
+        entries.insert(entry, at: low)
+        if entries.count > self.capacity { entries.removeFirst(entries.count - self.capacity) }
+        self.storage = entries
+        self.oldest = 0
+        return true
+    }
+
     /// Calls `body` with each entry, oldest first.
     func forEach(_ body: (Entry) throws -> Void) rethrows {
         for entry in self.storage[self.oldest...] { try body(entry) }

@@ -24,6 +24,8 @@ extension SQLiteMetricsStore {
     ///   dead ones that are still in the log; block end times alone would not do once retention
     ///   has deleted a host's blocks.
     /// - `latest` holds each host's latest full document.
+    /// - `rollup_dirty` (v2) lists closed rollup buckets that back-filled samples reached and whose
+    ///   stored row has not been recomputed yet (``RollupDirtyBucket``).
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: hosts, blocks, head logs, latest") { db in
@@ -74,6 +76,16 @@ extension SQLiteMetricsStore {
                     )
                     """)
             }
+        }
+        migrator.registerMigration("v2: rollup buckets awaiting back-fill") { db in
+            try db.execute(sql: """
+                CREATE TABLE rollup_dirty (
+                  host_id INTEGER NOT NULL,
+                  resolution INTEGER NOT NULL,
+                  start_ms INTEGER NOT NULL,
+                  PRIMARY KEY (host_id, resolution, start_ms)
+                ) WITHOUT ROWID
+                """)
         }
         return migrator
     }

@@ -52,6 +52,12 @@ extension SQLiteMetricsStore {
                 host.levels[level].lastRowMs = ms
             }
         }
+        // Buckets a back-fill left to recompute: due at the next write.
+        let due = ContinuousClock.now - SQLiteMetricsStore.backfillSettle
+        for row in try Row.fetchAll(db, sql: "SELECT host_id, resolution, start_ms FROM rollup_dirty") {
+            guard let resolution = MetricResolution(rawValue: row[1]) else { continue }
+            state.dirty[RollupDirtyBucket(hostID: row[0], resolution: resolution, start: row[2])] = due
+        }
         for hostID in Array(state.hosts.keys) {
             var host = state.hosts.removeValue(forKey: hostID)!
             host.newestRawMs = host.levels[MetricResolution.raw.level].lastRowMs
@@ -87,6 +93,29 @@ extension SQLiteMetricsStore {
 
     /// Every raw row of a host within `range`, oldest first, with all its columns: from sealed
     /// blocks, then from the open block's head rows.
+    /// The times of a host's raw rows within `range` (sealed blocks: the timestamp stream only).
+    static func rawTimes(_ db: Database, hostID: Int64, open: OpenBlock?, range: ClosedRange<Int64>) throws -> Set<Int64> {
+        var times = Set<Int64>()
+        let blocks = try Row.fetchAll(db, sql: Self.overlappingBlocksSQL, arguments: [
+            "host": hostID, "resolution": MetricResolution.raw.rawValue, "from": range.lowerBound, "to": range.upperBound,
+        ])
+        for row in blocks {
+            try row.withUnsafeData(atIndex: 1) { data in
+                guard let data else { return }
+                try data.withUnsafeBytes { buffer in
+                    for ms in try MetricsBlockReader(buffer).timestamps() where range.contains(ms) { times.insert(ms) }
+                }
+            }
+        }
+        guard let open, open.startMs <= range.upperBound else { return times }
+        let select = try db.cachedStatement(sql: "SELECT ts_ms FROM \(Self.headTable(.raw)) WHERE seq = ?")
+        for seq in open.seqs {
+            guard let ms = try Int64.fetchOne(select, arguments: [seq]) else { continue }
+            if range.contains(ms) { times.insert(ms) }
+        }
+        return times
+    }
+
     static func forEachRawRow(_ db: Database, hostID: Int64, open: OpenBlock?, range: ClosedRange<Int64>, _ body: (Int64, [String], [Double]) throws -> Void) throws {
         let blocks = try Row.fetchAll(db, sql: Self.overlappingBlocksSQL, arguments: [
             "host": hostID, "resolution": MetricResolution.raw.rawValue, "from": range.lowerBound, "to": range.upperBound,
@@ -100,7 +129,8 @@ extension SQLiteMetricsStore {
                 try body(ms, block.columnNames, values)
             }
         }
-        guard let open else { return }
+        // The open block's rows all come after its start.
+        guard let open, open.startMs <= range.upperBound else { return }
         let select = try db.cachedStatement(sql: "SELECT ts_ms, data FROM \(Self.headTable(.raw)) WHERE seq = ?")
         for seq in open.seqs {
             guard let row = try Row.fetchOne(select, arguments: [seq]) else {

@@ -16,7 +16,9 @@ extension SQLiteMetricsStore {
             var state = self.state.withLock { $0 }
             var deleted = 0
             try db.inTransaction {
-                var writer = try SQLiteMetricsWriter(db, blockRows: self.blockRows, logs: state.logs, columnNames: self.columnNames)
+                var writer = try SQLiteMetricsWriter(db, blockRows: self.blockRows, logs: state.logs, dirty: state.dirty, columnNames: self.columnNames)
+                // Rollups still awaiting back-filled samples are recomputed first, all of them.
+                try writer.settle(before: nil, hosts: &state.hosts, others: [:])
                 let deleteData = try db.cachedStatement(sql: """
                     DELETE FROM block_data WHERE id IN (
                       SELECT data_id FROM blocks WHERE host_id = :host AND resolution = :resolution AND start_ms < :cutoff AND end_ms < :cutoff)
@@ -48,6 +50,7 @@ extension SQLiteMetricsStore {
                 }
                 try writer.compactHeads(&state.hosts, others: [:])
                 state.logs = writer.logs
+                state.dirty = writer.dirty
                 return .commit
             }
             self.state.withLock { $0 = state }

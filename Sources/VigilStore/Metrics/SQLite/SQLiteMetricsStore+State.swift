@@ -7,6 +7,9 @@ extension SQLiteMetricsStore {
         var hosts: [Int64: HostState] = [:]
         /// Live rows of each level's head log, indexed by ``MetricResolution/level``.
         var logs: [HeadLogIndex] = [.init(), .init(), .init()]
+        /// Closed rollup buckets awaiting their recomputation after back-fill (mirrors
+        /// `rollup_dirty`), with when a back-filled sample last reached each.
+        var dirty: [RollupDirtyBucket: ContinuousClock.Instant] = [:]
     }
 
     struct HostState: Sendable {

@@ -27,6 +27,12 @@ public final class SQLiteMetricsStore: MetricsStore {
     /// skew, so a bucket is not closed while samples for it may still come.
     static let staleBucketGraceMs: Int64 = 3_600_000
 
+    /// A closed rollup bucket reached by back-fill is recomputed at the latest this long after its
+    /// last back-filled sample (earlier when the replay moves past it), by the next write.
+    static let backfillSettle: Duration = .seconds(5)
+    /// Dirty buckets recomputed per write at most, so a catch-up never makes one commit long.
+    static let settlePerWrite = 32
+
     let pool: DatabasePool
     let url: URL
     let retention: MetricsRetention
@@ -103,29 +109,47 @@ public final class SQLiteMetricsStore: MetricsStore {
                     ids[hostname] = id
                     hosts[id] = state.hosts[id]
                 }
-                return (ids: ids, hosts: hosts, all: state.hosts, logs: state.logs)
+                return (ids: ids, hosts: hosts, all: state.hosts, logs: state.logs, dirty: state.dirty)
             }
             var ids = snapshot.ids
             var hosts = snapshot.hosts
             var stored = 0
             var logs = snapshot.logs
+            var dirty = snapshot.dirty
+            let now = ContinuousClock.now
             try db.inTransaction {
-                var writer = try SQLiteMetricsWriter(db, blockRows: self.blockRows, logs: snapshot.logs, columnNames: self.columnNames)
+                var writer = try SQLiteMetricsWriter(db, blockRows: self.blockRows, logs: snapshot.logs, dirty: snapshot.dirty, columnNames: self.columnNames)
+                /// Per host, its samples not newer than its newest: back-fill, merged after the rest.
+                var backfill: [Int64: [SQLiteMetricsWriter.MergeRow]] = [:]
                 for entry in batch {
                     let sample = samples[entry.index]
                     let id = try writer.hostID(sample.hostname, ids: &ids)
                     var host = hosts.removeValue(forKey: id) ?? HostState()
                     defer { hosts[id] = host }
-                    if try writer.append(sample, at: entry.ms, hostID: id, host: &host) { stored += 1 }
+                    if try writer.append(sample, at: entry.ms, hostID: id, host: &host) {
+                        stored += 1
+                    } else {
+                        backfill[id, default: []].append(.init(ms: entry.ms, names: sample.names, values: sample.values))
+                    }
+                }
+                for (id, rows) in backfill {
+                    var host = hosts.removeValue(forKey: id) ?? HostState()
+                    defer { hosts[id] = host }
+                    stored += try writer.backfill(rows, hostID: id, host: &host, now: now)
+                }
+                if !writer.dirty.isEmpty {
+                    try writer.settle(before: now - Self.backfillSettle, limit: Self.settlePerWrite, hosts: &hosts, others: snapshot.all)
                 }
                 try writer.compactHeads(&hosts, others: snapshot.all)
                 logs = writer.logs
+                dirty = writer.dirty
                 return .commit
             }
             self.state.withLock { state in
                 for (hostname, id) in ids { state.hostIDs[hostname] = id }
                 for (id, host) in hosts { state.hosts[id] = host }
                 state.logs = logs
+                state.dirty = dirty
             }
             return stored
         }

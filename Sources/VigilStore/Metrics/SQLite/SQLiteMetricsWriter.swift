@@ -12,7 +12,9 @@ struct SQLiteMetricsWriter {
     let blockRows: [Int]
     /// Live rows of each head log; the caller publishes it with the hosts after the commit.
     var logs: [HeadLogIndex]
-    private let db: Database
+    /// Rollup buckets awaiting recomputation after back-fill; published with the hosts too.
+    var dirty: [RollupDirtyBucket: ContinuousClock.Instant]
+    let db: Database
     private let insertHost: Statement
     private let selectHost: Statement
     private let insertHead: [Statement]
@@ -23,12 +25,13 @@ struct SQLiteMetricsWriter {
     private let insertBlock: Statement
 
     /// Rollup column names shared across hosts.
-    private let columnNames: RollupColumnNameCache
+    let columnNames: RollupColumnNameCache
 
-    init(_ db: Database, blockRows: [Int], logs: [HeadLogIndex], columnNames: RollupColumnNameCache) throws {
+    init(_ db: Database, blockRows: [Int], logs: [HeadLogIndex], dirty: [RollupDirtyBucket: ContinuousClock.Instant] = [:], columnNames: RollupColumnNameCache) throws {
         self.columnNames = columnNames
         self.blockRows = blockRows
         self.logs = logs
+        self.dirty = dirty
         self.db = db
         self.insertHost = try db.cachedStatement(sql: "INSERT OR IGNORE INTO hosts(hostname) VALUES (?)")
         self.selectHost = try db.cachedStatement(sql: "SELECT id FROM hosts WHERE hostname = ?")
@@ -57,7 +60,8 @@ struct SQLiteMetricsWriter {
     }
 
     /// Stores one sample (already converted to milliseconds) and rolls it into the open buckets.
-    /// - Returns: false when the sample is not newer than the host's newest and was dropped.
+    /// - Returns: false when the sample is not newer than the host's newest: it was not stored here
+    ///   (the caller back-fills it, ``backfill(_:hostID:host:)``).
     mutating func append(_ sample: MetricSample, at ms: Int64, hostID: Int64, host: inout SQLiteMetricsStore.HostState) throws -> Bool {
         guard ms > host.newestRawMs else { return false }
         try self.appendRow(.raw, hostID: hostID, host: &host, at: ms, names: sample.names, values: sample.values)
@@ -136,14 +140,20 @@ struct SQLiteMetricsWriter {
                 }
             }
         }
-        guard open.rows <= MetricsBlock.maximumRows, let first = timestamps.first, let last = timestamps.last else {
+        guard open.rows <= MetricsBlock.maximumRows, !timestamps.isEmpty else {
             throw MetricsCodecError.corrupt("open block of host \(hostID) at \(resolution.name) has \(open.rows) rows")
         }
-        let block = MetricsBlock(timestamps: timestamps, columnNames: open.columns, columns: columns).encoded()
-        try self.insertBlockData.execute(arguments: [Data(block)])
-        let dataID = self.db.lastInsertedRowID
-        try self.insertBlock.execute(arguments: [hostID, resolution.rawValue, first, last, timestamps.count, width, block.count, dataID])
+        try self.writeBlock(MetricsBlock(timestamps: timestamps, columnNames: open.columns, columns: columns), resolution, hostID: hostID)
         try self.markDead(open, resolution, hostID: hostID, host: &host)
+    }
+
+    /// Encodes a block and stores it (its rows must not overlap another block of the level).
+    func writeBlock(_ block: MetricsBlock, _ resolution: MetricResolution, hostID: Int64) throws {
+        guard let first = block.timestamps.first, let last = block.timestamps.last else { return }
+        let bytes = block.encoded()
+        try self.insertBlockData.execute(arguments: [Data(bytes)])
+        let dataID = self.db.lastInsertedRowID
+        try self.insertBlock.execute(arguments: [hostID, resolution.rawValue, first, last, block.timestamps.count, block.columnNames.count, bytes.count, dataID])
     }
 
     /// Records that an open block's head rows are dead (sealed or discarded) and forgets the block.

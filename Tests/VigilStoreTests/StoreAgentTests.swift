@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import VigilStore
 
-@Suite("SQLiteStore: agents and liveness events")
-struct SQLiteStoreAgentTests {
+@Suite("Store on SQLite and PostgreSQL: agents and liveness events", .postgres)
+struct StoreAgentTests {
     private func record(
         _ hostname: String, state: LivenessState = .healthy, stateSince: Double = 1_700_000_100.5, firstSeen: Double = 1_700_000_000.25,
         lastSeen: Double? = 1_700_000_200.75, agentVersion: String? = "vigil-agent/0.1.0", protocolVersion: Int? = 1,
@@ -18,9 +18,9 @@ struct SQLiteStoreAgentTests {
 
     // MARK: append(events:)
 
-    @Test("append assigns increasing ids starting at 1 and keeps the other fields")
-    func appendAssignsIDs() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("append assigns increasing ids starting at 1 and keeps the other fields", arguments: StoreBackend.allCases)
+    func appendAssignsIDs(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let input = [
                 LivenessEvent(hostname: "web-01", from: nil, to: .connected, reason: "registered", at: date(1000.5)),
                 LivenessEvent(hostname: "web-01", from: .connected, to: .healthy, reason: "first heartbeat", at: date(1001.25)),
@@ -41,18 +41,18 @@ struct SQLiteStoreAgentTests {
         }
     }
 
-    @Test("append of nothing returns nothing and stores nothing")
-    func appendEmpty() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("append of nothing returns nothing and stores nothing", arguments: StoreBackend.allCases)
+    func appendEmpty(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             #expect(try await store.append(events: []) == [])
             #expect(try await store.events(hostname: nil, limit: 10, before: nil) == [])
             #expect(try await store.agents() == [])
         }
     }
 
-    @Test("append creates the agent row for a new host and moves its state with each event")
-    func appendUpdatesAgentState() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("append creates the agent row for a new host and moves its state with each event", arguments: StoreBackend.allCases)
+    func appendUpdatesAgentState(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await store.append(events: [
                 LivenessEvent(hostname: "web-01", from: nil, to: .connected, reason: "registered", at: date(2000.5)),
             ])
@@ -78,9 +78,9 @@ struct SQLiteStoreAgentTests {
         }
     }
 
-    @Test("append moves the state of an upserted agent without touching its other fields")
-    func appendKeepsOtherAgentFields() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("append moves the state of an upserted agent without touching its other fields", arguments: StoreBackend.allCases)
+    func appendKeepsOtherAgentFields(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let original = self.record("web-01", state: .healthy)
             try await store.upsertAgent(original)
             try await store.append(events: [
@@ -96,7 +96,7 @@ struct SQLiteStoreAgentTests {
     // MARK: events(hostname:limit:before:)
 
     /// Stores 8 events: web-01 gets ids 1, 3, 5, 6, 8; db-01 gets ids 2, 4, 7.
-    private func seedEvents(_ store: SQLiteStore) async throws {
+    private func seedEvents(_ store: any VigilStore) async throws {
         let hosts = ["web-01", "db-01", "web-01", "db-01", "web-01", "web-01", "db-01", "web-01"]
         let states: [LivenessState] = [.connected, .connected, .healthy, .healthy, .suspect, .down, .stopped, .recovered]
         var events: [LivenessEvent] = []
@@ -107,9 +107,9 @@ struct SQLiteStoreAgentTests {
         #expect(stored.map(\.id) == [1, 2, 3, 4, 5, 6, 7, 8])
     }
 
-    @Test("events are newest first, across hosts when no host is given")
-    func eventsAllNewestFirst() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("events are newest first, across hosts when no host is given", arguments: StoreBackend.allCases)
+    func eventsAllNewestFirst(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await self.seedEvents(store)
             let all = try await store.events(hostname: nil, limit: 100, before: nil)
             #expect(all.map(\.id) == [8, 7, 6, 5, 4, 3, 2, 1])
@@ -121,9 +121,9 @@ struct SQLiteStoreAgentTests {
         }
     }
 
-    @Test("events filter by host")
-    func eventsFilterByHost() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("events filter by host", arguments: StoreBackend.allCases)
+    func eventsFilterByHost(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await self.seedEvents(store)
             let web = try await store.events(hostname: "web-01", limit: 100, before: nil)
             #expect(web.map(\.id) == [8, 6, 5, 3, 1])
@@ -134,9 +134,9 @@ struct SQLiteStoreAgentTests {
         }
     }
 
-    @Test("events honour the limit")
-    func eventsLimit() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("events honour the limit", arguments: StoreBackend.allCases)
+    func eventsLimit(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await self.seedEvents(store)
             #expect(try await store.events(hostname: nil, limit: 3, before: nil).map(\.id) == [8, 7, 6])
             #expect(try await store.events(hostname: "db-01", limit: 1, before: nil).map(\.id) == [7])
@@ -145,7 +145,7 @@ struct SQLiteStoreAgentTests {
     }
 
     /// The ids of each page when walking a host's history backwards with `before`.
-    private func pageIDs(_ store: SQLiteStore, hostname: String?, pageSize: Int) async throws -> [[Int64]] {
+    private func pageIDs(_ store: any VigilStore, hostname: String?, pageSize: Int) async throws -> [[Int64]] {
         var pages: [[Int64]] = []
         var before: Int64? = nil
         while pages.count <= 10 {
@@ -157,9 +157,9 @@ struct SQLiteStoreAgentTests {
         return pages
     }
 
-    @Test("events paginate with before (exclusive)")
-    func eventsPaginate() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("events paginate with before (exclusive)", arguments: StoreBackend.allCases)
+    func eventsPaginate(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await self.seedEvents(store)
             #expect(try await store.events(hostname: nil, limit: 100, before: 5).map(\.id) == [4, 3, 2, 1])
             #expect(try await store.events(hostname: nil, limit: 100, before: 1) == [])
@@ -176,9 +176,9 @@ struct SQLiteStoreAgentTests {
 
     // MARK: updateLastSeen
 
-    @Test("updateLastSeen sets last_seen of known hosts only")
-    func updateLastSeen() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("updateLastSeen sets last_seen of known hosts only", arguments: StoreBackend.allCases)
+    func updateLastSeen(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await store.upsertAgent(self.record("web-01", lastSeen: nil))
             try await store.append(events: [LivenessEvent(hostname: "db-01", from: nil, to: .connected, reason: "r", at: date(10))])
             #expect(try await store.agent(hostname: "web-01")?.lastSeen == nil)
@@ -205,9 +205,9 @@ struct SQLiteStoreAgentTests {
 
     // MARK: upsertAgent
 
-    @Test("upsertAgent round trip with every field, including the capabilities array")
-    func upsertRoundTrip() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("upsertAgent round trip with every field, including the capabilities array", arguments: StoreBackend.allCases)
+    func upsertRoundTrip(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let record = self.record("web-01", capabilities: ["heartbeat", "files", "exec \"quoted\", ünïcode"])
             try await store.upsertAgent(record)
             let read = try #require(try await store.agent(hostname: "web-01"))
@@ -218,18 +218,18 @@ struct SQLiteStoreAgentTests {
         }
     }
 
-    @Test("upsertAgent round trip with every optional field nil and no capabilities")
-    func upsertRoundTripNils() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("upsertAgent round trip with every optional field nil and no capabilities", arguments: StoreBackend.allCases)
+    func upsertRoundTripNils(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let record = self.record("bare", state: .stopped, lastSeen: nil, agentVersion: nil, protocolVersion: nil, capabilities: [], address: nil)
             try await store.upsertAgent(record)
             #expect(try await store.agent(hostname: "bare") == record)
         }
     }
 
-    @Test("upsertAgent on an existing host replaces everything except first_seen")
-    func upsertReplaces() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("upsertAgent on an existing host replaces everything except first_seen", arguments: StoreBackend.allCases)
+    func upsertReplaces(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await store.upsertAgent(self.record("web-01"))
             let changed = self.record(
                 "web-01", state: .recovered, stateSince: 1_700_000_700.5, firstSeen: 1_700_000_600,
@@ -244,9 +244,9 @@ struct SQLiteStoreAgentTests {
         }
     }
 
-    @Test("agents are listed by hostname", arguments: [["c", "a", "b"], ["b", "c", "a"]])
-    func agentsOrdered(order: [String]) async throws {
-        try await withStore { (store, _) async throws in
+    @Test("agents are listed by hostname", arguments: [["c", "a", "b"], ["b", "c", "a"]], StoreBackend.allCases)
+    func agentsOrdered(order: [String], backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             for name in order {
                 try await store.upsertAgent(self.record(name))
             }
@@ -254,9 +254,9 @@ struct SQLiteStoreAgentTests {
         }
     }
 
-    @Test("every liveness state survives the round trip", arguments: LivenessState.allCases)
-    func statesRoundTrip(state: LivenessState) async throws {
-        try await withStore { (store, _) async throws in
+    @Test("every liveness state survives the round trip", arguments: LivenessState.allCases, StoreBackend.allCases)
+    func statesRoundTrip(state: LivenessState, backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await store.upsertAgent(self.record("h", state: state))
             #expect(try await store.agent(hostname: "h")?.state == state)
             let stored = try await store.append(events: [LivenessEvent(hostname: "h", from: state, to: state, reason: "same", at: date(1))])

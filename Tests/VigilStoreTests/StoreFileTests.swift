@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import VigilStore
 
-@Suite("SQLite file catalog")
-struct SQLiteStoreFileTests {
+@Suite("Store on SQLite and PostgreSQL: file catalog", .postgres)
+struct StoreFileTests {
     func file(_ name: String, sender: String, size: UInt64, at seconds: Double) -> StoredFile {
         StoredFile(
             id: StoredFile.newID(now: date(seconds)), transferID: UUID().uuidString.lowercased(), sender: sender, recipient: nil,
@@ -11,9 +11,9 @@ struct SQLiteStoreFileTests {
         )
     }
 
-    @Test("records, finds by id and transfer id, sums per sender, pages newest first")
-    func roundTrip() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("records, finds by id and transfer id, sums per sender, pages newest first", arguments: StoreBackend.allCases)
+    func roundTrip(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let a = file("a.txt", sender: "web-1", size: 10, at: 1_700_000_000)
             let b = file("b.txt", sender: "db-2", size: 20, at: 1_700_000_001)
             let c = file("c.txt", sender: "web-1", size: 30, at: 1_700_000_002)
@@ -29,9 +29,9 @@ struct SQLiteStoreFileTests {
         }
     }
 
-    @Test("a second record of one transfer returns the first")
-    func duplicateTransfer() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("a second record of one transfer returns the first", arguments: StoreBackend.allCases)
+    func duplicateTransfer(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let first = file("a.txt", sender: "web-1", size: 10, at: 1_700_000_000)
             var second = file("a (2).txt", sender: "web-1", size: 10, at: 1_700_000_001)
             second.transferID = first.transferID

@@ -3,8 +3,8 @@ import GRDB
 import Testing
 @testable import VigilStore
 
-@Suite("SQLiteStore: agent keys")
-struct SQLiteStoreKeyTests {
+@Suite("Store on SQLite and PostgreSQL: agent keys", .postgres)
+struct StoreKeyTests {
     /// The same token with one secret character changed (still well-formed).
     private func withAlteredSecret(_ token: String) throws -> String {
         let parsed = try #require(AgentKeyToken(token))
@@ -13,9 +13,9 @@ struct SQLiteStoreKeyTests {
         return "vk_\(parsed.id)_\(String(secret))"
     }
 
-    @Test("createKey returns a vk_<12>_<43> token whose id is the key's id")
-    func createKeyTokenShape() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("createKey returns a vk_<12>_<43> token whose id is the key's id", arguments: StoreBackend.allCases)
+    func createKeyTokenShape(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let before = Date()
             let issued = try await store.createKey(hostname: "web-01")
             let after = Date()
@@ -35,9 +35,9 @@ struct SQLiteStoreKeyTests {
         }
     }
 
-    @Test("two keys get different ids and secrets")
-    func keysAreDistinct() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("two keys get different ids and secrets", arguments: StoreBackend.allCases)
+    func keysAreDistinct(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let a = try await store.createKey(hostname: "h")
             let b = try await store.createKey(hostname: "h")
             #expect(a.key.id != b.key.id)
@@ -45,9 +45,9 @@ struct SQLiteStoreKeyTests {
         }
     }
 
-    @Test("verifyKey accepts a fresh token as valid with the right hostname, and records its use")
-    func verifyValid() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("verifyKey accepts a fresh token as valid with the right hostname, and records its use", arguments: StoreBackend.allCases)
+    func verifyValid(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             _ = try await store.createKey(hostname: "db-01")
             let result = try await store.verifyKey(issued.token)
@@ -66,9 +66,9 @@ struct SQLiteStoreKeyTests {
         }
     }
 
-    @Test("the right id with a wrong secret is unknown")
-    func verifyWrongSecret() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("the right id with a wrong secret is unknown", arguments: StoreBackend.allCases)
+    func verifyWrongSecret(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             let wrong = try self.withAlteredSecret(issued.token)
             #expect(wrong != issued.token)
@@ -79,9 +79,9 @@ struct SQLiteStoreKeyTests {
         }
     }
 
-    @Test("a well-formed token with an unknown id is unknown")
-    func verifyUnknownID() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("a well-formed token with an unknown id is unknown", arguments: StoreBackend.allCases)
+    func verifyUnknownID(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             let parsed = try #require(AgentKeyToken(issued.token))
             let otherID = parsed.id == "aaaaaaaaaaaa" ? "bbbbbbbbbbbb" : "aaaaaaaaaaaa"
@@ -102,17 +102,17 @@ struct SQLiteStoreKeyTests {
         " vk_abcdefghijkl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         "vk_abcdefghijkl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
         "vk_abcdefghijkl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAé",
-    ])
-    func verifyMalformed(text: String) async throws {
-        try await withStore { (store, _) async throws in
+    ], StoreBackend.allCases)
+    func verifyMalformed(text: String, backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             _ = try await store.createKey(hostname: "web-01")
             #expect(try await store.verifyKey(text) == .malformed)
         }
     }
 
-    @Test("a well-formed secret may contain '_' and '-'")
-    func secretWithUnderscoreAndDash() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("a well-formed secret may contain '_' and '-'", arguments: StoreBackend.allCases)
+    func secretWithUnderscoreAndDash(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             // Shape only: parsed, so verification gets as far as the lookup.
             let token = "vk_abcdefghijkl_" + String(repeating: "_-", count: 21) + "A"
             #expect(AgentKeyToken(token)?.secret.count == 43)
@@ -120,9 +120,9 @@ struct SQLiteStoreKeyTests {
         }
     }
 
-    @Test("after revokeKey the token verifies as revoked, with the revocation time")
-    func verifyRevoked() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("after revokeKey the token verifies as revoked, with the revocation time", arguments: StoreBackend.allCases)
+    func verifyRevoked(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             let before = Date().addingTimeInterval(-1)
             let revoked = try #require(try await store.revokeKey(id: issued.key.id))
@@ -145,9 +145,9 @@ struct SQLiteStoreKeyTests {
         }
     }
 
-    @Test("revoking twice keeps the first revocation time")
-    func revokeTwice() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("revoking twice keeps the first revocation time", arguments: StoreBackend.allCases)
+    func revokeTwice(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             let first = try #require(try await store.revokeKey(id: issued.key.id))
             try await Task.sleep(for: .milliseconds(20))
@@ -157,9 +157,9 @@ struct SQLiteStoreKeyTests {
         }
     }
 
-    @Test("revokeKey of an unknown id returns nil and changes nothing")
-    func revokeUnknown() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("revokeKey of an unknown id returns nil and changes nothing", arguments: StoreBackend.allCases)
+    func revokeUnknown(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             #expect(try await store.revokeKey(id: "zzzzzzzzzzzz") == nil)
             #expect(try await store.revokeKey(id: "") == nil)
@@ -168,9 +168,9 @@ struct SQLiteStoreKeyTests {
         }
     }
 
-    @Test("revoking one key leaves the others valid")
-    func revokeOnlyOne() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("revoking one key leaves the others valid", arguments: StoreBackend.allCases)
+    func revokeOnlyOne(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let a = try await store.createKey(hostname: "web-01")
             let b = try await store.createKey(hostname: "web-01")
             _ = try await store.revokeKey(id: a.key.id)
@@ -179,9 +179,9 @@ struct SQLiteStoreKeyTests {
         }
     }
 
-    @Test("listKeys lists every key newest first, revoked ones included")
-    func listKeys() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("listKeys lists every key newest first, revoked ones included", arguments: StoreBackend.allCases)
+    func listKeys(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             #expect(try await store.listKeys().isEmpty)
             let a = try await store.createKey(hostname: "alpha")
             try await Task.sleep(for: .milliseconds(5))
@@ -199,9 +199,9 @@ struct SQLiteStoreKeyTests {
         }
     }
 
-    @Test("listKeys never contains the token or the secret")
-    func listKeysHasNoSecret() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("listKeys never contains the token or the secret", arguments: StoreBackend.allCases)
+    func listKeysHasNoSecret(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             let issued = try await store.createKey(hostname: "web-01")
             let secret = try #require(AgentKeyToken(issued.token)).secret
             let keys = try await store.listKeys()
@@ -217,9 +217,9 @@ struct SQLiteStoreKeyTests {
         }
     }
 
-    @Test("hasActiveKey: true while an unrevoked key exists for the host, false after revoking all")
-    func hasActiveKey() async throws {
-        try await withStore { (store, _) async throws in
+    @Test("hasActiveKey: true while an unrevoked key exists for the host, false after revoking all", arguments: StoreBackend.allCases)
+    func hasActiveKey(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             #expect(try await store.hasActiveKey(hostname: "web-01") == false)
             let a = try await store.createKey(hostname: "web-01")
             let b = try await store.createKey(hostname: "web-01")

@@ -2,17 +2,17 @@ import Foundation
 import Testing
 @testable import VigilStore
 
-@Suite("SQLite store: users and sessions")
-struct SQLiteStoreUserTests {
+@Suite("Store on SQLite and PostgreSQL: users and sessions", .postgres)
+struct StoreUserTests {
     static func user(_ name: String, _ role: UserRole) -> UserRecord {
         UserRecord(name: name, role: role, passwordHash: "$2b$04$hash-of-\(name)", createdAt: date(1000), updatedAt: date(1000))
     }
 
     static func digest(_ byte: UInt8) -> [UInt8] { [UInt8](repeating: byte, count: 32) }
 
-    @Test("users are created once, listed by name, changed and removed; the hash is kept, never the password")
-    func users() async throws {
-        try await withStore { store, _ in
+    @Test("users are created once, listed by name, changed and removed; the hash is kept, never the password", arguments: StoreBackend.allCases)
+    func users(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             #expect(try await store.userCount() == 0)
             #expect(try await store.createFirstUser(Self.user("root", .admin)))
             #expect(try await !store.createFirstUser(Self.user("second", .admin)), "only when no user exists")
@@ -28,9 +28,9 @@ struct SQLiteStoreUserTests {
         }
     }
 
-    @Test("the last admin can be neither demoted nor removed; with two, one can")
-    func lastAdmin() async throws {
-        try await withStore { store, _ in
+    @Test("the last admin can be neither demoted nor removed; with two, one can", arguments: StoreBackend.allCases)
+    func lastAdmin(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await store.createUser(Self.user("root", .admin))
             await #expect(throws: UserStoreError.lastAdmin("root")) { try await store.updateUser(named: "root", role: .operator, passwordHash: nil, at: date(2000)) }
             await #expect(throws: UserStoreError.lastAdmin("root")) { try await store.deleteUser(named: "root", at: date(2000)) }
@@ -41,9 +41,9 @@ struct SQLiteStoreUserTests {
         }
     }
 
-    @Test("two admins removed at the same time: one goes, the other stays as the last admin")
-    func lastAdminConcurrent() async throws {
-        try await withStore { store, _ in
+    @Test("two admins removed at the same time: one goes, the other stays as the last admin", arguments: StoreBackend.allCases)
+    func lastAdminConcurrent(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await store.createUser(Self.user("root", .admin))
             try await store.createUser(Self.user("other", .admin))
             let refused = await withTaskGroup(of: Bool.self) { group in
@@ -64,9 +64,9 @@ struct SQLiteStoreUserTests {
         }
     }
 
-    @Test("a refresh token is spent once; presenting it again ends the session; deleting a user ends theirs")
-    func refreshRotation() async throws {
-        try await withStore { store, _ in
+    @Test("a refresh token is spent once; presenting it again ends the session; deleting a user ends theirs", arguments: StoreBackend.allCases)
+    func refreshRotation(backend: StoreBackend) async throws {
+        try await withStore(backend) { (store) async throws in
             try await store.createUser(Self.user("ann", .viewer))
             try await store.createUser(Self.user("root", .admin))
             let session = UserSession(id: "s1", userName: "ann", createdAt: date(1000), expiresAt: date(5000))

@@ -1,0 +1,72 @@
+import Foundation
+import PostgresNIO
+import VigilAPI
+import VigilStore
+
+/// Which member holds each host (columns `agents.owner`, `agents.owner_seen`).
+extension PostgresStore {
+    /// Marks these hosts as held by `memberID` now (every heartbeat, for the hosts connected to it).
+    public func claimAgents(_ hostnames: [String], memberID: String) async throws {
+        guard !hostnames.isEmpty else { return }
+        try await self.client.query(PostgresQuery(unsafeSQL: """
+            UPDATE agents SET owner = $1, owner_seen = \(Self.databaseNow) WHERE hostname = ANY($2)
+            """, binds: try Self.binds(memberID, hostnames)), logger: self.logger)
+    }
+
+    /// The hosts `memberID` held when it last beat (a restarted member with a stable id restores these).
+    public func agentsOwned(by memberID: String) async throws -> Set<String> {
+        var hosts: Set<String> = []
+        for try await host in try await self.client.query("SELECT hostname FROM agents WHERE owner = \(memberID)", logger: self.logger)
+            .decode(String.self) {
+            hosts.insert(host)
+        }
+        return hosts
+    }
+
+    /// Hosts expected to be sending heartbeats whose holder is not among `liveMembers` and that no
+    /// member has claimed for `grace` (on the database's clock): their server died, and they did
+    /// not reconnect elsewhere within the restart grace.
+    public func orphanedAgents(liveMembers: [String], grace: Duration) async throws -> [AgentRecord] {
+        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
+        let expecting = LivenessState.allCases.filter(\.expectsHeartbeats).map(\.rawValue)
+        return try await self.client.query(PostgresQuery(unsafeSQL: """
+            SELECT * FROM agents
+            WHERE state = ANY($1) AND (owner IS NULL OR NOT (owner = ANY($2)))
+              AND COALESCE(owner_seen, state_since) < \(Self.databaseNow) - $3
+            ORDER BY hostname
+            """, binds: try Self.binds(expecting, liveMembers, seconds)), logger: self.logger).rows().map(Self.agent(from:))
+    }
+
+    /// Declares DOWN, in one transaction, the hosts ``orphanedAgents(liveMembers:grace:)`` finds
+    /// (rows locked, so a host claimed by another member meanwhile is not among them, nor is a
+    /// host declared twice: its state is DOWN after). Returns the events stored.
+    public func declareOrphansDown(liveMembers: [String], grace: Duration, excluding local: Set<String>, reason: String, at date: Date) async throws -> [LivenessEvent] {
+        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
+        let expecting = LivenessState.allCases.filter(\.expectsHeartbeats).map(\.rawValue)
+        return try await self.transaction { connection in
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+                SELECT * FROM agents
+                WHERE state = ANY($1) AND (owner IS NULL OR NOT (owner = ANY($2)))
+                  AND COALESCE(owner_seen, state_since) < \(Self.databaseNow) - $3
+                ORDER BY hostname FOR UPDATE SKIP LOCKED
+                """, binds: try Self.binds(expecting, liveMembers, seconds)), logger: self.logger).rows()
+            var events: [LivenessEvent] = []
+            for row in rows {
+                let record = try Self.agent(from: row)
+                guard !local.contains(record.hostname) else { continue }
+                let at = date.timeIntervalSince1970
+                let inserted = try await connection.query("""
+                    INSERT INTO liveness_events(hostname, from_state, to_state, reason, at)
+                    VALUES (\(record.hostname), \(record.state.rawValue), \(LivenessState.down.rawValue), \(reason), \(at)) RETURNING id
+                    """, logger: self.logger).rows()
+                try await connection.query(
+                    "UPDATE agents SET state = \(LivenessState.down.rawValue), state_since = \(at), owner = NULL WHERE hostname = \(record.hostname)",
+                    logger: self.logger)
+                events.append(LivenessEvent(id: try inserted.first?.value("id", as: Int64.self), hostname: record.hostname,
+                                            from: record.state, to: .down, reason: reason, at: date))
+            }
+            return events
+        }
+    }
+
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import VigilPostgres
+import VigilProtocol
+import VigilStore
+
+/// This server's part in a cluster on PostgreSQL: it writes its member row every heartbeat,
+/// reads who else is alive and who leads, and runs the leader election (``LeaderElection``),
+/// opening or closing the ``LeaderGate`` that once-per-cluster work checks.
+///
+/// On shutdown it resigns (the next leader need not wait for the lease) and removes its row (it
+/// is gone from `/api/cluster` at once, not after the member timeout).
+final class ClusterService: Service {
+    let store: PostgresStore
+    let settings: ClusterSettings
+    let state: ClusterState
+    let gate: LeaderGate
+    let election: LeaderElection
+    let memberID: String
+    private let sessions: RegisteredSessions
+    private let tracker: LivenessTracker
+    /// How long a host whose server died has to reconnect elsewhere before the leader declares it DOWN.
+    private let restartGrace: Duration
+    /// Hands DOWN events the leader stored to the same fan-out as the local recorder's (stream, alerts, notices).
+    private let publish: @Sendable (LivenessEvent) -> Void
+    private let agentAddress: String
+    private let httpAddress: Mutex<String>
+    private let startedAt = Date()
+    private let logger: Logger
+
+    init(store: PostgresStore, settings: ClusterSettings, memberID: String, agentAddress: String, httpAddress: String,
+         sessions: RegisteredSessions, tracker: LivenessTracker, restartGrace: Duration, state: ClusterState, gate: LeaderGate,
+         logger: Logger, publish: @escaping @Sendable (LivenessEvent) -> Void) {
+        self.tracker = tracker
+        self.restartGrace = restartGrace
+        self.publish = publish
+        self.store = store
+        self.settings = settings
+        self.memberID = memberID
+        self.agentAddress = agentAddress
+        self.httpAddress = Mutex(httpAddress)
+        self.sessions = sessions
+        self.state = state
+        self.gate = gate
+        self.logger = logger
+        self.election = LeaderElection(store: store, memberID: memberID, lease: settings.leaderLease, logger: logger)
+    }
+
+    /// The HTTP port is known only once the HTTP server is bound.
+    func advertise(httpAddress: String) {
+        self.httpAddress.withLock { $0 = httpAddress }
+    }
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.every(self.settings.electionInterval) { await self.elect() } }
+                group.addTask { await self.every(self.settings.heartbeatInterval) { await self.beat() } }
+            }
+        } onGracefulShutdown: {
+            // The loops end with the task group's cancellation below.
+        }
+        await self.election.resign()
+        self.gate.follow()
+        try? await self.store.leave(memberID: self.memberID)
+    }
+
+    private func elect() async {
+        switch await self.election.step() {
+        case .leader(let epoch): self.gate.lead(epoch: epoch)
+        case .follower: self.gate.follow()
+        }
+    }
+
+    private func beat() async {
+        let member = ClusterMember(
+            id: self.memberID, agentAddress: self.agentAddress, httpAddress: self.httpAddress.withLock { $0 },
+            load: self.sessions.countsByKind[.agent] ?? 0, capacity: self.settings.capacity, startedAt: self.startedAt
+        )
+        let connected = Set(self.tracker.unsortedStatuses().filter(\.connected).map(\.hostname))
+        do {
+            try await self.store.beat(member)
+            try await self.store.claimAgents(connected.sorted(), memberID: self.memberID)
+            let members = try await self.store.liveMembers(timeout: self.settings.memberTimeout)
+            let leader = try await self.store.leader()
+            if self.gate.isLeader {
+                try await self.sweepOrphans(liveMembers: members.map(\.id), connected: connected)
+            }
+            self.state.update {
+                $0.members = members
+                $0.leader = leader
+                $0.lastContact = Date()
+                $0.problem = nil
+            }
+        } catch {
+            let wasFine = self.state.snapshot.problem == nil
+            self.state.update { $0.problem = "\(error)" }
+            if wasFine { self.logger.warning("cluster heartbeat failed: the database is unreachable", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    /// The leader's part of liveness across servers: a host whose server died gets the restart
+    /// grace to reconnect to another member; one that did not is declared DOWN here, once.
+    private func sweepOrphans(liveMembers: [String], connected: Set<String>) async throws {
+        let events = try await self.store.declareOrphansDown(
+            liveMembers: liveMembers, grace: self.restartGrace, excluding: connected,
+            reason: "its server stopped and it did not reconnect to another within the restart grace (\(self.restartGrace.compactDescription))",
+            at: Date())
+        for event in events {
+            self.logger.warning("host down: its server is gone and it did not reconnect elsewhere", metadata: ["host": "\(event.hostname.logEscaped)"])
+            self.publish(event)
+        }
+    }
+
+    /// Runs `body` every `interval` until shutdown (the task is cancelled) begins.
+    private func every(_ interval: Duration, _ body: () async -> Void) async {
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            await body()
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

@@ -1,0 +1,24 @@
+/// `cluster.*`: how a server takes part in a cluster of servers sharing one PostgreSQL database.
+public struct ClusterSettings: Sendable, Equatable {
+    /// This member's id (`cluster.member_id`); by default the server id, else a new one per start.
+    public var memberID: String?
+    /// Where agents reach this server (`cluster.advertise_agent_address`, `host:port`); by default
+    /// the agent listener's host (or this machine's name when it listens on every address) and port.
+    public var advertiseAgentAddress: String?
+    /// Where the HTTP API answers (`cluster.advertise_http_address`), likewise.
+    public var advertiseHTTPAddress: String?
+    /// The most agents this server takes before it redirects new ones (`cluster.capacity`; 0: no limit).
+    public var capacity = 0
+    /// How often the member row is written (`cluster.heartbeat_interval`).
+    public var heartbeatInterval: Duration = .seconds(1)
+    /// A member silent this long is dead (`cluster.member_timeout`).
+    public var memberTimeout: Duration = .seconds(3)
+    /// How often a follower tries to become the leader (`cluster.election_interval`): a crashed
+    /// leader is replaced within about this long.
+    public var electionInterval: Duration = .milliseconds(500)
+    /// How long the leader's lease lasts without a renewal (`cluster.leader_lease`): a hung leader
+    /// is replaced within about this long plus one election interval.
+    public var leaderLease: Duration = .seconds(3)
+
+    public init() {}
+}
