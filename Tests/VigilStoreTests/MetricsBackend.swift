@@ -15,37 +15,6 @@ enum MetricsBackend: String, CaseIterable, Sendable, CustomTestStringConvertible
     var testDescription: String { self.rawValue }
 }
 
-/// One throwaway PostgreSQL server for a whole suite (`@Suite(.localPostgres)`): started before
-/// its first test, stopped after its last, also when tests fail. Each test takes a database of its
-/// own (``withMetricsBackend``). Without PostgreSQL installed the suite runs and the PostgreSQL
-/// cases skip, saying so.
-struct LocalPostgresTrait: SuiteTrait, TestScoping {
-    @TaskLocal static var server: LocalPostgres?
-
-    var isRecursive: Bool { false }
-
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        guard LocalPostgres.isAvailable else {
-            print("⚠️ SKIPPING the PostgreSQL cases of '\(test.name)': PostgreSQL is not installed (no initdb/pg_ctl)")
-            try await function()
-            return
-        }
-        let server = try await LocalPostgres.start()
-        do {
-            try await Self.$server.withValue(server) { try await function() }
-        } catch {
-            await server.stop()
-            throw error
-        }
-        await server.stop()
-    }
-}
-
-extension Trait where Self == LocalPostgresTrait {
-    /// A PostgreSQL server for the suite's tests (see ``LocalPostgresTrait``).
-    static var localPostgres: Self { Self() }
-}
-
 /// The data behind a store under test, to open it again (a restart, or a second server) and to
 /// look at its tables.
 final class MetricsTestContext: Sendable {
@@ -120,7 +89,7 @@ final class MetricsTestContext: Sendable {
 }
 
 /// A fresh metrics store of `backend`: SQLite in a temporary directory, or PostgreSQL in a new
-/// database of the suite's server (``LocalPostgresTrait``). Returns nil, printing why, when the
+/// database of the suite's server (``PostgresServerTrait``). Returns nil, printing why, when the
 /// PostgreSQL case cannot run here.
 @discardableResult
 func withMetricsBackend<T>(
@@ -137,8 +106,8 @@ func withMetricsBackend<T>(
             let context = MetricsTestContext(backend: backend, directory: directory, postgres: nil, server: nil, database: "", options: options)
             return try await body(try context.open(), context)
         case .postgres:
-            guard let server = LocalPostgresTrait.server else {
-                print("⚠️ SKIPPED (PostgreSQL case): \(Test.current?.name ?? "a metrics test") — PostgreSQL is not installed here or the suite lacks .localPostgres")
+            guard let server = PostgresServerTrait.server else {
+                print("SKIPPED (postgres): \(Test.current?.name ?? "a metrics test"): \(PostgresServerTrait.unavailableReason ?? "no PostgreSQL server in this suite's scope")")
                 return nil
             }
             let database = "metrics_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)

@@ -6,7 +6,7 @@ import Testing
 
 /// What only the PostgreSQL metrics store does: partitions dropped by retention, several store
 /// instances (servers) on one database, idempotent appends.
-@Suite("PostgresMetricsStore", .localPostgres)
+@Suite("PostgresMetricsStore", .postgres)
 struct MetricsPostgresStoreTests {
     /// The partitions of a table, from the catalog: (name, upper bound in ms) for each child of it.
     func partitions(_ table: String, _ context: MetricsTestContext) async throws -> [(name: String, upper: Int64)] {

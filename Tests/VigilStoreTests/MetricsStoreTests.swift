@@ -3,10 +3,10 @@ import Testing
 @testable import VigilStore
 
 /// The metrics store behaviour both backends share, run against SQLite and a real PostgreSQL
-/// (started for the suite by ``LocalPostgresTrait``). SQLite internals (its file, head log) are
+/// (started for the suite by ``PostgresServerTrait``). SQLite internals (its file, head log) are
 /// tested in ``MetricsSQLiteStoreTests``; PostgreSQL's (partitions, several writers) in
 /// ``MetricsPostgresStoreTests``.
-@Suite("MetricsStore on SQLite and PostgreSQL", .localPostgres)
+@Suite("MetricsStore on SQLite and PostgreSQL", .postgres)
 struct MetricsStoreTests {
     @Test("a read with a limit stops decoding blocks once past it", arguments: MetricsBackend.allCases)
     func limitedRead(backend: MetricsBackend) async throws {
