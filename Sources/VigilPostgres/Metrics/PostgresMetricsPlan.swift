@@ -22,6 +22,14 @@ struct PostgresMetricsPlan {
     var newShapes: [Int64: [UInt8]] = [:]
     /// Hosts with rows to seal, per level.
     var sealing: [Set<String>] = [[], [], []]
+    /// Closed rollup buckets back-filled samples fell in, recomputed from raw rows after the write.
+    var dirty: Set<DirtyBucket> = []
+
+    struct DirtyBucket: Hashable {
+        var hostname: String
+        var resolution: MetricResolution
+        var startMs: Int64
+    }
 
     init(blockRows: [Int], shapes: MetricsShapeRegistry, columnNames: RollupColumnNameCache) {
         self.blockRows = blockRows
@@ -29,7 +37,7 @@ struct PostgresMetricsPlan {
         self.columnNames = columnNames
     }
 
-    var isEmpty: Bool { self.rows.allSatisfy(\.isEmpty) }
+    var isEmpty: Bool { self.rows.allSatisfy(\.isEmpty) && self.dirty.isEmpty }
 
     /// Plans one sample (already in milliseconds) and rolls it into the open buckets.
     /// - Returns: false when the sample is not newer than the host's newest and was dropped.
@@ -54,6 +62,27 @@ struct PostgresMetricsPlan {
             }
         }
         return true
+    }
+
+    /// Plans a sample older than the host's newest and not stored yet (back-fill): a raw head row
+    /// in its place in time (the sealer cuts blocks from the rows sorted by time), counted in the
+    /// open bucket it falls in without changing `last`, or marking the closed bucket for recompute.
+    mutating func backfill(_ sample: MetricSample, at ms: Int64, host: inout PostgresMetricsHostState) {
+        let (id, encoded) = self.shapes.id(of: sample.names)
+        if !self.shapes.isStored(id) { self.newShapes[id] = encoded }
+        self.rows[MetricResolution.raw.level].append(Row(hostname: sample.hostname, ms: ms, shape: id, values: sample.values))
+        host.levels[MetricResolution.raw.level].headRows += 1  // more rows than the open run: the sealer re-cuts
+        self.sealing[MetricResolution.raw.level].insert(sample.hostname)
+        for resolution in MetricResolution.rollups {
+            let start = MetricTime.bucketStart(ms, resolution)
+            if var bucket = host.bucket(resolution), bucket.start == start {
+                host.setBucket(nil, resolution)
+                bucket.addOlder(names: sample.names, values: sample.values)
+                host.setBucket(bucket, resolution)
+            } else {
+                self.dirty.insert(DirtyBucket(hostname: sample.hostname, resolution: resolution, startMs: start))
+            }
+        }
     }
 
     /// Plans a finished bucket as one row of its rollup level and forgets it.

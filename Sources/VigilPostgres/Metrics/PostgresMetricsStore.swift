@@ -6,9 +6,16 @@ import VigilStore
 
 /// Metrics history on PostgreSQL, for several servers sharing one database: the behaviour of
 /// ``SQLiteMetricsStore`` (compressed column blocks, minute and hour rollups computed as samples
-/// arrive, idempotent by (host, millisecond)) except back-fill: a sample older than its host's
-/// newest stored one is dropped, not stored in its place in time (so a replayed spool adds only
-/// what is newer; nothing is ever stored twice). Back-fill is not done yet here.
+/// arrive, idempotent by (host, millisecond), back-fill).
+///
+/// Back-fill (a sample older than its host's newest, e.g. a replayed spool): the host's stored
+/// timestamps in the batch's span are read first (head rows, and block timestamps without their
+/// values), so a sample already stored is skipped; the rest become raw head rows in their place in
+/// time (blocks are cut from rows sorted by time, so a block may overlap older ones; reads sort).
+/// The open bucket takes such a sample at once without changing `last`; a closed bucket is computed
+/// again from all its raw rows right after the write and replaces the old row (in a head row, or
+/// by writing its block again without it). It costs a read and a statement per host more than an
+/// in-order append: back-fill is rare.
 ///
 /// Storage: per level a head table (rows of open blocks) and a blocks table (``MetricsBlock``
 /// payloads as `bytea`), range-partitioned on time (see ``MetricsTable`` and
@@ -92,19 +99,47 @@ public final class PostgresMetricsStore: MetricsStore {
         while true {
             attempt += 1
             var states = try await self.states(of: hostnames)
-            var plan = PostgresMetricsPlan(blockRows: self.options.blockRows, shapes: self.shapes, columnNames: self.rollupColumnNames)
-            var stored = 0
+            // Samples not newer than their host's newest are back-fill, unless already stored.
+            var spans: [String: ClosedRange<Int64>] = [:]
             for entry in order {
-                let sample = samples[entry.index]
-                if plan.append(sample, at: entry.ms, host: &states[sample.hostname]!) { stored += 1 }
+                let hostname = samples[entry.index].hostname
+                guard entry.ms <= states[hostname]!.newestRawMs else { continue }
+                let span = spans[hostname]
+                spans[hostname] = min(span?.lowerBound ?? entry.ms, entry.ms)...max(span?.upperBound ?? entry.ms, entry.ms)
             }
-            guard !plan.isEmpty else { return 0 }
+            var stored: Set<HostTime> = []
+            var plan = PostgresMetricsPlan(blockRows: self.options.blockRows, shapes: self.shapes, columnNames: self.rollupColumnNames)
+            var count = 0
             do {
+                stored = try await self.storedTimes(spans)
+                for entry in order {
+                    let sample = samples[entry.index]
+                    let key = HostTime(hostname: sample.hostname, ms: entry.ms)
+                    if entry.ms > states[sample.hostname]!.newestRawMs {
+                        if plan.append(sample, at: entry.ms, host: &states[sample.hostname]!) { count += 1 }
+                    } else if !stored.contains(key) {
+                        plan.backfill(sample, at: entry.ms, host: &states[sample.hostname]!)
+                        count += 1
+                    } else {
+                        continue
+                    }
+                    stored.insert(key)
+                }
+                guard !plan.isEmpty else { return 0 }
                 try await self.write(plan, states: &states)
-                return stored
             } catch let error where attempt < Self.maximumAttempts && self.isRetryable(error) {
                 self.forget(hostnames)
+                continue
             }
+            if !plan.dirty.isEmpty {
+                do {
+                    try await self.recompute(plan.dirty, states: &states)
+                } catch {
+                    self.logger.warning("metrics rollup buckets not recomputed after back-fill", metadata: ["error": "\(String(reflecting: error))"])
+                    self.forget(hostnames)
+                }
+            }
+            return count
         }
     }
 
@@ -130,6 +165,7 @@ public final class PostgresMetricsStore: MetricsStore {
     /// failed, or a deadlock or serialisation failure between claims), or a partition this process
     /// believed in was dropped by retention.
     func isRetryable(_ error: any Error) -> Bool {
+        if error is PostgresMetricsConflict { return true }
         guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return false }
         switch state {
         case PostgresMetricsSchema.conflictState, "40001", "40P01":
