@@ -256,6 +256,10 @@ let package = Package(
                 "VigilServer",  // `exposition`: renders /metrics/fleet in this process
                 "VigilConnection",
                 "VigilMetrics",
+                "VigilStore",  // `history`: the metrics stores measured in process, SQLite and PostgreSQL
+                "VigilPostgres",
+                "VigilLocalPostgres",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -22,7 +22,11 @@ struct HistoryBenchmark: AsyncParsableCommand {
         values. Then `--deep-hosts` hosts send 24 h of samples each, and the query latencies are \
         measured. Progress goes to standard error, the figures to standard output. A refused sample, \
         a dropped connection or a server failure stops the run (exit status 1); samples accepted but \
-        not stored are reported with the figures, and the exit status is 1 too.
+        not stored are reported with the figures, and the exit status is 1 too. Last, unless \
+        `--store-hosts 0`, the same simulated samples go straight into both metrics stores in this \
+        process, SQLite and PostgreSQL (a throwaway server started with fsync on; skipped, saying so, \
+        when PostgreSQL is not installed), for ingest rates and query latency side by side; \
+        `--stores-only` runs that part alone.
         """
     )
 
@@ -65,6 +69,18 @@ struct HistoryBenchmark: AsyncParsableCommand {
     @Option(help: "Move the server's data directory here at the end instead of deleting it (for inspection).")
     var keepData: String?
 
+    @Option(help: "Hosts whose samples go straight into both metrics stores in this process, SQLite and PostgreSQL (started with fsync on); 0 skips the store comparison.")
+    var storeHosts = 1000
+
+    @Option(help: "Samples per host in the store comparison.")
+    var storeSamples = 120
+
+    @Option(help: "Samples per append in the store comparison (a batch of the server's history writer; metrics.max_batch is 5000).")
+    var storeBatch = 1000
+
+    @Flag(help: "Only the store comparison: no server, no agents.")
+    var storesOnly = false
+
     @Flag(help: "Print the figures as JSON.")
     var json = false
 
@@ -79,13 +95,33 @@ struct HistoryBenchmark: AsyncParsableCommand {
         guard self.requests >= 1, self.warmup >= 0 else { throw ValidationError("--requests must be at least 1 and --warmup at least 0") }
         guard self.rateDecimals.map({ (0...6).contains($0) }) ?? true else { throw ValidationError("--rate-decimals must be in 0...6") }
         guard self.window >= 1, self.connectBatch >= 1, self.timeout >= 1 else { throw ValidationError("--window, --connect-batch and --timeout must be positive") }
+        guard self.storeHosts >= 0, self.storeSamples >= 1, self.storeBatch >= 1 else { throw ValidationError("--store-hosts must be at least 0, --store-samples and --store-batch at least 1") }
+        guard !self.storesOnly || self.storeHosts > 0 else { throw ValidationError("--stores-only needs --store-hosts above 0") }
+    }
+
+    /// The in-process comparison of the two metrics stores, nil when `--store-hosts 0`.
+    func storeComparison() async throws -> StoreComparison.Report? {
+        guard self.storeHosts > 0 else { return nil }
+        let comparison = StoreComparison(hosts: self.storeHosts, samplesPerHost: self.storeSamples, interval: self.interval, batch: self.storeBatch, requests: self.requests)
+        let started = ContinuousClock.now
+        return try await comparison.run { message in
+            guard !self.quiet else { return }
+            let elapsed = StoreComparison.seconds(ContinuousClock.now - started)
+            FileHandle.standardError.write(Data((String(format: "[%7.1f s] ", elapsed) + message + "\n").utf8))
+        }
     }
 
     func run() async throws {
         Cleanup.shared.installSignalHandlers()
-        let report: HistoryReport
+        if self.storesOnly {
+            let stores = try await self.storeComparison()!
+            print(self.json ? try ReportPrinter.json(stores) : stores.table())
+            return
+        }
+        var report: HistoryReport
         do {
             report = try await HistoryRun(options: self).run()
+            report.stores = try await self.storeComparison()
         } catch {
             // Interrupted: the signal handler is stopping the server and will exit; do not race it.
             if Cleanup.shared.interrupted { try? await Task.sleep(for: .seconds(60)) }
@@ -186,6 +222,8 @@ struct HistoryReport: Codable, Sendable {
     var latency: [String: LatencyFigures]
     var historyPoints: [String: Int]
     var server: Server
+    /// The metrics stores measured in process, SQLite next to PostgreSQL (``StoreComparison``).
+    var stores: StoreComparison.Report?
 }
 
 /// One run of the `history` scenario, start to clean-up.
@@ -386,7 +424,8 @@ struct HistoryRun {
                            serverRSSMebibytesAfter: Double(afterConnect?.residentBytes ?? 0) / 1_048_576),
             fleet: fleetResult, deep: deepResult, storage: storage, latency: latency, historyPoints: points,
             server: .init(peakRSSMebibytes: Double(end.peakResidentBytes) / 1_048_576, rssMebibytesAtEnd: Double(end.residentBytes) / 1_048_576,
-                          threads: end.threads, shutdownSeconds: nil))
+                          threads: end.threads, shutdownSeconds: nil),
+            stores: nil)
     }
 
     /// One ingest phase with the server's and the load generator's CPU time around it.
@@ -544,6 +583,7 @@ extension HistoryReport {
         p.row("RSS at end", String(format: "%.0f MiB", self.server.rssMebibytesAtEnd))
         p.row("threads", "\(self.server.threads)")
         p.row("graceful shutdown", self.server.shutdownSeconds.map { String(format: "%.2f s", $0) } ?? "killed")
+        self.stores?.print(into: &p)
         return p.render()
     }
 }

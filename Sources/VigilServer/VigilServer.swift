@@ -240,11 +240,12 @@ public struct VigilServer: Sendable {
         KeyRoutes(store: store, sessions: environment.registeredSessions, logger: logger, enrollmentToken: enrollmentToken).register(on: router.group("api"))
         let startedAt = Date()
         APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: startedAt, version: Self.version, live: live, storage: storage).register(on: router)
-        ClusterRoutes(state: clusterState, gate: gate, backend: settings.storage, single: {
+        let singleMember: @Sendable () -> ClusterStatus.Member = {
             ClusterStatus.Member(id: memberID, agentAddress: agentAddress, httpAddress: "\(Self.advertisedHost(settings.httpHost)):\(settings.httpPort)",
                                  load: environment.registeredSessions.countsByKind[.agent] ?? 0, capacity: settings.cluster.capacity,
                                  startedAt: startedAt, lastSeen: Date(), leader: true)
-        }).register(on: router.group("api"))
+        }
+        ClusterRoutes(state: clusterState, gate: gate, backend: settings.storage, single: singleMember).register(on: router.group("api"))
         MetricsIngestRoute(store: store, ingestor: metrics, live: liveSettings).register(on: router.group("api"))
         ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, live: liveSettings).register(on: router.group("api"))
         MessageRoutes(messages: messages, settings: settings).register(on: router.group("api"))

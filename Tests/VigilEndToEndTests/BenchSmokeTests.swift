@@ -33,6 +33,24 @@ struct BenchSmokeTests {
         #expect((privateMessages["delivery_p99_ms"] as? Double ?? 0) > 0)
     }
 
+    @Test("history --stores-only: the SQLite and PostgreSQL metrics stores take the same samples in process")
+    func historyStores() async throws {
+        let report = try await self.runBench(["history", "--stores-only", "--store-hosts", "4", "--store-samples", "30", "--store-batch", "3", "--requests", "3"])
+        let sides = try #require(report["sides"] as? [[String: Any]])
+        // PostgreSQL is measured when installed (.ci/run installs it); the report says when not.
+        let expected = report["postgres_skipped"] == nil ? ["sqlite", "postgres"] : ["sqlite"]
+        #expect(sides.compactMap { $0["store"] as? String } == expected)
+        let series = report["series_per_sample"] as? Int ?? 0
+        #expect(series > 50)
+        for side in sides {
+            #expect(side["samples"] as? Int == 120)
+            #expect(side["stored_raw_values"] as? Int == 120 * series)
+            #expect((side["samples_per_second"] as? Double ?? 0) > 0)
+            let latency = side["latency"] as? [String: [String: Any]] ?? [:]
+            #expect(latency["points_1h_raw"]?["points"] as? Int == 30)
+        }
+    }
+
     @Test("stream: every sample reaches every WebSocket client, with latencies and server CPU")
     func stream() async throws {
         let report = try await self.runBench(["stream", "--clients", "20", "--hosts", "2", "--rate", "5", "--duration", "2"])

@@ -169,5 +169,6 @@ enum PostgresSchema {
             CREATE INDEX notifications_open ON notifications(created_at) WHERE state IN ('pending', 'retrying');
             CREATE INDEX notifications_created ON notifications(created_at);
             """),
+        PostgresMetricsSchema.migration,
     ]
 }

@@ -1,6 +1,6 @@
 extension MetricResolution {
     /// Index of the level in per-resolution arrays: raw 0, minute 1, hour 2.
-    var level: Int {
+    package var level: Int {
         switch self {
         case .raw: 0
         case .minute: 1
@@ -8,5 +8,5 @@ extension MetricResolution {
         }
     }
 
-    static let rollups: [MetricResolution] = [.minute, .hour]
+    package static let rollups: [MetricResolution] = [.minute, .hour]
 }

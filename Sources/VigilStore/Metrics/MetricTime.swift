@@ -2,13 +2,13 @@
 ///
 /// Milliseconds are integers, so block timestamps compress as deltas and bucket boundaries are exact
 /// (a Double of seconds is not). Sub-millisecond parts of a sample's timestamp are rounded away.
-enum MetricTime {
+package enum MetricTime {
     /// Beyond ±2^62 ms (146 million years) a timestamp is garbage; bounding it keeps every
     /// difference of two timestamps inside `Int64`.
-    static let limit: Int64 = 1 << 62
+    package static let limit: Int64 = 1 << 62
 
     /// Unix seconds to milliseconds (nearest), or nil when not finite or absurdly far.
-    static func milliseconds(_ seconds: Double) -> Int64? {
+    package static func milliseconds(_ seconds: Double) -> Int64? {
         let ms = (seconds * 1000).rounded()
         guard ms.isFinite, Swift.abs(ms) < Double(self.limit) else { return nil }
         return Int64(ms)
@@ -16,7 +16,7 @@ enum MetricTime {
 
     /// The bounds of a `from...to` query in milliseconds: every millisecond timestamp `t` with
     /// `from <= t / 1000 <= to`. Nil when the range holds none.
-    static func range(from: Double, to: Double) -> ClosedRange<Int64>? {
+    package static func range(from: Double, to: Double) -> ClosedRange<Int64>? {
         guard !from.isNaN, !to.isNaN else { return nil }
         let lower = Swift.max((from * 1000).rounded(.up), -Double(self.limit))
         let upper = Swift.min((to * 1000).rounded(.down), Double(self.limit))
@@ -24,17 +24,17 @@ enum MetricTime {
         return Int64(lower)...Int64(upper)
     }
 
-    static func seconds(_ milliseconds: Int64) -> Double {
+    package static func seconds(_ milliseconds: Int64) -> Double {
         Double(milliseconds) / 1000
     }
 
     /// Milliseconds of one bucket of a rollup resolution (0 for raw).
-    static func bucketMilliseconds(_ resolution: MetricResolution) -> Int64 {
+    package static func bucketMilliseconds(_ resolution: MetricResolution) -> Int64 {
         Int64(resolution.seconds) * 1000
     }
 
     /// The start of the bucket holding `milliseconds` (floor, also before 1970).
-    static func bucketStart(_ milliseconds: Int64, _ resolution: MetricResolution) -> Int64 {
+    package static func bucketStart(_ milliseconds: Int64, _ resolution: MetricResolution) -> Int64 {
         let size = self.bucketMilliseconds(resolution)
         precondition(size > 0, "raw samples have no buckets")
         let quotient = milliseconds / size
@@ -43,7 +43,7 @@ enum MetricTime {
     }
 
     /// A retention duration in milliseconds (saturating).
-    static func milliseconds(_ duration: Duration) -> Int64 {
+    package static func milliseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
         guard !overflow else { return seconds < 0 ? -self.limit : self.limit }

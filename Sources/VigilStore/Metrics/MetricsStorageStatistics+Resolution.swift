@@ -1,6 +1,6 @@
 extension MetricsStorageStatistics {
     /// The level of one resolution.
-    subscript(resolution: MetricResolution) -> Level {
+    package subscript(resolution: MetricResolution) -> Level {
         get {
             switch resolution {
             case .raw: self.raw

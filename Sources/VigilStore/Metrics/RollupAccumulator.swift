@@ -3,7 +3,7 @@
 /// Series are kept in first-seen order; when a sample has exactly the names of the previous one
 /// (the usual case) values are added by position without hashing any name. NaN values (a series
 /// that had no reading) are not counted; a series seen only as NaN has count 0 and yields no point.
-struct RollupAccumulator: Sendable {
+package struct RollupAccumulator: Sendable {
     struct Figures: Sendable {
         var min: Double = .nan
         var max: Double = .nan
@@ -32,24 +32,24 @@ struct RollupAccumulator: Sendable {
     }
 
     /// Bucket start, Unix milliseconds.
-    let start: Int64
-    private(set) var names: [String] = []
+    package let start: Int64
+    package private(set) var names: [String] = []
     private var positions: [String: Int] = [:]  // built on the first sample with different names
     private var figures: [Figures] = []
 
-    init(start: Int64) {
+    package init(start: Int64) {
         self.start = start
     }
 
-    var isEmpty: Bool { self.names.isEmpty }
+    package var isEmpty: Bool { self.names.isEmpty }
 
     /// Adds a sample older than the newest one added (back-fill): counted in min, max, avg and
     /// count, but `last` stays the newest sample's value.
-    mutating func addOlder(names: [String], values: [Double]) {
+    package mutating func addOlder(names: [String], values: [Double]) {
         self.add(names: names, values: values, older: true)
     }
 
-    mutating func add(names: [String], values: [Double], older: Bool = false) {
+    package mutating func add(names: [String], values: [Double], older: Bool = false) {
         if self.names.isEmpty {
             self.names = names
             self.figures = Array(repeating: Figures(), count: names.count)
@@ -81,12 +81,12 @@ struct RollupAccumulator: Sendable {
     }
 
     /// The point of one series so far, nil when it has no counted value in this bucket.
-    func point(series: String) -> SeriesPoint? {
+    package func point(series: String) -> SeriesPoint? {
         guard let index = self.positions[series] ?? self.names.firstIndex(of: series) else { return nil }
         return self.point(at: index)
     }
 
-    func point(at index: Int) -> SeriesPoint? {
+    package func point(at index: Int) -> SeriesPoint? {
         let figures = self.figures[index]
         guard figures.count > 0 else { return nil }
         return SeriesPoint(timestamp: MetricTime.seconds(self.start), min: figures.min, max: figures.max,
@@ -95,7 +95,7 @@ struct RollupAccumulator: Sendable {
 
     /// Every series' figures as one rollup row, five values per series in `RollupStatistic` order
     /// (see ``RollupStatistic/columnNames(of:)`` for the matching names).
-    func rowValues() -> [Double] {
+    package func rowValues() -> [Double] {
         var values: [Double] = []
         values.reserveCapacity(self.names.count * 5)
         for figures in self.figures {

@@ -4,7 +4,7 @@
 /// `@count`, so rollup blocks use the same columnar format as raw ones and a query decodes five
 /// columns. The suffix is always the last `@` part, so a series whose own name contains `@` still
 /// maps back unambiguously.
-enum RollupStatistic: Int, CaseIterable {
+package enum RollupStatistic: Int, CaseIterable {
     case min, max, avg, last, count
 
     var suffix: String {
@@ -18,12 +18,12 @@ enum RollupStatistic: Int, CaseIterable {
     }
 
     /// The five column names of a series, in `allCases` order.
-    static func columnNames(of series: String) -> [String] {
+    package static func columnNames(of series: String) -> [String] {
         self.allCases.map { series + $0.suffix }
     }
 
     /// The series a rollup column belongs to, or nil when the name has no statistic suffix.
-    static func seriesName(ofColumn column: String) -> String? {
+    package static func seriesName(ofColumn column: String) -> String? {
         for statistic in self.allCases where column.hasSuffix(statistic.suffix) {
             return String(column.dropLast(statistic.suffix.count))
         }

@@ -18,18 +18,18 @@
 /// length rather than its offset because lengths are small varints; offsets are their running sum.
 /// Names are front-coded because series share long prefixes (`disk.partitions[/].…`) and the names
 /// would otherwise be a sizeable share of a block.
-struct MetricsBlock: Sendable {
+package struct MetricsBlock: Sendable {
     static let formatVersion: UInt8 = 1
     /// Bounds what a header may claim, so a damaged count cannot make a decoder allocate gigabytes.
-    static let maximumRows = 65_535
-    static let maximumColumns = 65_535
+    package static let maximumRows = 65_535
+    package static let maximumColumns = 65_535
 
-    var timestamps: [Int64]
-    var columnNames: [String]
+    package var timestamps: [Int64]
+    package var columnNames: [String]
     /// One array per column, each with one value per timestamp.
-    var columns: [[Double]]
+    package var columns: [[Double]]
 
-    init(timestamps: [Int64], columnNames: [String], columns: [[Double]]) {
+    package init(timestamps: [Int64], columnNames: [String], columns: [[Double]]) {
         precondition(timestamps.count <= Self.maximumRows, "too many rows for one block")
         precondition(columnNames.count <= Self.maximumColumns, "too many columns for one block")
         precondition(columnNames.count == columns.count, "one value array per column")
@@ -39,7 +39,7 @@ struct MetricsBlock: Sendable {
         self.columns = columns
     }
 
-    func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var names = ByteWriter(capacity: self.columnNames.count * 16)
         var previous: [UInt8] = []
         for name in self.columnNames {
@@ -76,7 +76,7 @@ struct MetricsBlock: Sendable {
     }
 
     /// Decodes every column of an encoded block.
-    init(decoding buffer: UnsafeRawBufferPointer) throws(MetricsCodecError) {
+    package init(decoding buffer: UnsafeRawBufferPointer) throws(MetricsCodecError) {
         let reader = try MetricsBlockReader(buffer)
         var columns: [[Double]] = []
         columns.reserveCapacity(reader.columnCount)
@@ -87,7 +87,7 @@ struct MetricsBlock: Sendable {
     }
 
     /// Decodes every column of an encoded block (throws ``MetricsCodecError``).
-    init(decoding bytes: [UInt8]) throws {
+    package init(decoding bytes: [UInt8]) throws {
         self = try bytes.withUnsafeBytes { buffer in try MetricsBlock(decoding: buffer) }
     }
 }

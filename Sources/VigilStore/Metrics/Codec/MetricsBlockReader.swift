@@ -3,10 +3,10 @@
 /// A query for one series decodes the timestamps and one column (five for a rollup) out of a
 /// hundred, which is what makes a columnar block worth it. The reader borrows the buffer: create it
 /// inside the closure that owns the bytes and do not let it escape.
-struct MetricsBlockReader {
+package struct MetricsBlockReader {
     private let buffer: UnsafeRawBufferPointer
-    let rowCount: Int
-    let columnCount: Int
+    package let rowCount: Int
+    package let columnCount: Int
     private let namesRange: Range<Int>
     /// Where the timestamp stream lies in the buffer.
     let timestampRange: Range<Int>
@@ -14,7 +14,7 @@ struct MetricsBlockReader {
     /// Where each column's stream lies in the buffer.
     let streamRanges: [Range<Int>]
 
-    init(_ buffer: UnsafeRawBufferPointer) throws(MetricsCodecError) {
+    package init(_ buffer: UnsafeRawBufferPointer) throws(MetricsCodecError) {
         self.buffer = buffer
         var reader = ByteReader(buffer)
         let version = try reader.readByte("format version")
@@ -52,14 +52,14 @@ struct MetricsBlockReader {
         self.streamRanges = ranges
     }
 
-    func timestamps() throws(MetricsCodecError) -> [Int64] {
+    package func timestamps() throws(MetricsCodecError) -> [Int64] {
         var reader = ByteReader(self.buffer, range: self.timestampRange)
         let values = try IntegerDeltaCodec.decode(count: self.rowCount, order: 2, from: &reader)
         guard reader.isAtEnd else { throw .corrupt("timestamp stream has \(reader.remaining) trailing bytes") }
         return values
     }
 
-    func values(ofColumn index: Int) throws(MetricsCodecError) -> [Double] {
+    package func values(ofColumn index: Int) throws(MetricsCodecError) -> [Double] {
         precondition(index >= 0 && index < self.columnCount)
         return try self.encodings[index].decode(count: self.rowCount, from: self.buffer, range: self.streamRanges[index])
     }
@@ -84,7 +84,7 @@ struct MetricsBlockReader {
         guard reader.isAtEnd else { throw .corrupt("names region has trailing bytes") }
     }
 
-    func columnNames() throws(MetricsCodecError) -> [String] {
+    package func columnNames() throws(MetricsCodecError) -> [String] {
         var names: [String] = []
         names.reserveCapacity(self.columnCount)
         try self.forEachName { name, _ in
@@ -96,7 +96,7 @@ struct MetricsBlockReader {
 
     /// The column index of each wanted name (UTF-8), nil where the block has no such column, found
     /// in one pass over the names without building strings.
-    func columnIndices(of wanted: [[UInt8]]) throws(MetricsCodecError) -> [Int?] {
+    package func columnIndices(of wanted: [[UInt8]]) throws(MetricsCodecError) -> [Int?] {
         var found = [Int?](repeating: nil, count: wanted.count)
         var missing = wanted.count
         try self.forEachName { name, index in
@@ -110,7 +110,7 @@ struct MetricsBlockReader {
     }
 
     /// The raw bytes of the names region, to tell cheaply whether two blocks have the same columns.
-    var namesRegion: UnsafeRawBufferPointer {
+    package var namesRegion: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: self.buffer[self.namesRange])
     }
 }

@@ -7,8 +7,8 @@ import Foundation
 /// an open block carries the column names (in the `names` column: a varint count, then per name a
 /// varint length and its UTF-8 bytes); later rows of the block have the same columns by
 /// construction, because a sample with other names seals the block first.
-enum HeadRow {
-    static func data(values: [Double]) -> Data {
+package enum HeadRow {
+    package static func data(values: [Double]) -> Data {
         var data = Data(count: values.count * 8)
         data.withUnsafeMutableBytes { buffer in
             for (index, value) in values.enumerated() {
@@ -18,7 +18,7 @@ enum HeadRow {
         return data
     }
 
-    static func data(names: [String]) -> Data {
+    package static func data(names: [String]) -> Data {
         var writer = ByteWriter(capacity: names.count * 24 + 4)
         writer.write(varint: names.count)
         for name in names {
@@ -28,7 +28,7 @@ enum HeadRow {
         return Data(writer.bytes)
     }
 
-    static func names(from buffer: UnsafeRawBufferPointer) throws(MetricsCodecError) -> [String] {
+    package static func names(from buffer: UnsafeRawBufferPointer) throws(MetricsCodecError) -> [String] {
         var reader = ByteReader(buffer)
         let count = try reader.readCount("head name count", limit: Swift.min(buffer.count, MetricsBlock.maximumColumns))
         var names: [String] = []
@@ -43,7 +43,7 @@ enum HeadRow {
     }
 
     /// How many values a row's data holds, checked against the block's column count.
-    static func checkedCount(of buffer: UnsafeRawBufferPointer, columns: Int) throws(MetricsCodecError) -> Int {
+    package static func checkedCount(of buffer: UnsafeRawBufferPointer, columns: Int) throws(MetricsCodecError) -> Int {
         guard buffer.count == columns * 8 else {
             throw .corrupt("head row has \(buffer.count) bytes for \(columns) columns")
         }
@@ -51,7 +51,7 @@ enum HeadRow {
     }
 
     @inline(__always)
-    static func value(at index: Int, in buffer: UnsafeRawBufferPointer) -> Double {
+    package static func value(at index: Int, in buffer: UnsafeRawBufferPointer) -> Double {
         Double(bitPattern: UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)))
     }
 }
