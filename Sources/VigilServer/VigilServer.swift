@@ -118,7 +118,10 @@ public struct VigilServer: Sendable {
         // Opened by the cluster's election on PostgreSQL; a single server always leads.
         let gate = LeaderGate(leading: postgres == nil)
         self.leader = gate
-        let history: any MetricsStore = try history ?? {
+        let history: any MetricsStore = try history ?? postgres.map {
+            // On the store's pool: one set of connections per server.
+            PostgresMetricsStore(store: $0, options: PostgresMetricsOptions(retention: settings.retention))
+        } ?? {
             switch settings.storage {
             case .sqlite, .postgres: try SQLiteMetricsStore(directory: directory, retention: settings.retention)
             case .memory: MemoryMetricsStore(capacity: settings.memorySamplesPerHost)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 import VigilLocalPostgres
 
@@ -25,6 +28,19 @@ struct PostgresEndToEndTests {
                                            environment: environment)
             #expect(status == 0, "vigil keys create: \(output)")
             #expect(try await postgres.psql("SELECT hostname FROM agent_keys", database: "vigil") == "pg-host\n")
+
+            // A sample posted with the host's key lands in the history on PostgreSQL and reads back.
+            var post = URLRequest(url: URL(string: "http://127.0.0.1:\(server.httpPort)/api/metrics")!)
+            post.httpMethod = "POST"
+            post.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            post.setValue(output.trimmingCharacters(in: .whitespacesAndNewlines), forHTTPHeaderField: "X-API-Key")
+            post.httpBody = Data(#"{"cpu": {"cpu_percent_total": 12.5, "cpu_count_logical": 4}}"#.utf8)
+            let (_, posted) = try await URLSession.shared.data(for: post)
+            #expect((posted as? HTTPURLResponse)?.statusCode == 200)
+            let history = try await server.api.get("/api/servers/pg-host/history?metric=cpu.percent") as? [String: Any]
+            let points = history?["points"] as? [[String: Any]] ?? []
+            #expect(points.count == 1, "\(history ?? [:])")
+            #expect(try await postgres.psql("SELECT (SELECT count(*) FROM metrics_raw_head) + (SELECT count(*) FROM metrics_raw_blocks)", database: "vigil") == "1\n")
 
             // A message acknowledged ("stored") is a row in PostgreSQL.
             let sent = try await server.vigil(["send", "--name", "bob", "hello from bob"])

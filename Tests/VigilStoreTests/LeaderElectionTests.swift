@@ -74,8 +74,9 @@ struct LeaderElectionTests {
     @Test("a hung leader (connected, not renewing) loses the lock once its lease is overdue; when it wakes it is a follower")
     func hungLeader() async throws {
         try await withDatabase { (store, settings) async throws in
+            // a's lease is short (it hangs); b's is long, so b stays leader while this test does not step it.
             let a = self.election(store, "a", lease: .milliseconds(600))
-            let b = self.election(store, "b", lease: .milliseconds(600))
+            let b = self.election(store, "b", lease: .seconds(30))
             #expect(await a.step() == .leader(epoch: 1))
             // a stops stepping (hung); b keeps trying.
             let started = ContinuousClock.now

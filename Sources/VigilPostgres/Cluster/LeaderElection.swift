@@ -28,7 +28,7 @@ public actor LeaderElection {
     public private(set) var role: Role = .follower
 
     /// The advisory lock's key, shared by every server on the database.
-    static let leaderLock: Int64 = 0x5649_4749_4C00_0010
+    static var leaderLock: Int64 { AdvisoryLock.leader }
 
     public init(store: PostgresStore, memberID: String, lease: Duration, logger: Logger) {
         self.store = store

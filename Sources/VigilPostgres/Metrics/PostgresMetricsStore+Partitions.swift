@@ -4,7 +4,7 @@ import VigilStore
 extension PostgresMetricsStore {
     /// Serialises partition creation and dropping among servers (the catalog would otherwise see
     /// two servers create the same table at once).
-    static let partitionLock: Int64 = 0x5649_4749_4C00_0010  // "VIGIL" + 0x10
+    static var partitionLock: Int64 { AdvisoryLock.metricsPartitions }
 
     /// The partitions (of every table of a level) a sample needs: its raw time's, and its minute
     /// and hour buckets'.

@@ -98,9 +98,9 @@ public final class PostgresStore: VigilStore {
             .filter { !$0.isEmpty }
     }
 
-    /// Advisory lock keys: one number per purpose, shared by every server on the database.
-    static let migrationLock: Int64 = 0x5649_4749_4C00_0001  // "VIGIL" + 1
-    static let messageOrderLock: Int64 = 0x5649_4749_4C00_0002
+    /// Advisory lock keys (``AdvisoryLock``), shared by every server on the database.
+    static var migrationLock: Int64 { AdvisoryLock.migration }
+    static var messageOrderLock: Int64 { AdvisoryLock.messageOrder }
 
     // MARK: Identity
 
