@@ -156,6 +156,7 @@ let package = Package(
         .target(
             name: "VigilPostgres",
             dependencies: [
+                "VigilProtocol",  // Duration.seconds
                 "VigilStore",
                 "VigilAPI",
                 "VigilAlerting",

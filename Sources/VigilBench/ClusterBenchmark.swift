@@ -246,15 +246,9 @@ struct ClusterBenchmark: AsyncParsableCommand {
         throw BenchmarkError("timed out after \(timeout) waiting for \(what)")
     }
 
-    private static func ms(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-    }
+    private static func ms(_ duration: Duration) -> Double { StoreComparison.seconds(duration) * 1000 }
 
-    private static func percentile(_ sorted: [Double], _ p: Double) -> Double {
-        guard !sorted.isEmpty else { return 0 }
-        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
-        return sorted[min(max(rank, 0), sorted.count - 1)]
-    }
+    private static func percentile(_ sorted: [Double], _ p: Double) -> Double { StoreComparison.percentile(sorted, p) }
 
     static func table(_ report: Report) -> String {
         var lines = ["kill  new leader  agents moved  re-register p50  re-register max"]

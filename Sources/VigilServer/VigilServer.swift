@@ -168,6 +168,13 @@ public struct VigilServer: Sendable {
         // A cluster when servers share PostgreSQL; otherwise a cluster of one that always leads.
         let memberID = settings.cluster.memberID ?? settings.serverID ?? UUID().uuidString.lowercased()
         let clusterState = ClusterState(memberID: memberID, clustered: postgres != nil)
+        // Where a stored liveness transition goes, whoever stored it (this server's recorder, or
+        // the leader declaring a dead server's hosts DOWN): notices, the live stream, alerting.
+        let publishTransition: @Sendable (LivenessEvent) -> Void = { event in
+            messages.notify(of: event)
+            live.publishTransition(event)
+            alerts.evaluation.observe(event)
+        }
         let environment = SessionEnvironment(
             settings: settings, serverID: serverID, tracker: tracker,
             authenticator: AgentAuthenticator(store: store, openEnrollment: settings.openEnrollment, legacyClients: settings.legacyClients),
@@ -215,11 +222,7 @@ public struct VigilServer: Sendable {
             ClusterService(store: $0, settings: settings.cluster, memberID: memberID, agentAddress: agentAddress,
                            httpAddress: settings.cluster.advertiseHTTPAddress ?? "\(Self.advertisedHost(settings.httpHost)):\(settings.httpPort)",
                            sessions: environment.registeredSessions, tracker: tracker, restartGrace: settings.restartGrace,
-                           state: clusterState, gate: gate, logger: logger, publish: { event in
-                               messages.notify(of: event)
-                               live.publishTransition(event)
-                               alerts.evaluation.observe(event)
-                           })
+                           state: clusterState, gate: gate, logger: logger, publish: publishTransition)
         }
 
         // HEAD on every GET route: the GET answer without its body (RFC 9110 §9.3.2).
@@ -287,11 +290,8 @@ public struct VigilServer: Sendable {
         // First, so it stops last: the database outlives every service that writes to it.
         let closing: [any Service] = (postgres.map { [PostgresStoreService(store: $0)] } ?? []) + (cluster.map { [$0] } ?? [])
         self.services = closing + (settings.storage.usesDataDirectory ? [storage] : []) + [
-            RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger, storage: storage, onTransition: { event in
-                messages.notify(of: event)
-                live.publishTransition(event)
-                alerts.evaluation.observe(event)
-            }), updates: continuation),
+            RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger, storage: storage, onTransition: publishTransition),
+                            updates: continuation),
             alerts,
             LivenessMonitor(tracker: tracker, store: store, checkInterval: settings.checkInterval, persistInterval: settings.persistInterval, storage: storage, logger: logger),
             metricsService,

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import VigilProtocol
 
 /// Leader election on PostgreSQL: the leader is the holder of a session advisory lock, on a
 /// connection of its own (not the pool's: a pooled session would carry the lock to whoever
@@ -96,9 +97,7 @@ public actor LeaderElection {
         await self.dropSession()
     }
 
-    private var leaseSeconds: Double {
-        Double(self.lease.components.seconds) + Double(self.lease.components.attoseconds) / 1e18
-    }
+    private var leaseSeconds: Double { self.lease.seconds }
 
     private func takeOverFromHungLeader(_ connection: PostgresConnection) async throws {
         let rows = try await connection.query(PostgresQuery(unsafeSQL: """

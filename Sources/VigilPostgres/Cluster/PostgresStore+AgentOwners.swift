@@ -1,11 +1,12 @@
 import Foundation
 import PostgresNIO
+import VigilProtocol
 import VigilAPI
 import VigilStore
 
 /// Which member holds each host (columns `agents.owner`, `agents.owner_seen`).
 extension PostgresStore {
-    /// Marks these hosts as held by `memberID` now (every heartbeat, for the hosts connected to it).
+    /// Marks these hosts as held by `memberID` now (each heartbeat, for the hosts newly connected to it).
     public func claimAgents(_ hostnames: [String], memberID: String) async throws {
         guard !hostnames.isEmpty else { return }
         try await self.client.query(PostgresQuery(unsafeSQL: """
@@ -24,20 +25,20 @@ extension PostgresStore {
     }
 
     /// Declares DOWN, in one transaction, the hosts expected to be sending heartbeats whose holder
-    /// is not among `liveMembers` and that no member has claimed for `grace` (on the database's
-    /// clock): their server died and they did not reconnect elsewhere within the restart grace.
+    /// is not among `liveMembers` and whose holder was last heard from (its member row, else the
+    /// last claim) more than `grace` ago, on the database's clock: their server died and they did
+    /// not reconnect elsewhere within the restart grace.
     /// Rows are locked, so a host claimed by another member meanwhile is not among them, nor is a
     /// host declared twice (its state is DOWN after). Returns the events stored.
     public func declareOrphansDown(liveMembers: [String], grace: Duration, excluding local: Set<String>, reason: String, at date: Date) async throws -> [LivenessEvent] {
-        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
         let expecting = LivenessState.allCases.filter(\.expectsHeartbeats).map(\.rawValue)
         return try await self.transaction { connection in
             let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-                SELECT * FROM agents
-                WHERE state = ANY($1) AND (owner IS NULL OR NOT (owner = ANY($2)))
-                  AND COALESCE(owner_seen, state_since) < \(Self.databaseNow) - $3
-                ORDER BY hostname FOR UPDATE SKIP LOCKED
-                """, binds: try Self.binds(expecting, liveMembers, seconds)), logger: self.logger).rows()
+                SELECT agents.* FROM agents LEFT JOIN cluster_members dead ON dead.id = agents.owner
+                WHERE agents.state = ANY($1) AND (agents.owner IS NULL OR NOT (agents.owner = ANY($2)))
+                  AND COALESCE(dead.last_seen, agents.owner_seen, agents.state_since) < \(Self.databaseNow) - $3
+                ORDER BY agents.hostname FOR UPDATE OF agents SKIP LOCKED
+                """, binds: try Self.binds(expecting, liveMembers, grace.seconds)), logger: self.logger).rows()
             var events: [LivenessEvent] = []
             for row in rows {
                 let record = try Self.agent(from: row)

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import VigilProtocol
 
 /// Cluster membership (table `cluster_members`): each server writes its row every heartbeat; a
 /// row older than the member timeout, on the database's clock, is a dead member.
@@ -20,24 +21,21 @@ extension PostgresStore {
 
     /// Members heard from within `timeout`, by id.
     public func liveMembers(timeout: Duration) async throws -> [ClusterMember] {
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        return try await self.client.query(PostgresQuery(unsafeSQL: """
+        try await self.client.query(PostgresQuery(unsafeSQL: """
             SELECT * FROM cluster_members WHERE last_seen > \(Self.databaseNow) - $1 ORDER BY id
-            """, binds: try Self.binds(seconds)), logger: self.logger).rows().map(Self.member(from:))
+            """, binds: try Self.binds(timeout.seconds)), logger: self.logger).rows().map(Self.member(from:))
     }
 
-    /// Removes a member's row (a clean shutdown: it is gone at once, not after the timeout).
+    /// Removes a member's row (a clean shutdown: it is gone at once, not after the timeout), and
+    /// starts its hosts' restart grace now (claims are written on change, so their last claim may
+    /// be older).
     public func leave(memberID: String) async throws {
-        try await self.client.query("DELETE FROM cluster_members WHERE id = \(memberID)", logger: self.logger)
-    }
-
-    /// Deletes rows of members silent for longer than `olderThan` (the leader's housekeeping).
-    @discardableResult
-    public func forgetMembers(silentFor olderThan: Duration) async throws -> Int {
-        let seconds = Double(olderThan.components.seconds)
-        return try await self.client.query(PostgresQuery(unsafeSQL: """
-            DELETE FROM cluster_members WHERE last_seen < \(Self.databaseNow) - $1 RETURNING id
-            """, binds: try Self.binds(seconds)), logger: self.logger).rows().count
+        try await self.transaction { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: """
+                UPDATE agents SET owner_seen = \(Self.databaseNow) WHERE owner = $1
+                """, binds: try Self.binds(memberID)), logger: self.logger)
+            try await connection.query("DELETE FROM cluster_members WHERE id = \(memberID)", logger: self.logger)
+        }
     }
 
     /// The leader row, if any server ever led.

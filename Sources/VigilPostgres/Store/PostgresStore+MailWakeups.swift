@@ -44,21 +44,26 @@ extension PostgresStore {
     }
 
     public func mailWakeups() -> AsyncStream<MailWakeup>? {
-        let (stream, continuation) = AsyncStream<MailWakeup>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        let (stream, continuation) = AsyncStream<MailWakeup>.makeStream(bufferingPolicy: .bufferingNewest(Self.wakeupBuffer))
         let task = Task { [self] in
             var failures = 0
             while !Task.isCancelled {
                 do {
                     let connection = try await self.dedicatedConnection(id: 2)
-                    defer { Task { try? await connection.close() } }
-                    try await connection.listen(on: Self.mailChannel) { notifications in
-                        // Listening now: anything stored before this point is swept up once.
-                        continuation.yield(.everyone(rowID: try await self.newestMessageID()))
-                        failures = 0
-                        for try await notification in notifications {
-                            if let wakeup = Self.wakeup(from: notification.payload) { continuation.yield(wakeup) }
+                    do {
+                        try await connection.listen(on: Self.mailChannel) { notifications in
+                            // Listening now: anything stored before this point is swept up once.
+                            continuation.yield(.everyone(rowID: try await self.newestMessageID()))
+                            failures = 0
+                            for try await notification in notifications {
+                                if let wakeup = Self.wakeup(from: notification.payload) { continuation.yield(wakeup) }
+                            }
                         }
+                    } catch {
+                        try? await connection.close()
+                        throw error
                     }
+                    try? await connection.close()
                 } catch {
                     if Task.isCancelled { break }
                     failures += 1
@@ -66,13 +71,24 @@ extension PostgresStore {
                         self.logger.warning("mail wake-ups from other servers interrupted; reconnecting", metadata: ["error": "\(error)"])
                     }
                 }
-                try? await Task.sleep(for: .milliseconds(min(5000, 100 * (1 << min(failures, 6)))))
+                try? await Task.sleep(for: Self.listenRetryDelay(afterFailures: failures))
             }
             continuation.finish()
         }
         continuation.onTermination = { _ in task.cancel() }
         return stream
     }
+
+    /// Waits before listening again: 100 ms doubling per failure, at most ``listenRetryMax``.
+    static func listenRetryDelay(afterFailures failures: Int) -> Duration {
+        min(Self.listenRetryMax, .milliseconds(100 * (1 << min(failures, 6))))
+    }
+
+    /// The longest wait between attempts to LISTEN again after the connection failed.
+    static let listenRetryMax: Duration = .seconds(5)
+    /// Wake-ups buffered for a message service that has not taken them yet; older ones are
+    /// dropped first (a wake-up only hurries a read: a dropped one costs a delay, not a message).
+    static let wakeupBuffer = 10_000
 
     func newestMessageID() async throws -> Int64 {
         for try await id in try await self.client.query("SELECT COALESCE(MAX(id), 0)::bigint FROM messages", logger: self.logger).decode(Int64.self) {

@@ -28,6 +28,12 @@ final class ClusterService: Service {
     private let agentAddress: String
     private let httpAddress: Mutex<String>
     private let startedAt = Date()
+    /// The hosts last claimed, and heartbeats since the last full claim: a beat writes only the
+    /// hosts newly connected here, and every ``fullClaimEvery`` beats all of them again (a host
+    /// that left and came back between two beats is then claimed too).
+    private let claims = Mutex<(claimed: Set<String>, beats: Int)>(([], 0))
+    /// Beats between two claims of every connected host (10 s at the default 1 s heartbeat).
+    static let fullClaimEvery = 10
     private let logger: Logger
 
     init(store: PostgresStore, settings: ClusterSettings, memberID: String, agentAddress: String, httpAddress: String,
@@ -64,7 +70,7 @@ final class ClusterService: Service {
         }
         await self.election.resign()
         self.gate.follow()
-        try? await self.store.leave(memberID: self.memberID)
+        try? await self.store.leave(memberID: self.memberID)  // its hosts' grace starts now
     }
 
     private func elect() async {
@@ -82,7 +88,10 @@ final class ClusterService: Service {
         let connected = Set(self.tracker.unsortedStatuses().filter(\.connected).map(\.hostname))
         do {
             try await self.store.beat(member)
-            try await self.store.claimAgents(connected.sorted(), memberID: self.memberID)
+            let (claimed, beats) = self.claims.withLock { $0 }
+            let claim = beats % Self.fullClaimEvery == 0 ? connected : connected.subtracting(claimed)
+            try await self.store.claimAgents(claim.sorted(), memberID: self.memberID)
+            self.claims.withLock { $0 = (connected, beats + 1) }
             let members = try await self.store.liveMembers(timeout: self.settings.memberTimeout)
             let leader = try await self.store.leader()
             if self.gate.isLeader {
