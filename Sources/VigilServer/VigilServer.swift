@@ -168,6 +168,7 @@ public struct VigilServer: Sendable {
         // A cluster when servers share PostgreSQL; otherwise a cluster of one that always leads.
         let memberID = settings.cluster.memberID ?? settings.serverID ?? UUID().uuidString.lowercased()
         let clusterState = ClusterState(memberID: memberID, clustered: postgres != nil)
+        let loadSharing = postgres == nil ? nil : LoadSharing(settings: settings.cluster, memberID: memberID, state: clusterState, tracker: tracker, logger: logger)
         // Where a stored liveness transition goes, whoever stored it (this server's recorder, or
         // the leader declaring a dead server's hosts DOWN): notices, the live stream, alerting.
         let publishTransition: @Sendable (LivenessEvent) -> Void = { event in
@@ -179,7 +180,8 @@ public struct VigilServer: Sendable {
             settings: settings, serverID: serverID, tracker: tracker,
             authenticator: AgentAuthenticator(store: store, openEnrollment: settings.openEnrollment, legacyClients: settings.legacyClients),
             metrics: metrics, messages: messages, files: files, serverMetrics: serverMetrics, logger: logger, live: liveSettings,
-            clusterServers: { clusterState.snapshot.members.map(\.agentAddress) }
+            clusterServers: { clusterState.snapshot.members.map(\.agentAddress) },
+            redirectAgent: { loadSharing?.redirect(agentsHere: $0) }
         )
         self.sessions = environment
         // Users before the listener binds: creating the first admin may fail (a bad database), and
@@ -222,7 +224,7 @@ public struct VigilServer: Sendable {
             ClusterService(store: $0, settings: settings.cluster, memberID: memberID, agentAddress: agentAddress,
                            httpAddress: settings.cluster.advertiseHTTPAddress ?? "\(Self.advertisedHost(settings.httpHost)):\(settings.httpPort)",
                            sessions: environment.registeredSessions, tracker: tracker, restartGrace: settings.restartGrace,
-                           state: clusterState, gate: gate, logger: logger, publish: publishTransition)
+                           state: clusterState, gate: gate, loadSharing: loadSharing, logger: logger, publish: publishTransition)
         }
 
         // HEAD on every GET route: the GET answer without its body (RFC 9110 §9.3.2).

@@ -20,6 +20,8 @@ final class ClusterService: Service {
     let election: LeaderElection
     let memberID: String
     private let sessions: RegisteredSessions
+    /// Redirects and shedding; `nil` only in tests that run membership alone.
+    private let loadSharing: LoadSharing?
     private let tracker: LivenessTracker
     /// How long a host whose server died has to reconnect elsewhere before the leader declares it DOWN.
     private let restartGrace: Duration
@@ -38,7 +40,8 @@ final class ClusterService: Service {
 
     init(store: PostgresStore, settings: ClusterSettings, memberID: String, agentAddress: String, httpAddress: String,
          sessions: RegisteredSessions, tracker: LivenessTracker, restartGrace: Duration, state: ClusterState, gate: LeaderGate,
-         logger: Logger, publish: @escaping @Sendable (LivenessEvent) -> Void) {
+         loadSharing: LoadSharing? = nil, logger: Logger, publish: @escaping @Sendable (LivenessEvent) -> Void) {
+        self.loadSharing = loadSharing
         self.tracker = tracker
         self.restartGrace = restartGrace
         self.publish = publish
@@ -83,7 +86,7 @@ final class ClusterService: Service {
     private func beat() async {
         let member = ClusterMember(
             id: self.memberID, agentAddress: self.agentAddress, httpAddress: self.httpAddress.withLock { $0 },
-            load: self.sessions.countsByKind[.agent] ?? 0, capacity: self.settings.capacity, startedAt: self.startedAt
+            load: self.sessions.agentCount, capacity: self.settings.capacity, startedAt: self.startedAt
         )
         let connected = Set(self.tracker.unsortedStatuses().filter(\.connected).map(\.hostname))
         do {
@@ -103,6 +106,8 @@ final class ClusterService: Service {
                 $0.lastContact = Date()
                 $0.problem = nil
             }
+            self.loadSharing?.membersRefreshed()
+            self.loadSharing?.shed(from: self.sessions)
         } catch {
             let wasFine = self.state.snapshot.problem == nil
             self.state.update { $0.problem = "\(error)" }
