@@ -247,10 +247,11 @@ public struct VigilServer: Sendable {
         }
         KeyRoutes(store: store, sessions: environment.registeredSessions, logger: logger, enrollmentToken: enrollmentToken).register(on: router.group("api"))
         let startedAt = Date()
-        APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: startedAt, version: Self.version, live: live, storage: storage).register(on: router)
+        APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: startedAt, version: Self.version, live: live, storage: storage,
+                  backend: settings.storage.rawValue, cluster: clusterState, databaseTimeout: settings.postgres?.connectTimeout).register(on: router)
         let singleMember: @Sendable () -> ClusterStatus.Member = {
             ClusterStatus.Member(id: memberID, agentAddress: agentAddress, httpAddress: "\(Self.advertisedHost(settings.httpHost)):\(settings.httpPort)",
-                                 load: environment.registeredSessions.countsByKind[.agent] ?? 0, capacity: settings.cluster.capacity,
+                                 load: environment.registeredSessions.agentCount, capacity: settings.cluster.capacity,
                                  startedAt: startedAt, lastSeen: Date(), leader: true)
         }
         ClusterRoutes(state: clusterState, gate: gate, backend: settings.storage, single: singleMember).register(on: router.group("api"))
