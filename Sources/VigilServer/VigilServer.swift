@@ -165,6 +165,12 @@ public struct VigilServer: Sendable {
         self.messages = messages
         let files = FileService(store: store, settings: settings, logger: logger)
         self.files = files
+        if postgres != nil, settings.filesDirectorySetting == nil {
+            // The catalog is shared, the bytes are not: say so once, at start (OPERATIONS.md §15.4).
+            logger.warning("files.directory is this server's own (under its data directory): files it receives download only from it; point every member's files.directory at one shared directory", metadata: [
+                "files_directory": "\(settings.filesDirectory)",
+            ])
+        }
         // A cluster when servers share PostgreSQL; otherwise a cluster of one that always leads.
         let memberID = settings.cluster.memberID ?? settings.serverID ?? UUID().uuidString.lowercased()
         let clusterState = ClusterState(memberID: memberID, clustered: postgres != nil)
