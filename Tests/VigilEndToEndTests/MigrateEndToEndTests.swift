@@ -13,7 +13,8 @@ struct MigrateEndToEndTests {
     @Test("a SQLite data directory moves to PostgreSQL: keys, users, messages with their ids and the history serve as before",
           .enabled(if: LocalPostgres.isAvailable, "PostgreSQL is not installed"))
     func migratesEverything() async throws {
-        var server = try await ToolServer.start()
+        // 250 samples in a burst: the per-host rate limits must let them all in.
+        var server = try await ToolServer.start(environment: ["VIGIL_METRICS_RATE_LIMIT": "10000", "VIGIL_METRICS_RATE_BURST": "100000"])
         defer { server.stop() }
         let key = try server.key(for: "mig-host")
         let api = server.api

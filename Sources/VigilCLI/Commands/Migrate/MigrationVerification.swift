@@ -61,7 +61,7 @@ struct MigrationVerification {
             let expected = sqlite[hostname]?.levels[0] ?? 0
             let found = postgres[hostname]?.levels[0] ?? 0
             guard expected > 0 || found > 0 else { continue }
-            lines.append(Line(what: "metrics raw samples \(hostname.logEscaped)", sqlite: expected, postgres: found, ok: expected == found))
+            lines.append(Line(what: "metrics raw samples \(Self.cell(hostname))", sqlite: expected, postgres: found, ok: expected == found))
         }
         for resolution in MetricResolution.rollups {
             var mismatched = false
@@ -80,5 +80,12 @@ struct MigrationVerification {
         let latestPostgres = Int64(try await self.metrics.latestDocuments().count)
         lines.append(Line(what: "metrics latest documents", sqlite: latestSQLite, postgres: latestPostgres, ok: latestSQLite == latestPostgres))
         return Report(lines: lines)
+    }
+
+    /// A hostname as a table cell: as it is when it is a plain name, else quoted and escaped (a
+    /// name stored by an older version, say, must not break the line or drive the terminal).
+    static func cell(_ hostname: String) -> String {
+        let plain = !hostname.isEmpty && hostname.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-._".unicodeScalars.contains($0)) }
+        return plain ? hostname : hostname.logEscaped
     }
 }
