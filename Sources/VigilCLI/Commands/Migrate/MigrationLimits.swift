@@ -7,3 +7,8 @@ struct MigrationLimits: Sendable {
     /// Sealed metrics blocks (a few kilobytes each) per read and per INSERT.
     var blocksPerBatch = 200
 }
+
+extension MigrationLimits {
+    /// How often a long table or history prints how far it got.
+    static let progressInterval: Duration = .seconds(2)
+}
