@@ -33,7 +33,7 @@ struct ClusterViewEndToEndTests {
             #expect((sample["metrics"] as? [String: Any])?["cpu"] != nil)
             _ = try await stream.waitFor("the host's registration on B's stream") { message in
                 guard message["type"] as? String == "event", let event = message["event"] as? [String: Any] else { return false }
-                return event["hostname"] as? String == host && event["to"] as? String == "connected"
+                return event["hostname"] as? String == host && event["to"] as? String == "CONNECTED"
             }
 
             // GET /api/servers on B: the host, held by A, connected, with its current figures.
@@ -52,22 +52,22 @@ struct ClusterViewEndToEndTests {
             agent.stop()  // SIGKILL
             let down = try await stream.waitFor("the host's DOWN on B's stream", timeout: .seconds(30)) { message in
                 guard message["type"] as? String == "event", let event = message["event"] as? [String: Any] else { return false }
-                return event["hostname"] as? String == host && event["to"] as? String == "down"
+                return event["hostname"] as? String == host && event["to"] as? String == "DOWN"
             }
             _ = down
             _ = try await stream.waitFor("the host's state DOWN on B's stream") {
-                $0["type"] as? String == "state" && $0["hostname"] as? String == host && $0["state"] as? String == "down" && $0["connected"] as? Bool == false
+                $0["type"] as? String == "state" && $0["hostname"] as? String == host && $0["state"] as? String == "DOWN" && $0["connected"] as? Bool == false
             }
             // Stored once, by A: the shared event log has one DOWN, A logged it and B did not.
             let events = try await b.api.events().filter { $0.hostname == host }
-            #expect(events.filter { $0.to == "down" }.count == 1, "\(events.map(\.to))")
+            #expect(events.filter { $0.to == "DOWN" }.count == 1, "\(events.map(\.to))")
             #expect(a.server.output.contains("host DOWN"), "A did not declare the host DOWN")
             #expect(!b.server.output.contains("host DOWN"), "B declared a host DOWN it does not hold:\n\(b.server.output)")
             // B's listing shows it DOWN, not connected.
             _ = try await waitFor("\(host) DOWN in B's /api/servers") { () -> Bool? in
                 let hosts = try await b.api.get("/api/servers") as? [[String: Any]] ?? []
                 let entry = hosts.first { $0["hostname"] as? String == host }
-                return entry?["state"] as? String == "down" && entry?["connected"] as? Bool == false ? true : nil
+                return entry?["state"] as? String == "DOWN" && entry?["connected"] as? Bool == false ? true : nil
             }
         }
     }

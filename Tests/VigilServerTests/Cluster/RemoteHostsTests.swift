@@ -44,7 +44,7 @@ struct RemoteHostsTests {
         #expect(!remote.isHeldElsewhere("on-a"))
         // The leader declaring it DOWN: nobody holds it.
         remote.apply(LivenessEvent(hostname: "on-a", from: .suspect, to: .down, reason: "its server stopped", at: Self.at), status: nil, member: "member-c")
-        #expect(remote.status(of: "on-a", local: nil).map { [$0.state.rawValue, $0.member ?? "-"] } == ["down", "-"])
+        #expect(remote.status(of: "on-a", local: nil).map { [$0.state.rawValue, $0.member ?? "-"] } == ["DOWN", "-"])
 
         // A member that died: its hosts are shown not connected, and not held.
         remote.hold(Self.status("on-dead"), member: "member-a")
@@ -80,7 +80,7 @@ struct RemoteHostsTests {
         continuation.finish()
         var moves: [String] = []
         for await update in updates {
-            if case .transition(let event) = update { moves.append("\(event.hostname):\(event.to.rawValue)") }
+            if case .transition(let event) = update { moves.append("\(event.hostname):\(event.to.rawValue.lowercased())") }
         }
         #expect(moves.filter { $0.hasPrefix("moved:") } == ["moved:connected", "moved:healthy"])
         #expect(moves.filter { $0.hasPrefix("lost:") } == ["lost:connected", "lost:healthy", "lost:suspect", "lost:down"])
