@@ -71,4 +71,46 @@ struct ClusterViewEndToEndTests {
             }
         }
     }
+
+    @Test("a member that restarts shows the hosts another member holds at once, read from the store; a broadcast sent through one member is on the other's messages topic, once",
+          .enabled(if: LocalPostgres.isAvailable, "PostgreSQL is not installed"))
+    func restartAndMessages() async throws {
+        try await ClusterEndToEndTests().withCluster(2) { _, servers in
+            let host = "cluster-view-2"
+            _ = try await waitFor("two members", timeout: .seconds(20)) { () -> Bool? in
+                let members = (try await servers[1].api.get("/api/cluster") as? [String: Any])?["members"] as? [[String: Any]] ?? []
+                return members.count == 2 ? true : nil
+            }
+            let agent = try Child(try Binaries.path("vigil-agent"), [
+                "--server", servers[0].address, "--ca", servers[0].caFile, "--hostname", host, "--metrics-interval", "1", "--log-level", "info",
+            ], name: "agent-cluster-view-2", directory: servers[0].directory)
+            defer { agent.stop() }
+            let heldByA = { (server: ToolServer) async throws -> Bool? in
+                let hosts = try await server.api.get("/api/servers") as? [[String: Any]] ?? []
+                let entry = hosts.first { $0["hostname"] as? String == host }
+                return entry?["member"] as? String == "member-0" && entry?["state"] as? String == "HEALTHY" && entry?["connected"] as? Bool == true ? true : nil
+            }
+            _ = try await waitFor("\(host) held by A in B's listing", timeout: .seconds(20)) { try await heldByA(servers[1]) }
+
+            // B restarts while the agent stays on A: nothing is relayed about the host's liveness
+            // now (it does not register again), so B knows its holder and state from the store only.
+            let registrations = { agent.output.components(separatedBy: "registered").count }
+            let before = registrations()
+            try await servers[1].restart()
+            _ = try await waitFor("\(host) held by A in the restarted B's listing", timeout: .seconds(20)) { try await heldByA(servers[1]) }
+            #expect(registrations() == before, "the agent registered again:\n\(agent.output)")
+
+            let b = servers[1]
+            let stream = StreamProcessClient(port: b.httpPort)
+            defer { stream.close() }
+            try await stream.start(token: try await b.api.accessToken(), topics: ["messages"])
+            let sent = try await servers[0].vigil(["send", "--name", "carol", "hello from member zero"])
+            #expect(sent.status == 0, "vigil send: \(sent.output)")
+            let isIt = { (message: [String: Any]) -> Bool in
+                message["type"] as? String == "message" && (message["message"] as? [String: Any])?["content"] as? String == "hello from member zero"
+            }
+            _ = try await stream.waitFor("the broadcast on B's messages topic", isIt)
+            #expect(stream.received.filter(isIt).count == 1)
+        }
+    }
 }

@@ -66,11 +66,17 @@ final class RemoteHosts: Sendable {
         }
     }
 
-    /// A sample `member` accepted: the host was seen then.
+    /// A sample `member` accepted: the host was seen then, connected there. That also names the
+    /// holder of a host read from the store before its holder's claim was written (claims follow
+    /// registrations by up to a few heartbeats), or whose registration elsewhere was missed.
     func saw(_ hostname: String, at date: Date, member: String) {
         self.entries.withLock { entries in
-            guard var entry = entries[hostname], entry.member == member else { return }
+            guard var entry = entries[hostname] else { return }
             entry.status.lastSeen = max(entry.status.lastSeen ?? date, date)
+            if entry.status.state.expectsHeartbeats {
+                entry.member = member
+                entry.status.connected = true
+            }
             entries[hostname] = entry
         }
     }

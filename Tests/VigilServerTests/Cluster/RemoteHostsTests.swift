@@ -54,6 +54,19 @@ struct RemoteHostsTests {
         // Registered here: released.
         remote.release("on-dead")
         #expect(remote.status(of: "on-dead", local: nil) == nil)
+
+        // Read from the store before its holder claimed it: no member, until a sample names it.
+        remote.seed(["unclaimed": .init(status: Self.status("unclaimed", connected: false), member: nil), "gone": .init(status: Self.status("gone", .down, connected: false), member: nil)])
+        #expect(remote.status(of: "unclaimed", local: nil)?.member == nil)
+        remote.saw("unclaimed", at: Self.at.addingTimeInterval(5), member: "member-b2")
+        live.set(["member-b", "member-b2"])
+        #expect(remote.status(of: "unclaimed", local: nil).map { [$0.member ?? "-", "\($0.connected)"] } == ["member-b2", "true"])
+        #expect(remote.status(of: "unclaimed", local: nil)?.lastSeen == Self.at.addingTimeInterval(5))
+        // A late sample of a host that is DOWN does not make it connected; one never seen stays unknown.
+        remote.saw("gone", at: Self.at, member: "member-a")
+        #expect(remote.status(of: "gone", local: nil)?.connected == false)
+        remote.saw("never", at: Self.at, member: "member-a")
+        #expect(remote.count == 2)
     }
 
     @Test("a host that left this server for another member: its connection loss raises nothing here, and no DOWN when the grace runs out")
