@@ -183,13 +183,14 @@ struct ClusterBenchmark: AsyncParsableCommand {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try process.run()
+            Cleanup.shared.add(pid: process.processIdentifier)  // killed too when the bench is interrupted
             agentProcesses.append(process)
         }
 
         var clients: [HTTPClient?] = []
         for server in servers { clients.append(try await HTTPClient.connect(group: group, port: server!.httpPort)) }
         let hosts = Set((0..<self.agents).map { "cluster-\($0)" })
-        _ = try await Self.poll("every agent registered", timeout: .seconds(120)) { () -> Bool? in
+        _ = try await Self.poll("every agent registered", timeout: .seconds(300)) { () -> Bool? in
             var connected: Set<String> = []
             for client in clients.compactMap({ $0 }) {
                 for agent in try await client.getJSON([AgentView].self, "/api/agents") where agent.connected { connected.insert(agent.hostname) }

@@ -8,6 +8,6 @@ struct VigilBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-bench",
         abstract: "Benchmarks against a real vigil server (not tests: they report figures).",
-        subcommands: [HistoryBenchmark.self, MessagesBenchmark.self, FilesBenchmark.self, ConnectionsBenchmark.self, DetectBenchmark.self, IngestBenchmark.self, AlertsBenchmark.self, HTTPBenchmark.self, DashboardBenchmark.self, StreamBenchmark.self, ExpositionBenchmark.self, ClusterBenchmark.self]
+        subcommands: [HistoryBenchmark.self, MessagesBenchmark.self, FilesBenchmark.self, ConnectionsBenchmark.self, DetectBenchmark.self, IngestBenchmark.self, AlertsBenchmark.self, HTTPBenchmark.self, DashboardBenchmark.self, StreamBenchmark.self, ExpositionBenchmark.self, ClusterBenchmark.self, ClusterIngestBenchmark.self]
     )
 }

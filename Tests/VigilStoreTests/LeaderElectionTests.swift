@@ -123,7 +123,8 @@ struct LeaderElectionTests {
                 try await store.upsertAgent(AgentRecord(hostname: host, state: host == "gone-1" ? .stopped : .healthy, stateSince: now, firstSeen: now,
                                                         lastSeen: now, agentVersion: nil, protocolVersion: 1, capabilities: [], address: nil))
             }
-            try await store.claimAgents(["web-1", "web-2", "gone-1"], memberID: "a")  // a holds them, then dies
+            // a holds them, then dies; a host whose row is not written yet is not claimed (the member tries again).
+            #expect(try await store.claimAgents(["web-1", "web-2", "gone-1", "not-yet-recorded"], memberID: "a") == ["web-1", "web-2", "gone-1"])
             try await store.claimAgents(["db-1"], memberID: "b")
             #expect(try await store.agentsOwned(by: "a") == ["web-1", "web-2", "gone-1"])
             // Within the grace: nothing yet.

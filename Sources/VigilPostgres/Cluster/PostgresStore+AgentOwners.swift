@@ -7,11 +7,20 @@ import VigilStore
 /// Which member holds each host (columns `agents.owner`, `agents.owner_seen`).
 extension PostgresStore {
     /// Marks these hosts as held by `memberID` now (each heartbeat, for the hosts newly connected to it).
-    public func claimAgents(_ hostnames: [String], memberID: String) async throws {
-        guard !hostnames.isEmpty else { return }
-        try await self.client.query(PostgresQuery(unsafeSQL: """
-            UPDATE agents SET owner = $1, owner_seen = \(Self.databaseNow) WHERE hostname = ANY($2)
-            """, binds: try Self.binds(memberID, hostnames)), logger: self.logger)
+    ///
+    /// - Returns: The hosts claimed. A host whose row is not written yet (its registration is still
+    ///   being recorded) is not among them: claim it again at the next heartbeat, or it would stay
+    ///   ownerless and look orphaned to the leader.
+    @discardableResult
+    public func claimAgents(_ hostnames: [String], memberID: String) async throws -> Set<String> {
+        guard !hostnames.isEmpty else { return [] }
+        var claimed: Set<String> = []
+        for try await host in try await self.client.query(PostgresQuery(unsafeSQL: """
+            UPDATE agents SET owner = $1, owner_seen = \(Self.databaseNow) WHERE hostname = ANY($2) RETURNING hostname
+            """, binds: try Self.binds(memberID, hostnames)), logger: self.logger).decode(String.self) {
+            claimed.insert(host)
+        }
+        return claimed
     }
 
     /// The hosts `memberID` held when it last beat (a restarted member with a stable id restores these).

@@ -125,8 +125,9 @@ final class ClusterService: Service {
         try await self.store.beat(member)
         let (claimed, beats) = self.claims.withLock { $0 }
         let claim = beats % Self.fullClaimEvery == 0 ? connected : connected.subtracting(claimed)
-        try await self.store.claimAgents(claim.sorted(), memberID: self.memberID)
-        self.claims.withLock { $0 = (connected, beats + 1) }
+        let written = try await self.store.claimAgents(claim.sorted(), memberID: self.memberID)
+        // Hosts without a row yet are claimed again next beat, not in ten.
+        self.claims.withLock { $0 = (connected.subtracting(claim.subtracting(written)), beats + 1) }
         let members = try await self.store.liveMembers(timeout: self.settings.memberTimeout)
         let leader = try await self.store.leader()
         if self.state.snapshot.problem != nil {

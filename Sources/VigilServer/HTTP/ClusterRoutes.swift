@@ -22,10 +22,13 @@ struct ClusterRoutes: Sendable {
             return ClusterStatus(memberID: snapshot.memberID, backend: self.backend.rawValue, clustered: false, leading: true,
                                  leader: .init(memberID: snapshot.memberID, epoch: 0), members: [me], problem: nil)
         }
-        let leaderID = snapshot.leader.flatMap { $0.leaseRemaining > 0 ? $0.memberID : nil }
+        // This member's own election is known at once; another's only from the last heartbeat's read.
+        let leader: ClusterStatus.Leader? = self.gate.currentEpoch.map { .init(memberID: snapshot.memberID, epoch: $0) }
+            ?? snapshot.leader.map { .init(memberID: $0.memberID, epoch: $0.epoch) }
+        let leaderID = self.gate.isLeader ? snapshot.memberID : snapshot.leader.flatMap { $0.leaseRemaining > 0 ? $0.memberID : nil }
         return ClusterStatus(
             memberID: snapshot.memberID, backend: self.backend.rawValue, clustered: true, leading: self.gate.isLeader,
-            leader: snapshot.leader.map { .init(memberID: $0.memberID, epoch: $0.epoch) },
+            leader: leader,
             members: snapshot.members.map {
                 ClusterStatus.Member(id: $0.id, agentAddress: $0.agentAddress, httpAddress: $0.httpAddress, load: $0.load, capacity: $0.capacity,
                                      startedAt: $0.startedAt, lastSeen: $0.lastSeen, leader: $0.id == leaderID)
