@@ -204,6 +204,10 @@ struct ClusterBenchmark: AsyncParsableCommand {
         var chatting: Task<Void, Never>?
         if self.chatClients > 0 {
             try await chat.start(timeout: .seconds(60))
+            // A client's mailbox row is written by its server's group commit just after the register
+            // reply: a message from another member that arrives sooner is refused as
+            // unknown_recipient (docs/OPERATIONS.md §15). Give the rows a moment.
+            try await Task.sleep(for: .seconds(1))
             chatting = Task { [interval = Duration.milliseconds(self.chatIntervalMs)] in await chat.send(every: interval) }
             progress("\(self.chatClients) chat clients registered and sending")
         }
@@ -268,7 +272,7 @@ struct ClusterBenchmark: AsyncParsableCommand {
         await chatting?.value
         let chatFigures = await chat.settle(timeout: .seconds(60))
         await chat.stop()
-        progress("chat: \(chatFigures.acknowledged) of \(chatFigures.sent) acknowledged, \(chatFigures.delivered) delivered, \(chatFigures.missing) missing, \(chatFigures.duplicates) twice, \(chatFigures.outOfOrder) out of order")
+        progress("chat: \(chatFigures.acknowledged) of \(chatFigures.sent) acknowledged, \(chatFigures.refused) refused, \(chatFigures.delivered) delivered, \(chatFigures.missing) missing, \(chatFigures.duplicates) twice, \(chatFigures.outOfOrder) out of order" + (chatFigures.firstProblem.map { "; first problem: \($0)" } ?? ""))
         var falseDown = 0
         if let client = clients.compactMap({ $0 }).first {
             // States are upper case in the API (`DOWN`).
@@ -325,7 +329,7 @@ struct ClusterBenchmark: AsyncParsableCommand {
                             report.servers, report.agents, report.kills, report.newLeaderP50Ms, report.newLeaderMaxMs,
                             report.reregisterP50Ms, report.reregisterP99Ms, report.reregisterMaxMs, report.falseDown))
         let chat = report.chat
-        lines.append("chat: \(chat.clients) clients, \(chat.sent) sent, \(chat.acknowledged) acknowledged, \(chat.delivered) delivered; missing \(chat.missing), twice \(chat.duplicates), out of order \(chat.outOfOrder)")
+        lines.append("chat: \(chat.clients) clients, \(chat.sent) sent, \(chat.acknowledged) acknowledged, \(chat.refused) refused, \(chat.delivered) delivered; missing \(chat.missing), twice \(chat.duplicates), out of order \(chat.outOfOrder)" + (chat.firstProblem.map { " (first problem: \($0))" } ?? ""))
         lines.append("history: \(report.historyHosts) hosts, \(report.sampleGaps) samples missing, \(report.sampleDuplicates) stored twice")
         return lines.joined(separator: "\n")
     }

@@ -22,15 +22,23 @@ final class ClusterChat: Sendable {
         var outOfOrder: Int
         /// Acknowledged messages never delivered.
         var missing: Int
+        /// Messages the server refused for good (not sent again).
+        var refused: Int
+        /// The first refusal, or the first client with messages still unacknowledged at the end.
+        var firstProblem: String?
 
         enum CodingKeys: String, CodingKey {
-            case clients, sent, acknowledged, delivered, duplicates, missing
+            case clients, sent, acknowledged, delivered, duplicates, missing, refused
             case outOfOrder = "out_of_order"
+            case firstProblem = "first_problem"
         }
     }
 
     private struct Ledger {
         var sent = 0
+        var sentBy: [String: Int] = [:]
+        var refused = 0
+        var firstRefusal: String?
         /// Per sender, the sequence numbers the server acknowledged.
         var acknowledged: [String: Set<Int>] = [:]
         /// Per sender, the sequence numbers delivered, in arrival order.
@@ -71,6 +79,11 @@ final class ClusterChat: Sendable {
                         if let seq = Int(message.content.split(separator: " ").last ?? "") {
                             self.ledger.withLock { _ = $0.acknowledged[name, default: []].insert(seq) }
                         }
+                    case .messageRefused(let message, let code, let reason):
+                        self.ledger.withLock { ledger in
+                            ledger.refused += 1
+                            if ledger.firstRefusal == nil { ledger.firstRefusal = "\(name) \(message.content): \(code?.rawValue ?? "-") \(reason)" }
+                        }
                     case .message(let message):
                         let parts = message.content.split(separator: " ")
                         if parts.count == 3, parts[0] == "chat", let seq = Int(parts[2]) {
@@ -98,7 +111,10 @@ final class ClusterChat: Sendable {
             for (index, connection) in self.connections.enumerated() {
                 connection.send("chat \(self.names[index]) \(seq)", to: self.names[(index + 1) % self.names.count])
             }
-            self.ledger.withLock { $0.sent += self.connections.count }
+            self.ledger.withLock { ledger in
+                ledger.sent += self.connections.count
+                for name in self.names { ledger.sentBy[name, default: 0] += 1 }
+            }
             try? await Task.sleep(for: interval)
         }
     }
@@ -109,7 +125,7 @@ final class ClusterChat: Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let figures = self.figures
-            if figures.acknowledged == figures.sent && figures.missing == 0 { break }
+            if figures.acknowledged + figures.refused == figures.sent && figures.missing == 0 { break }
             try? await Task.sleep(for: .milliseconds(100))
         }
         return self.figures
@@ -117,7 +133,8 @@ final class ClusterChat: Sendable {
 
     var figures: Figures {
         self.ledger.withLock { ledger in
-            var figures = Figures(clients: self.connections.count, sent: ledger.sent, acknowledged: 0, delivered: 0, duplicates: 0, outOfOrder: 0, missing: 0)
+            var figures = Figures(clients: self.connections.count, sent: ledger.sent, acknowledged: 0, delivered: 0, duplicates: 0, outOfOrder: 0, missing: 0,
+                                  refused: ledger.refused, firstProblem: ledger.firstRefusal)
             for name in self.names {
                 let acknowledged = ledger.acknowledged[name] ?? []
                 let delivered = ledger.delivered[name] ?? []
@@ -126,6 +143,8 @@ final class ClusterChat: Sendable {
                 figures.duplicates += delivered.count - Set(delivered).count
                 figures.outOfOrder += zip(delivered, delivered.dropFirst()).filter { $0 >= $1 }.count
                 figures.missing += acknowledged.subtracting(delivered).count
+                let unacknowledged = (ledger.sentBy[name] ?? 0) - acknowledged.count
+                if unacknowledged > 0, figures.firstProblem == nil { figures.firstProblem = "\(name): \(unacknowledged) unacknowledged" }
             }
             return figures
         }
