@@ -19,6 +19,8 @@ public struct ClusterSettings: Sendable, Equatable {
     /// How long the leader's lease lasts without a renewal (`cluster.leader_lease`): a hung leader
     /// is replaced within about this long plus one election interval.
     public var leaderLease: Duration = .seconds(3)
+    /// UDP discovery for envelope-only clients (`cluster.discovery*`).
+    public var discovery = DiscoverySettings()
 
     public init() {}
 }
