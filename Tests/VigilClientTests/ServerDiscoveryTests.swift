@@ -12,19 +12,11 @@ import VigilProtocol
 /// multicast (two services sharing the port, the leader answers), broadcast and unicast.
 @Suite("Server discovery", .serialized)
 struct ServerDiscoveryTests {
-    /// A UDP port free now (bound and released).
-    static func freeUDPPort() async throws -> Int {
-        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        defer { channel.close(promise: nil) }
-        return try #require(channel.localAddress?.port)
-    }
-
     /// Runs a discovery service per entry of `leaders` (true: it leads) on one port, then `body`.
     private func withServices(leaders: [Bool], _ body: (Int) async throws -> Void) async throws {
-        let port = try await Self.freeUDPPort()
         var settings = DiscoverySettings()
         settings.enabled = true
-        settings.port = port
+        settings.port = 0  // the first service's port, chosen by the kernel, is the others' (no race for a free port)
         settings.interface = "127.0.0.1"
         var channels: [any Channel] = []
         defer { for channel in channels { channel.close(promise: nil) } }
@@ -32,9 +24,11 @@ struct ServerDiscoveryTests {
             let members = [ClusterMember(id: "member-\(index)", agentAddress: "127.0.0.1:\(7000 + index)", httpAddress: "-", load: 0, capacity: 0, startedAt: Date())]
             let service = DiscoveryService(settings: settings, view: { .init(memberID: "member-\(index)", isLeader: leads, members: members) },
                                            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "discovery-test"))
-            channels.append(try await service.bind())
+            let channel = try await service.bind()
+            channels.append(channel)
+            if settings.port == 0 { settings.port = try #require(channel.localAddress?.port) }
         }
-        try await body(port)
+        try await body(settings.port)
     }
 
     private func ask(_ group: String, port: Int, timeout: Duration = .seconds(3)) async throws -> ServerAnnouncePayload {
