@@ -67,4 +67,16 @@ struct ServerDiscoveryTests {
         }
         await #expect(throws: DiscoveryError.invalidAddress("servers.example")) { _ = try await self.ask("servers.example", port: 5007) }
     }
+
+    @Test("an interface this host does not have fails the start, naming cluster.discovery_interface")
+    func foreignInterface() async throws {
+        var settings = DiscoverySettings()
+        settings.enabled = true
+        settings.port = 0
+        settings.interface = "198.51.100.77"  // TEST-NET-2: on no interface here
+        let service = DiscoveryService(settings: settings, view: { .init(memberID: "m", isLeader: true, members: []) },
+                                       group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "discovery-test"))
+        let error = await #expect(throws: ConfigurationError.self) { _ = try await service.bind() }
+        #expect(error?.description.contains("cluster.discovery_interface 198.51.100.77") == true, "\(error?.description ?? "-")")
+    }
 }

@@ -38,20 +38,25 @@ struct DiscoveryService: Service {
         let settings = self.settings
         let view = self.view
         let logger = self.logger
-        let channel = try await DatagramBootstrap(group: self.group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DiscoveryHandler(settings: settings, view: view, logger: logger))
+        let channel: any Channel
+        do {
+            channel = try await DatagramBootstrap(group: self.group)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(DiscoveryHandler(settings: settings, view: view, logger: logger))
+                    }
                 }
-            }
-            .bind(host: "0.0.0.0", port: settings.port)
-            .get()
+                .bind(host: "0.0.0.0", port: settings.port)
+                .get()
+        } catch {
+            throw ConfigurationError(description: "cluster.discovery_port \(settings.port): cannot bind UDP 0.0.0.0:\(settings.port): \(error)")
+        }
         do {
             try await Self.join(channel, group: settings.group, interface: settings.interface)
         } catch {
             try? await channel.close()
-            throw error
+            throw ConfigurationError(description: "cluster.discovery_interface \(settings.interface): cannot join cluster.discovery_group \(settings.group) on it: \(error)")
         }
         return channel
     }
