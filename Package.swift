@@ -254,6 +254,7 @@ let package = Package(
             dependencies: [
                 "VigilLocalPostgres",
                 "VigilProtocol",
+                "VigilClient",  // `cluster`: chat clients that fail over between members
                 "VigilServer",  // `exposition`: renders /metrics/fleet in this process
                 "VigilConnection",
                 "VigilMetrics",

@@ -75,9 +75,13 @@ public struct VigilAgent: Sendable {
 
     /// Runs until shutdown is requested or a server refuses the key.
     ///
-    /// Reconnect policy: after a session that had registered ends, the same server is tried again
-    /// after a short jittered delay (it probably restarted). A failed attempt moves on to the next
-    /// server at once; after a whole round of failures the agent backs off exponentially.
+    /// Reconnect policy: after a session that lasted ends (its server died, or closed us), another
+    /// server is tried at once when there are several, picked at random among the others so the
+    /// agents of a dead cluster member spread over the rest instead of all landing on the next one
+    /// in the list; with one server, the same one after a short jittered delay. A failed attempt
+    /// moves on to the next server at once; after a whole round of failures the agent backs off
+    /// exponentially. A `redirect` answer (a cluster member at capacity, or shedding load) is
+    /// followed at once, up to ``AgentSettings/maxConsecutiveRedirects`` in a row.
     ///
     /// Metrics are sampled by one task that runs beside the sessions for the agent's whole life, so
     /// its schedule and the sampler's previous counters carry over from one connection to the next.
@@ -108,9 +112,13 @@ public struct VigilAgent: Sendable {
         // The servers to try, in order: those configured, then the cluster members the last
         // register reply named (`session.servers`) that are not among them.
         let learned = LearnedServers()
+        /// Where the last `redirect` sent the agent, tried next; and how many redirects in a row.
+        var redirectTarget: ServerAddress?
+        var redirectsInARow = 0
         while !self.shutdown.isRequested {
             let servers = learned.merged(with: self.settings.servers)
-            let server = servers[index % servers.count]
+            let server = redirectTarget ?? servers[index % servers.count]
+            redirectTarget = nil
             var sessionLogger = self.logger
             sessionLogger[metadataKey: "server"] = "\(server)"
             let logger = sessionLogger
@@ -132,6 +140,19 @@ public struct VigilAgent: Sendable {
                     logger.info(registered.isSet ? "unregistered; shutting down" : "shutting down")
                     return .shutDown
                 }
+            } catch SessionError.redirected(let address, let message) {
+                if registered.isSet { redirectsInARow = 0 }
+                if let target = ServerAddress(parsing: address), redirectsInARow < self.settings.maxConsecutiveRedirects {
+                    redirectsInARow += 1
+                    redirectTarget = target
+                    backoff.reset()
+                    logger.info("redirected", metadata: ["to": "\(address.logEscaped)", "reason": "\(message.logEscaped)"])
+                    continue
+                }
+                logger.warning("redirect not followed", metadata: [
+                    "to": "\(address.logEscaped)",
+                    "reason": "\(ServerAddress(parsing: address) == nil ? "not a host:port" : "\(redirectsInARow) redirects in a row")",
+                ])
             } catch let error as SessionError where error.isPermanent {
                 logger.error("\(error.description)")
                 return .refused(error.description)
@@ -143,13 +164,14 @@ public struct VigilAgent: Sendable {
                 logger.warning("session ended", metadata: ["error": "\(error)"])
             }
             if registered.isSet {
+                redirectsInARow = 0
                 failedAttemptsInRound = 0
                 if ContinuousClock.now - started >= self.settings.backoffResetAfter {
                     // A session that lasted ended (its server died, or closed us): reconnect at
                     // once, to the next server when there are several (a cluster takes over),
                     // and back off only if that fails too.
                     backoff.reset()
-                    if servers.count > 1 { index += 1 }
+                    if servers.count > 1 { index = Self.failoverIndex(after: server, in: servers) }
                     continue
                 }
                 // Accepted and dropped at once: try it again after the backoff, not in a loop.
@@ -166,6 +188,14 @@ public struct VigilAgent: Sendable {
             }
         }
         return .shutDown
+    }
+}
+
+extension VigilAgent {
+    /// A server other than `current`, at random: the agents of a dead member spread over the rest.
+    static func failoverIndex(after current: ServerAddress, in servers: [ServerAddress]) -> Int {
+        let others = servers.indices.filter { servers[$0] != current }
+        return others.randomElement() ?? 0
     }
 }
 

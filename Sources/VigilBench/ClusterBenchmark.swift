@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NIOPosix
+import VigilConnection
 import VigilLocalPostgres
 
 /// `vigil-bench cluster`: kill the leader of a cluster, again and again; how long until another
@@ -8,7 +9,7 @@ import VigilLocalPostgres
 struct ClusterBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
-        abstract: "Kill -9 a cluster's leader K times; report new-leader time and agent re-registration time (p50/p99), false DOWNs.",
+        abstract: "Kill -9 a cluster's leader K times; report new-leader time, agent re-registration time (p50/p99), false DOWNs, chat delivery and sample gaps.",
         discussion: """
         Starts a real PostgreSQL (initdb in a temporary directory, fsync on), S `vigil server`s on it \
         (store.backend postgres) and N real `vigil-agent` processes, each configured with every \
@@ -17,7 +18,12 @@ struct ClusterBenchmark: AsyncParsableCommand {
         (new-leader time, from the kill), and their /api/agents until every host the dead server \
         held is connected to a survivor (re-registration time per agent). The killed server is \
         started again (same member id) before the next round. DOWN events stored during the run \
-        are false DOWNs: no agent was stopped.
+        are false DOWNs: no agent was stopped. Meanwhile C chat clients (the `vigil chat` client \
+        library, failing over between members) each send a message every --chat-interval-ms to a \
+        client on another member: at the end every acknowledged message must have been delivered \
+        once and in per-sender order. Agents sample every --metrics-interval seconds with their \
+        spool on; at the end every host's raw history over the run is checked for gaps and \
+        duplicates.
         """
     )
 
@@ -30,14 +36,24 @@ struct ClusterBenchmark: AsyncParsableCommand {
     @Option(help: "Leader kills.")
     var kills = 10
 
+    @Option(help: "Chat clients spread over the members (0: none).")
+    var chatClients = 20
+
+    @Option(help: "Each chat client sends one message this often, in milliseconds.")
+    var chatIntervalMs = 200
+
+    @Option(help: "Agents' metrics interval, in seconds (their spool is on).")
+    var metricsInterval = 1
+
     @Option(help: "The vigil-agent executable (default: beside this one).")
     var agentExecutable: String?
 
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        guard (2...9).contains(self.servers), (1...2000).contains(self.agents), (1...100).contains(self.kills) else {
-            throw ValidationError("--servers 2...9, --agents 1...2000, --kills 1...100")
+        guard (2...9).contains(self.servers), (1...2000).contains(self.agents), (1...100).contains(self.kills),
+              (0...1000).contains(self.chatClients), (10...60_000).contains(self.chatIntervalMs), (1...60).contains(self.metricsInterval) else {
+            throw ValidationError("--servers 2...9, --agents 1...2000, --kills 1...100, --chat-clients 0...1000, --chat-interval-ms 10...60000, --metrics-interval 1...60")
         }
     }
 
@@ -67,8 +83,17 @@ struct ClusterBenchmark: AsyncParsableCommand {
         var reregisterP99Ms: Double
         var reregisterMaxMs: Double
         var falseDown: Int
+        var chat: ClusterChat.Figures
+        /// Hosts whose raw history over the run was read, and what it showed.
+        var historyHosts: Int
+        /// Missing sample times (a step longer than 1.5 metrics intervals), over all hosts.
+        var sampleGaps: Int
+        var sampleDuplicates: Int
         enum CodingKeys: String, CodingKey {
-            case servers, agents, kills, rounds
+            case servers, agents, kills, rounds, chat
+            case historyHosts = "history_hosts"
+            case sampleGaps = "sample_gaps"
+            case sampleDuplicates = "sample_duplicates"
             case newLeaderP50Ms = "new_leader_p50_ms"
             case newLeaderMaxMs = "new_leader_max_ms"
             case reregisterP50Ms = "reregister_p50_ms"
@@ -92,6 +117,11 @@ struct ClusterBenchmark: AsyncParsableCommand {
     private struct EventView: Decodable {
         var hostname: String
         var to: String
+    }
+
+    private struct HistoryView: Decodable {
+        struct Point: Decodable { var t: Double }
+        var points: [Point]
     }
 
     func run() async throws {
@@ -146,9 +176,10 @@ struct ClusterBenchmark: AsyncParsableCommand {
             process.executableURL = URL(fileURLWithPath: agentPath)
             var arguments: [String] = []
             for offset in 0..<addresses.count { arguments += ["--server", addresses[(index + offset) % addresses.count]] }
-            process.arguments = arguments + ["--no-tls", "--hostname", "cluster-\(index)", "--metrics-interval", "5", "--log-level", "warning"]
+            process.arguments = arguments + ["--no-tls", "--hostname", "cluster-\(index)", "--metrics-interval", "\(self.metricsInterval)", "--log-level", "warning"]
+            // Each agent spools while no server takes its samples: the history must have no gap.
             process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VIGIL_") }
-                .merging(["VIGIL_SPOOL_DIR": "off"]) { $1 }
+                .merging(["VIGIL_SPOOL_DIR": "\(directory)/spool-\(index)"]) { $1 }
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try process.run()
@@ -166,6 +197,15 @@ struct ClusterBenchmark: AsyncParsableCommand {
             return connected.isSuperset(of: hosts) ? true : nil
         }
         progress("\(self.agents) agents registered")
+        let runStart = Date().timeIntervalSince1970
+
+        let chat = ClusterChat(count: self.chatClients, servers: addresses.compactMap(ServerAddress.init(parsing:)), group: group)
+        var chatting: Task<Void, Never>?
+        if self.chatClients > 0 {
+            try await chat.start(timeout: .seconds(60))
+            chatting = Task { [interval = Duration.milliseconds(self.chatIntervalMs)] in await chat.send(every: interval) }
+            progress("\(self.chatClients) chat clients registered and sending")
+        }
 
         var rounds: [Round] = []
         var allReregister: [Double] = []
@@ -223,18 +263,42 @@ struct ClusterBenchmark: AsyncParsableCommand {
             clients[leaderIndex] = try await HTTPClient.connect(group: group, port: restarted.httpPort)
             try await Task.sleep(for: .seconds(2))
         }
+        chatting?.cancel()
+        await chatting?.value
+        let chatFigures = await chat.settle(timeout: .seconds(60))
+        await chat.stop()
+        progress("chat: \(chatFigures.acknowledged) of \(chatFigures.sent) acknowledged, \(chatFigures.delivered) delivered, \(chatFigures.missing) missing, \(chatFigures.duplicates) twice, \(chatFigures.outOfOrder) out of order")
         var falseDown = 0
         if let client = clients.compactMap({ $0 }).first {
-            falseDown = try await client.getJSON([EventView].self, "/api/events?limit=10000").filter { $0.to == "down" }.count
+            // States are upper case in the API (`DOWN`).
+            falseDown = try await client.getJSON([EventView].self, "/api/events?limit=10000").filter { $0.to.uppercased() == "DOWN" }.count
         }
-        for client in clients.compactMap({ $0 }) { await client.close() }
+        // Every host's raw history over the run, once the spools have been replayed.
+        let runEnd = Date().timeIntervalSince1970 - 2 * Double(self.metricsInterval)
+        try await Task.sleep(for: .seconds(5))
+        var (historyHosts, gaps, duplicates) = (0, 0, 0)
+        let live = clients.compactMap { $0 }
+        for host in hosts.sorted() {
+            let path = "/api/servers/\(host)/history?metric=memory.percent&resolution=raw&from=\(runStart)&to=\(runEnd)"
+            for client in live {
+                guard let history = try? await client.getJSON(HistoryView.self, path, timeout: .seconds(10)) else { continue }
+                let times = history.points.map(\.t)
+                historyHosts += 1
+                duplicates += times.count - Set(times).count
+                let step = Double(self.metricsInterval)
+                gaps += zip(times, times.dropFirst()).map { max(0, Int((($1 - $0) / step).rounded()) - 1) }.reduce(0, +)
+                break
+            }
+        }
+        progress("history: \(historyHosts) hosts read, \(gaps) samples missing, \(duplicates) twice")
+        for client in live { await client.close() }
         let leaders = rounds.map(\.newLeaderMs).sorted()
         let moved = allReregister.sorted()
         return Report(
             servers: self.servers, agents: self.agents, kills: self.kills, rounds: rounds,
             newLeaderP50Ms: Self.percentile(leaders, 50), newLeaderMaxMs: leaders.last ?? 0,
             reregisterP50Ms: Self.percentile(moved, 50), reregisterP99Ms: Self.percentile(moved, 99), reregisterMaxMs: moved.last ?? 0,
-            falseDown: falseDown)
+            falseDown: falseDown, chat: chatFigures, historyHosts: historyHosts, sampleGaps: gaps, sampleDuplicates: duplicates)
     }
 
     private static func poll<T>(_ what: String, timeout: Duration, _ body: () async throws -> T?) async throws -> T {
@@ -259,6 +323,9 @@ struct ClusterBenchmark: AsyncParsableCommand {
         lines.append(String(format: "%d servers, %d agents, %d kills: new leader p50 %.0f ms, max %.0f ms; agents re-registered p50 %.0f ms, p99 %.0f ms, max %.0f ms; false DOWN %d",
                             report.servers, report.agents, report.kills, report.newLeaderP50Ms, report.newLeaderMaxMs,
                             report.reregisterP50Ms, report.reregisterP99Ms, report.reregisterMaxMs, report.falseDown))
+        let chat = report.chat
+        lines.append("chat: \(chat.clients) clients, \(chat.sent) sent, \(chat.acknowledged) acknowledged, \(chat.delivered) delivered; missing \(chat.missing), twice \(chat.duplicates), out of order \(chat.outOfOrder)")
+        lines.append("history: \(report.historyHosts) hosts, \(report.sampleGaps) samples missing, \(report.sampleDuplicates) stored twice")
         return lines.joined(separator: "\n")
     }
 }

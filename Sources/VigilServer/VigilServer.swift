@@ -165,9 +165,16 @@ public struct VigilServer: Sendable {
         self.messages = messages
         let files = FileService(store: store, settings: settings, logger: logger)
         self.files = files
+        if postgres != nil, settings.filesDirectorySetting == nil {
+            // The catalog is shared, the bytes are not: say so once, at start (OPERATIONS.md §15.4).
+            logger.warning("files.directory is this server's own (under its data directory): files it receives download only from it; point every member's files.directory at one shared directory", metadata: [
+                "files_directory": "\(settings.filesDirectory)",
+            ])
+        }
         // A cluster when servers share PostgreSQL; otherwise a cluster of one that always leads.
         let memberID = settings.cluster.memberID ?? settings.serverID ?? UUID().uuidString.lowercased()
         let clusterState = ClusterState(memberID: memberID, clustered: postgres != nil)
+        let loadSharing = postgres == nil ? nil : LoadSharing(settings: settings.cluster, memberID: memberID, state: clusterState, tracker: tracker, logger: logger)
         // Where a stored liveness transition goes, whoever stored it (this server's recorder, or
         // the leader declaring a dead server's hosts DOWN): notices, the live stream, alerting.
         let publishTransition: @Sendable (LivenessEvent) -> Void = { event in
@@ -179,7 +186,8 @@ public struct VigilServer: Sendable {
             settings: settings, serverID: serverID, tracker: tracker,
             authenticator: AgentAuthenticator(store: store, openEnrollment: settings.openEnrollment, legacyClients: settings.legacyClients),
             metrics: metrics, messages: messages, files: files, serverMetrics: serverMetrics, logger: logger, live: liveSettings,
-            clusterServers: { clusterState.snapshot.members.map(\.agentAddress) }
+            clusterServers: { clusterState.snapshot.members.map(\.agentAddress) },
+            redirectAgent: { loadSharing?.redirect(agentsHere: $0) }
         )
         self.sessions = environment
         // Users before the listener binds: creating the first admin may fail (a bad database), and
@@ -222,7 +230,7 @@ public struct VigilServer: Sendable {
             ClusterService(store: $0, settings: settings.cluster, memberID: memberID, agentAddress: agentAddress,
                            httpAddress: settings.cluster.advertiseHTTPAddress ?? "\(Self.advertisedHost(settings.httpHost)):\(settings.httpPort)",
                            sessions: environment.registeredSessions, tracker: tracker, restartGrace: settings.restartGrace,
-                           state: clusterState, gate: gate, logger: logger, publish: publishTransition)
+                           state: clusterState, gate: gate, loadSharing: loadSharing, logger: logger, publish: publishTransition)
         }
         // Every member listens for envelope-only clients' SERVER_DISCOVERY; the leader answers (PROTOCOL.md §14).
         let discovery = settings.cluster.discovery.enabled && cluster != nil ? DiscoveryService(
@@ -250,10 +258,11 @@ public struct VigilServer: Sendable {
         }
         KeyRoutes(store: store, sessions: environment.registeredSessions, logger: logger, enrollmentToken: enrollmentToken).register(on: router.group("api"))
         let startedAt = Date()
-        APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: startedAt, version: Self.version, live: live, storage: storage).register(on: router)
+        APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: startedAt, version: Self.version, live: live, storage: storage,
+                  backend: settings.storage.rawValue, cluster: clusterState, databaseTimeout: settings.postgres?.connectTimeout).register(on: router)
         let singleMember: @Sendable () -> ClusterStatus.Member = {
             ClusterStatus.Member(id: memberID, agentAddress: agentAddress, httpAddress: "\(Self.advertisedHost(settings.httpHost)):\(settings.httpPort)",
-                                 load: environment.registeredSessions.countsByKind[.agent] ?? 0, capacity: settings.cluster.capacity,
+                                 load: environment.registeredSessions.agentCount, capacity: settings.cluster.capacity,
                                  startedAt: startedAt, lastSeen: Date(), leader: true)
         }
         ClusterRoutes(state: clusterState, gate: gate, backend: settings.storage, single: singleMember).register(on: router.group("api"))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilLocalPostgres
 
 /// The benchmarks of docs/PERFORMANCE.md at a tiny scale, so a change that breaks one is caught
 /// here rather than the next time someone measures. They check the run completes and its figures
@@ -20,6 +21,27 @@ struct BenchSmokeTests {
             return [:]
         }
         return object
+    }
+
+    @Test("cluster: the leader killed twice under agents and chat across members; a new leader each time, every agent back, every message once and in order, no sample gap, no false DOWN",
+          .enabled(if: LocalPostgres.isAvailable, "PostgreSQL is not installed"))
+    func cluster() async throws {
+        let report = try await self.runBench(["cluster", "--servers", "3", "--agents", "12", "--kills", "2", "--chat-clients", "6"], timeout: .seconds(240))
+        let rounds = try #require(report["rounds"] as? [[String: Any]])
+        #expect(rounds.count == 2)
+        #expect((report["new_leader_max_ms"] as? Double ?? .infinity) < 10_000)
+        #expect(report["false_down"] as? Int == 0)
+        let chat = try #require(report["chat"] as? [String: Any])
+        #expect((chat["sent"] as? Int ?? 0) > 0)
+        #expect(chat["acknowledged"] as? Int == chat["sent"] as? Int)
+        #expect(chat["delivered"] as? Int == chat["acknowledged"] as? Int)
+        #expect(chat["missing"] as? Int == 0)
+        #expect(chat["duplicates"] as? Int == 0)
+        #expect(chat["out_of_order"] as? Int == 0)
+        #expect(report["history_hosts"] as? Int == 12)
+        #expect(report["sample_duplicates"] as? Int == 0)
+        // A tick the agent itself skipped under load (it logs "fell behind") is the only gap allowed.
+        #expect((report["sample_gaps"] as? Int ?? .max) <= 2, "\(report)")
     }
 
     @Test("messages: every private and broadcast message is delivered once")

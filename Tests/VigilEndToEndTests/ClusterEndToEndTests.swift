@@ -6,7 +6,7 @@ import VigilLocalPostgres
 /// new leader after the leader is killed.
 @Suite("Cluster end to end", .serialized)
 struct ClusterEndToEndTests {
-    private struct Cluster {
+    struct Cluster {
         var status: [String: Any]
         var leader: String? { (self.status["leader"] as? [String: Any])?["member_id"] as? String }
         var epoch: Int? { (self.status["leader"] as? [String: Any])?["epoch"] as? Int }
@@ -40,7 +40,7 @@ struct ClusterEndToEndTests {
         await postgres.stop()
     }
 
-    private func cluster(_ server: ToolServer) async throws -> Cluster {
+    func cluster(_ server: ToolServer) async throws -> Cluster {
         Cluster(status: try await server.api.get("/api/cluster") as? [String: Any] ?? [:])
     }
 
@@ -174,7 +174,7 @@ struct ClusterEndToEndTests {
             // The new leader's sweep runs every second: a few seconds on, still nobody DOWN.
             try await Task.sleep(for: .seconds(3))
             let events = try await servers[1].api.events()
-            #expect(events.filter { $0.to == "down" }.isEmpty, "\(events.filter { $0.to == "down" }.map(\.hostname))")
+            #expect(events.filter { $0.to == "DOWN" }.isEmpty, "\(events.filter { $0.to == "DOWN" }.map(\.hostname))")
         }
     }
 }

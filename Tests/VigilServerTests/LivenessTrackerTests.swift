@@ -244,6 +244,20 @@ struct LivenessTrackerTests {
         h.advance(5)
         #expect(await h.drain() == ["a:->CONNECTED", "a:CONNECTED>HEALTHY"])
     }
+
+    @Test("a host handed over to another cluster member is forgotten here: its close raises neither SUSPECT nor DOWN")
+    func handOverForgetsTheHost() async {
+        let h = Harness()
+        h.register("a", connection: 1)
+        h.heartbeat("a", connection: 1)
+        _ = await h.drain()
+        #expect(!h.tracker.handOver(hostname: "a", connectionID: 2), "another connection's hand-over leaves the host alone")
+        #expect(h.tracker.handOver(hostname: "a", connectionID: 1))
+        h.tracker.connectionLost(hostname: "a", connectionID: 1, cause: "test", now: h.now, wallNow: h.wall)
+        h.advance(5)
+        #expect(await h.drain() == [])
+        #expect(h.tracker.status(of: "a") == nil)
+    }
 }
 
 @Suite("Phi accrual detector")

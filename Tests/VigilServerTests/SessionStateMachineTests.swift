@@ -283,4 +283,21 @@ struct SessionStateMachineTests {
         var large = Self.admitted()
         #expect(large.handle(.frameTooLarge("frame of 9 bytes exceeds the maximum of 8 bytes")) == Self.fatal(.frameTooLarge, "frame of 9 bytes exceeds the maximum of 8 bytes"))
     }
+
+    @Test("a redirect asked for during the key check answers the CLIENT_REGISTER with code redirect and redirect_to, then closes")
+    func redirectDuringRegistration() {
+        var machine = Self.admitted()
+        let register = Self.register(capabilities: ["heartbeat", RegisterPayload.redirectCapability])
+        #expect(machine.handle(Self.frame(.clientRegister(register), id: "reg")) == .startAuthentication(register))
+        #expect(machine.handle(.redirectRequested(to: "b.example:5001", message: "at capacity")) == .fail(ServerResponsePayload(
+            success: false, message: "at capacity", code: .redirect, inReplyTo: "reg", fatal: true, redirectTo: "b.example:5001")))
+        #expect(machine.handle(.authenticationSucceeded(AuthenticatedClient(hostname: "web1"))) == .nothing)
+    }
+
+    @Test("a registered session shed to another member gets a fatal redirect quoting nothing")
+    func redirectWhileRegistered() {
+        var (machine, _) = Self.registered()
+        #expect(machine.handle(.redirectRequested(to: "b:5001", message: "balancing")) == .fail(ServerResponsePayload(
+            success: false, message: "balancing", code: .redirect, fatal: true, redirectTo: "b:5001")))
+    }
 }

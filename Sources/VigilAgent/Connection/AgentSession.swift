@@ -26,6 +26,9 @@ enum SessionError: Error, CustomStringConvertible {
     /// Heartbeats went unanswered: the server or the path to it is gone.
     case serverSilent(unacknowledged: Int)
     case badFrame(String)
+    /// A cluster member sent the agent to another (`redirect`): at capacity when it registered, or
+    /// shedding load later. `address` is the member's `redirect_to`, as sent.
+    case redirected(to: String, message: String)
 
     var description: String {
         switch self {
@@ -34,6 +37,7 @@ enum SessionError: Error, CustomStringConvertible {
         case .registerTimeout(let timeout): "no answer to CLIENT_REGISTER within \(timeout)"
         case .serverSilent(let count): "\(count) heartbeats unacknowledged; the server is unreachable"
         case .badFrame(let detail): "unreadable frame from server: \(detail)"
+        case .redirected(let address, let message): "redirected to \(address.logEscaped): \(message.logEscaped)"
         }
     }
 
@@ -115,7 +119,7 @@ struct AgentSession {
                 }
                 try await outbound.write(self.envelope(.clientRegister(RegisterPayload(
                     key: self.settings.key, hostname: self.settings.hostname,
-                    capabilities: (self.metrics == nil ? ["heartbeat"] : ["heartbeat", "metrics"]) + [SessionParameters.updateCapability],
+                    capabilities: (self.metrics == nil ? ["heartbeat"] : ["heartbeat", "metrics"]) + [SessionParameters.updateCapability, RegisterPayload.redirectCapability],
                     agentVersion: self.settings.agentVersion
                 ))))
                 tasks.addTask { [registerTimeout = self.settings.registerTimeout] in
@@ -196,6 +200,8 @@ struct AgentSession {
                     continue
                 }
                 switch (phase, envelope.body) {
+                case (_, .serverResponse(let response)) where response.code == .redirect && (phase == .registering || response.fatal):
+                    throw SessionError.redirected(to: response.redirectTo ?? "", message: response.message)
                 case (.registering, .serverResponse(let response)):
                     guard response.success, let session = response.session else {
                         throw SessionError.refused(code: response.code, message: response.message)

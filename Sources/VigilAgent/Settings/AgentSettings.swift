@@ -23,6 +23,10 @@ public struct AgentSettings: Sendable {
     public var backoffInitial: Duration = .milliseconds(500)
     /// The cap on the reconnect delay.
     public var backoffMax: Duration = .seconds(30)
+    /// Cluster redirects (`redirect`) followed in a row without a registration in between; past
+    /// them the agent falls back to its list of servers, so two members that each think the other
+    /// has room cannot bounce it forever.
+    public var maxConsecutiveRedirects = 3
     /// On shutdown, how long to wait for the server to acknowledge `CLIENT_UNREGISTER`.
     public var unregisterTimeout: Duration = .seconds(2)
     /// The largest frame accepted from the server, in bytes.

@@ -11,6 +11,20 @@ import VigilProtocol
 
 /// Connecting, registering, heartbeats, reconnecting and leaving.
 extension ClientLoop {
+    /// Where the client may connect: the configured server first, then the other configured ones,
+    /// then the cluster members the last register reply named.
+    var servers: [ServerAddress] {
+        var servers = [ServerAddress(host: self.settings.host, port: self.settings.port)]
+        for server in self.settings.otherServers + self.learnedServers where !servers.contains(server) { servers.append(server) }
+        return servers
+    }
+
+    /// The server the current (or next) connection goes to.
+    var currentServer: ServerAddress {
+        let servers = self.servers
+        return servers[self.serverIndex % servers.count]
+    }
+
     /// Opens a new connection; its task reports `.connected`, each frame, and `.closed`.
     func connect() {
         self.generation += 1
@@ -29,11 +43,12 @@ extension ClientLoop {
             self.stop(.refused(code: nil, message: "cannot set up TLS: \(error)"))
             return
         }
-        self.logger.debug("connecting")
+        let server = self.currentServer
+        self.logger.debug("connecting", metadata: ["server": "\(server)"])
         Task {
             do {
                 // TCP, TLS pinned to the server's CA when configured, framing.
-                let channel = try await dialer.connect(to: ServerAddress(host: settings.host, port: settings.port), group: group)
+                let channel = try await dialer.connect(to: server, group: group)
                 try await channel.executeThenClose { inbound, outbound in
                     let link = ConnectionLink(generation: generation, channel: channel.channel, outbound: outbound)
                     // The client has stopped meanwhile: leave at once (executeThenClose closes).
@@ -46,7 +61,7 @@ extension ClientLoop {
             } catch let failure as TLSFailure where failure.isPermanentRefusal {
                 sink.yield(.refusedByTLS(generation, failure.description))
             } catch {
-                sink.yield(.closed(generation, ConnectionFailure.describe(error, connectingTo: "\(settings.host):\(settings.port)")))
+                sink.yield(.closed(generation, ConnectionFailure.describe(error, connectingTo: "\(server)")))
             }
         }
     }
@@ -85,6 +100,7 @@ extension ClientLoop {
         }
         self.phase = .registered
         self.parameters = session
+        self.learnedServers = (session.servers ?? []).compactMap(ServerAddress.init(parsing:))
         self.registeredAt = .now
         self.disconnectedSince = nil
         self.logger.debug("registered", metadata: ["as": "\(session.clientID)", "heartbeat_interval": "\(session.heartbeatInterval)"])
@@ -156,15 +172,29 @@ extension ClientLoop {
             self.disconnectedSince = now
             if lasted { self.backoff.reset() }
         }
+        // Another server next: after a session that lasted, one of the others at random (its
+        // server probably died; a cluster's clients spread over the rest) and at once; after a
+        // failed attempt, the next in the list.
+        let servers = self.servers
+        var delay: Duration?
+        if servers.count > 1 {
+            let current = self.currentServer
+            if wasRegistered && lasted {
+                self.serverIndex = servers.indices.filter { servers[$0] != current }.randomElement() ?? 0
+                delay = .zero
+            } else if !wasRegistered {
+                self.serverIndex += 1
+            }
+        }
         if let giveUp = self.settings.giveUpAfter, let since = self.disconnectedSince, now - since >= giveUp {
             self.stop(.gaveUp("no connection to \(self.settings.host):\(self.settings.port) for \(giveUp): \(reason)"))
             return
         }
-        let delay = self.backoff.next()
-        self.logger.debug("connection ended", metadata: ["reason": "\(reason)", "retry_in": "\(delay)"])
-        self.emit(.disconnected(reason: reason, retryIn: delay))
+        let wait = delay ?? self.backoff.next()
+        self.logger.debug("connection ended", metadata: ["reason": "\(reason)", "retry_in": "\(wait)", "next_server": "\(self.currentServer)"])
+        self.emit(.disconnected(reason: reason, retryIn: wait))
         self.reconnectTimer?.cancel()
-        self.reconnectTimer = self.timer(after: delay, .reconnect)
+        self.reconnectTimer = self.timer(after: wait, .reconnect)
     }
 
     func leave(reason: String, drainTimeout: Duration) {

@@ -57,6 +57,10 @@ final class ClientLoop {
     /// Since when no session has been registered (for ``ClientSettings/giveUpAfter``); `nil` while registered.
     var disconnectedSince: ContinuousClock.Instant? = .now
     var backoff: ReconnectBackoff
+    /// The cluster members the last register reply named (`session.servers`).
+    var learnedServers: [ServerAddress] = []
+    /// Which of ``servers`` the next connection goes to.
+    var serverIndex = 0
     /// Dials the server: TCP, TLS when configured, framing. Built once (it holds the TLS context);
     /// a failure to build it stops the client at its first connect.
     let dialer: Result<ServerDialer, any Error>

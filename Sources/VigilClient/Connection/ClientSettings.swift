@@ -5,6 +5,9 @@ public struct ClientSettings: Sendable {
     /// The server's agent listener.
     public var host: String
     public var port: Int
+    /// More servers of the same cluster to fail over to (`--server` given more than once). The
+    /// members a cluster's register reply names (`session.servers`) are added to these.
+    public var otherServers: [ServerAddress] = []
     /// The name to register as (`kind: "user"`). With a key, the key's name wins on the server.
     public var name: String
     /// An agent key bound to ``name`` (`vigil keys create --host NAME`), or `nil` against a server

@@ -68,6 +68,10 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case serverFull = "server_full"
     case tooManyErrors = "too_many_errors"
     case superseded = "superseded"
+    /// A cluster member sends the client to another member (`redirect_to`, `host:port`): at its
+    /// capacity when the client registers, or shedding load after a member joined. Not an error:
+    /// the client connects there at once.
+    case redirect = "redirect"
     case idleTimeout = "idle_timeout"
     case internalError = "internal_error"
     /// A plaintext frame on a listener that requires TLS from this peer: the server answers with a

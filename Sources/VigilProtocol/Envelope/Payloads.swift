@@ -75,6 +75,10 @@ public struct RegisterPayload: Codable, Sendable, Equatable {
     /// clients (not listed, neither supersedes nor is superseded by another connection of the same
     /// name), so a script sending as alice neither takes alice's mail nor closes her chat.
     public static let sendOnlyCapability = "send_only"
+
+    /// The capability a client lists when it follows `redirect` answers (connects to `redirect_to`
+    /// at once): only such clients are redirected by a member at capacity or shed to balance load.
+    public static let redirectCapability = "redirect"
 }
 
 extension RegisterPayload: CustomStringConvertible, CustomDebugStringConvertible {
@@ -143,19 +147,23 @@ public struct ServerResponsePayload: Codable, Sendable, Equatable {
     public var fatal: Bool
     /// Present on a successful register reply.
     public var session: SessionParameters?
+    /// With code `redirect`: the member to connect to instead, `host:port`.
+    public var redirectTo: String?
 
-    public init(success: Bool, message: String, code: ErrorCode? = nil, inReplyTo: String? = nil, fatal: Bool = false, session: SessionParameters? = nil) {
+    public init(success: Bool, message: String, code: ErrorCode? = nil, inReplyTo: String? = nil, fatal: Bool = false, session: SessionParameters? = nil, redirectTo: String? = nil) {
         self.success = success
         self.message = message
         self.code = code
         self.inReplyTo = inReplyTo
         self.fatal = fatal
         self.session = session
+        self.redirectTo = redirectTo
     }
 
     enum CodingKeys: String, CodingKey {
         case success, message, code, fatal, session
         case inReplyTo = "in_reply_to"
+        case redirectTo = "redirect_to"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -167,6 +175,7 @@ public struct ServerResponsePayload: Codable, Sendable, Equatable {
         self.inReplyTo = try c.decodeIfPresent(String.self, forKey: .inReplyTo)
         self.fatal = try c.decodeIfPresent(Bool.self, forKey: .fatal) ?? false
         self.session = try c.decodeIfPresent(SessionParameters.self, forKey: .session)
+        self.redirectTo = try c.decodeIfPresent(String.self, forKey: .redirectTo)
     }
 }
 

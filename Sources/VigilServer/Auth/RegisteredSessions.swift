@@ -13,15 +13,22 @@ public final class RegisteredSessions: Sendable {
         /// Sends `SESSION_UPDATE` with the parameters of new settings; `nil` for clients that did
         /// not list the capability.
         var update: (@Sendable (ServerSettings) -> Void)?
+        /// Sends the client to another cluster member (`redirect`) and closes; `nil` for clients
+        /// that did not list the `redirect` capability.
+        var redirect: (@Sendable (_ address: String, _ reason: String) -> Void)?
     }
 
     private let entries = Mutex<[UInt64: Entry]>([:])
+    /// Registered agents (not people's tools): the load a cluster member reports and balances.
+    private let agents = Atomic<Int>(0)
 
     public init() {}
 
     /// Called when a session registers.
-    func add(_ handle: ConnectionHandle, keyID: String?, clientID: String, kind: ClientKind, update: (@Sendable (ServerSettings) -> Void)? = nil) {
-        self.entries.withLock { $0[handle.id] = Entry(keyID: keyID, clientID: clientID, kind: kind, handle: handle, update: update) }
+    func add(_ handle: ConnectionHandle, keyID: String?, clientID: String, kind: ClientKind, update: (@Sendable (ServerSettings) -> Void)? = nil,
+             redirect: (@Sendable (_ address: String, _ reason: String) -> Void)? = nil) {
+        let replaced = self.entries.withLock { $0.updateValue(Entry(keyID: keyID, clientID: clientID, kind: kind, handle: handle, update: update, redirect: redirect), forKey: handle.id) }
+        if kind == .agent, replaced == nil { self.agents.add(1, ordering: .relaxed) }
     }
 
     /// Tells every session that can take it (capability `session_update`) the parameters of
@@ -36,7 +43,23 @@ public final class RegisteredSessions: Sendable {
 
     /// Called when its connection closes.
     func remove(connectionID: UInt64) {
-        self.entries.withLock { _ = $0.removeValue(forKey: connectionID) }
+        let removed = self.entries.withLock { $0.removeValue(forKey: connectionID) }
+        if removed?.kind == .agent { self.agents.subtract(1, ordering: .relaxed) }
+    }
+
+    /// Agents registered now.
+    var agentCount: Int { self.agents.load(ordering: .relaxed) }
+
+    /// Up to `count` agents that follow redirects, the most recently registered first (they have
+    /// the least settled there), to move to another member.
+    func agentsToShed(_ count: Int) -> [(clientID: String, connectionID: UInt64, redirect: @Sendable (String, String) -> Void)] {
+        self.entries.withLock { entries in
+            let movable = entries.values.filter { $0.kind == .agent }.sorted { $0.handle.id > $1.handle.id }
+            return movable.lazy
+                .compactMap { entry in entry.redirect.map { (entry.clientID, entry.handle.id, $0) } }
+                .prefix(count)
+                .map { $0 }
+        }
     }
 
     /// Closes every session registered with the key, answering `revoked_key` with the reason.

@@ -20,6 +20,8 @@ final class ClusterService: Service {
     let election: LeaderElection
     let memberID: String
     private let sessions: RegisteredSessions
+    /// Redirects and shedding; `nil` only in tests that run membership alone.
+    private let loadSharing: LoadSharing?
     private let tracker: LivenessTracker
     /// How long a host whose server died has to reconnect elsewhere before the leader declares it DOWN.
     private let restartGrace: Duration
@@ -38,7 +40,8 @@ final class ClusterService: Service {
 
     init(store: PostgresStore, settings: ClusterSettings, memberID: String, agentAddress: String, httpAddress: String,
          sessions: RegisteredSessions, tracker: LivenessTracker, restartGrace: Duration, state: ClusterState, gate: LeaderGate,
-         logger: Logger, publish: @escaping @Sendable (LivenessEvent) -> Void) {
+         loadSharing: LoadSharing? = nil, logger: Logger, publish: @escaping @Sendable (LivenessEvent) -> Void) {
+        self.loadSharing = loadSharing
         self.tracker = tracker
         self.restartGrace = restartGrace
         self.publish = publish
@@ -80,34 +83,67 @@ final class ClusterService: Service {
         }
     }
 
+    /// Set while a heartbeat's queries run, also after ``beat()`` stopped waiting for them.
+    private let beatInFlight = Atomic<Bool>(false)
+    /// After the database was unreachable, the leader does not sweep for orphans until every
+    /// member has had time to write its row again: until then the rows' ages say "dead" of members
+    /// that were only cut off from the database like this one, and their hosts would go DOWN.
+    private let sweepPausedUntil = Mutex<Date?>(nil)
+
+    /// One heartbeat, bounded by `cluster.member_timeout`: with the database unreachable a query
+    /// may wait for a connection indefinitely, and this server must still say the database is
+    /// gone (`/api/cluster`, `/api/health`). A beat abandoned that way keeps its place: no second
+    /// one starts until it has returned.
     private func beat() async {
-        let member = ClusterMember(
-            id: self.memberID, agentAddress: self.agentAddress, httpAddress: self.httpAddress.withLock { $0 },
-            load: self.sessions.countsByKind[.agent] ?? 0, capacity: self.settings.capacity, startedAt: self.startedAt
-        )
-        let connected = Set(self.tracker.unsortedStatuses().filter(\.connected).map(\.hostname))
+        guard !self.beatInFlight.exchange(true, ordering: .acquiringAndReleasing) else {
+            self.noteProblem("the database has not answered since \(self.state.snapshot.lastContact.map { "\($0)" } ?? "this server started")")
+            return
+        }
         do {
-            try await self.store.beat(member)
-            let (claimed, beats) = self.claims.withLock { $0 }
-            let claim = beats % Self.fullClaimEvery == 0 ? connected : connected.subtracting(claimed)
-            try await self.store.claimAgents(claim.sorted(), memberID: self.memberID)
-            self.claims.withLock { $0 = (connected, beats + 1) }
-            let members = try await self.store.liveMembers(timeout: self.settings.memberTimeout)
-            let leader = try await self.store.leader()
-            if self.gate.isLeader {
-                try await self.sweepOrphans(liveMembers: members.map(\.id), connected: connected)
-            }
-            self.state.update {
-                $0.members = members
-                $0.leader = leader
-                $0.lastContact = Date()
-                $0.problem = nil
+            try await AbandonableCall.run(timeout: self.settings.memberTimeout) {
+                defer { self.beatInFlight.store(false, ordering: .releasing) }
+                try await self.exchangeBeat()
             }
         } catch {
-            let wasFine = self.state.snapshot.problem == nil
-            self.state.update { $0.problem = "\(error)" }
-            if wasFine { self.logger.warning("cluster heartbeat failed: the database is unreachable", metadata: ["error": "\(error)"]) }
+            self.noteProblem("\(error)")
         }
+    }
+
+    private func noteProblem(_ problem: String) {
+        let wasFine = self.state.snapshot.problem == nil
+        self.state.update { $0.problem = problem }
+        if wasFine { self.logger.warning("cluster heartbeat failed: the database is unreachable", metadata: ["error": "\(problem)"]) }
+    }
+
+    /// Writes this member's row and claims, reads the members and the leader; the leader sweeps.
+    private func exchangeBeat() async throws {
+        let member = ClusterMember(
+            id: self.memberID, agentAddress: self.agentAddress, httpAddress: self.httpAddress.withLock { $0 },
+            load: self.sessions.agentCount, capacity: self.settings.capacity, startedAt: self.startedAt
+        )
+        let connected = Set(self.tracker.unsortedStatuses().filter(\.connected).map(\.hostname))
+        try await self.store.beat(member)
+        let (claimed, beats) = self.claims.withLock { $0 }
+        let claim = beats % Self.fullClaimEvery == 0 ? connected : connected.subtracting(claimed)
+        try await self.store.claimAgents(claim.sorted(), memberID: self.memberID)
+        self.claims.withLock { $0 = (connected, beats + 1) }
+        let members = try await self.store.liveMembers(timeout: self.settings.memberTimeout)
+        let leader = try await self.store.leader()
+        if self.state.snapshot.problem != nil {
+            self.sweepPausedUntil.withLock { $0 = Date() + (self.settings.memberTimeout + self.settings.heartbeatInterval).seconds }
+        }
+        let sweepPaused = self.sweepPausedUntil.withLock { until in until.map { Date() < $0 } ?? false }
+        if self.gate.isLeader, !sweepPaused {
+            try await self.sweepOrphans(liveMembers: members.map(\.id), connected: connected)
+        }
+        self.state.update {
+            $0.members = members
+            $0.leader = leader
+            $0.lastContact = Date()
+            $0.problem = nil
+        }
+        self.loadSharing?.membersRefreshed()
+        self.loadSharing?.shed(from: self.sessions)
     }
 
     /// The leader's part of liveness across servers: a host whose server died gets the restart

@@ -9,6 +9,13 @@ public struct ClusterSettings: Sendable, Equatable {
     public var advertiseHTTPAddress: String?
     /// The most agents this server takes before it redirects new ones (`cluster.capacity`; 0: no limit).
     public var capacity = 0
+    /// How far apart members' loads may be before the most loaded sheds agents to the least loaded
+    /// (`cluster.balance_tolerance`, a fraction: 0.1 is 10 %). Loads are agents per capacity when
+    /// every member states one, else plain agent counts.
+    public var balanceTolerance = 0.1
+    /// The most agents a member sheds per second to balance loads (`cluster.shed_rate`; 0: never
+    /// sheds, only new agents are redirected). Gradual, so a member that joins is not flooded.
+    public var shedRate = 20
     /// How often the member row is written (`cluster.heartbeat_interval`).
     public var heartbeatInterval: Duration = .seconds(1)
     /// A member silent this long is dead (`cluster.member_timeout`).

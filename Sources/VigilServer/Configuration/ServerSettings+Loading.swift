@@ -122,6 +122,8 @@ extension ServerSettings {
         parser.string("cluster.advertise_agent_address") { settings.cluster.advertiseAgentAddress = $0 }
         parser.string("cluster.advertise_http_address") { settings.cluster.advertiseHTTPAddress = $0 }
         parser.int("cluster.capacity", 0...10_000_000) { settings.cluster.capacity = $0 }
+        parser.double("cluster.balance_tolerance", 0.01...10) { settings.cluster.balanceTolerance = $0 }
+        parser.int("cluster.shed_rate", 0...100_000) { settings.cluster.shedRate = $0 }
         parser.duration("cluster.heartbeat_interval") { settings.cluster.heartbeatInterval = $0 }
         parser.duration("cluster.member_timeout") { settings.cluster.memberTimeout = $0 }
         parser.duration("cluster.election_interval") { settings.cluster.electionInterval = $0 }

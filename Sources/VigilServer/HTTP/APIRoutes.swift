@@ -15,6 +15,12 @@ struct APIRoutes: Sendable {
     var live: LiveHub? = nil
     /// Whether the disk has room, for `storage` in `/api/health`.
     var storage: StorageCondition? = nil
+    /// `store.backend`, and with PostgreSQL whether the cluster heartbeat reaches the database.
+    var backend: String = "sqlite"
+    var cluster: ClusterState? = nil
+    /// With PostgreSQL, how long the health answer waits for the database before it leaves the
+    /// events out (`store.postgres.connect_timeout`): a query may otherwise wait indefinitely.
+    var databaseTimeout: Duration? = nil
 
     /// `GET /api/health` body.
     struct Health: Encodable {
@@ -31,6 +37,20 @@ struct APIRoutes: Sendable {
         var stream: StreamCounts
         /// The data directory's disk: `full` while writes that need space are refused.
         var storage: StorageCondition.Snapshot
+        var database: Database
+
+        /// The store: with PostgreSQL, whether this server reaches it.
+        struct Database: Encodable {
+            var backend: String
+            var state: String
+            var detail: String?
+            var lastContact: Date?
+
+            enum CodingKeys: String, CodingKey {
+                case backend, state, detail
+                case lastContact = "last_contact"
+            }
+        }
 
         /// Live stream (`GET /api/stream`) connections and drops since start.
         struct StreamCounts: Encodable {
@@ -66,7 +86,7 @@ struct APIRoutes: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case status, version, agents, down, connections, metrics, stream, storage
+            case status, version, agents, down, connections, metrics, stream, storage, database
             case serverID = "server_id"
             case uptimeSeconds = "uptime_seconds"
             case heartbeatInterval = "heartbeat_interval"
@@ -92,21 +112,41 @@ struct APIRoutes: Sendable {
         }
     }
 
+    /// Answers also while the database is down (that is when it matters most): the events are
+    /// then left out rather than waited for, and `status` says `degraded`.
     private func health() async throws -> Response {
         let agents = self.tracker.snapshot()
         var byState: [String: Int] = [:]
         for agent in agents { byState[agent.state.rawValue, default: 0] += 1 }
+        let cluster = self.cluster?.snapshot
+        var database = Health.Database(backend: self.backend, state: "ok", detail: cluster?.problem, lastContact: cluster?.lastContact)
+        var events: [LivenessEvent] = []
+        if database.detail == nil {
+            do {
+                let store = self.store
+                let recent: @Sendable () async throws -> [LivenessEvent] = { try await store.events(hostname: nil, limit: 20, before: nil) }
+                if let timeout = self.databaseTimeout {
+                    events = try await AbandonableCall.run(timeout: timeout, recent)
+                } else {
+                    events = try await recent()
+                }
+            } catch {
+                database.detail = "\(error)"
+            }
+        }
+        if database.detail != nil { database.state = "unreachable" }
         let health = Health(
-            status: "ok", version: self.version, serverID: self.environment.serverID,
+            status: database.state == "ok" ? "ok" : "degraded", version: self.version, serverID: self.environment.serverID,
             uptimeSeconds: Date().timeIntervalSince(self.startedAt),
             heartbeatInterval: self.environment.live.current.heartbeatInterval.seconds,
             connections: self.environment.openConnections,
             agents: .init(total: agents.count, connected: agents.filter(\.connected).count, byState: byState),
             down: agents.filter { $0.state == .down }.map(\.hostname),
-            recentEvents: try await self.store.events(hostname: nil, limit: 20, before: nil),
+            recentEvents: events,
             metrics: Self.metricsCounts(self.environment.metrics),
             stream: Self.streamCounts(self.live),
-            storage: self.storage?.snapshot ?? StorageCondition.Snapshot(state: "ok", refusedWrites: 0)
+            storage: self.storage?.snapshot ?? StorageCondition.Snapshot(state: "ok", refusedWrites: 0),
+            database: database
         )
         return try JSONResponse.make(health)
     }

@@ -148,7 +148,7 @@ struct FileRoutes: Sendable {
             source = try await OutgoingFile.open(path: path, threadPool: self.files.threadPool)
         } catch {
             self.files.logger.error("catalogued file missing on disk", metadata: ["file_id": "\(file.id)", "path": "\(path.debugDescription)", "error": "\(error.reason.debugDescription)"])
-            throw APIError(.notFound, "file_missing", "file \(file.id) is in the catalog but its bytes are gone from the server's disk")
+            throw APIError(.notFound, "file_missing", "file \(file.id) is in the catalog but its bytes are not on this server's disk (in a cluster, every member's files.directory must be one shared directory)")
         }
         if source.size != file.size {
             self.files.logger.warning("file on disk differs in size from the catalog", metadata: ["file_id": "\(file.id)", "catalog": "\(file.size)", "disk": "\(source.size)"])

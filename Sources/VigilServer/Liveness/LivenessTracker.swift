@@ -197,6 +197,20 @@ public final class LivenessTracker: Sendable {
         }
     }
 
+    /// The host moves to another cluster member (this one sheds it to balance load): forget it here
+    /// without a transition, so its connection's close brings neither SUSPECT nor DOWN. The
+    /// member it moves to takes it up when it registers there.
+    ///
+    /// - Returns: Whether the host was here on that connection (and is now forgotten).
+    @discardableResult
+    public func handOver(hostname: String, connectionID: UInt64) -> Bool {
+        self.shard(hostname).state.withLock { state in
+            guard let host = state.hosts[hostname], host.connection?.id == connectionID else { return false }
+            state.hosts[hostname] = nil
+            return true
+        }
+    }
+
     /// A host said goodbye: STOPPED, which is not an alert.
     public func unregister(hostname: String, connectionID: UInt64, reason: String?, wallNow: Date) {
         self.shard(hostname).state.withLock { state in

@@ -15,7 +15,13 @@ extension AgentSessionHandler {
             let event: SessionEvent
             switch result {
             case .success(let client):
-                event = .authenticationSucceeded(client)
+                if register.kind == .agent, register.capabilities.contains(RegisterPayload.redirectCapability),
+                   let redirect = self.environment.redirectAgent(self.environment.registeredSessions.agentCount) {
+                    // A cluster member at its capacity: the agent registers with the one named.
+                    event = .redirectRequested(to: redirect.address, message: redirect.reason)
+                } else {
+                    event = .authenticationSucceeded(client)
+                }
             case .failure(let error as ProtocolViolation):
                 event = .authenticationFailed(error)
             case .failure(let error):
@@ -63,7 +69,14 @@ extension AgentSessionHandler {
             }
         }
         // Revoking its key (or removing the person) ends it at once.
-        self.environment.registeredSessions.add(handle, keyID: client.keyID, clientID: client.clientID, kind: client.kind, update: update)
+        // A cluster may move an agent that follows redirects to a less loaded member.
+        var redirect: (@Sendable (String, String) -> Void)?
+        if client.kind == .agent, register.capabilities.contains(RegisterPayload.redirectCapability) {
+            redirect = { address, reason in
+                channel.pipeline.fireUserInboundEventTriggered(CloseSessionRequest(code: .redirect, message: reason, redirectTo: address))
+            }
+        }
+        self.environment.registeredSessions.add(handle, keyID: client.keyID, clientID: client.clientID, kind: client.kind, update: update, redirect: redirect)
         self.liveSessionID = client.connectionID
         let link = SessionLink(
             clientID: client.clientID, kind: client.kind, connectionID: client.connectionID, context: context,

@@ -80,7 +80,11 @@ final class AgentSessionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let request as CloseSessionRequest:
-            self.perform(self.machine.handle(.closeRequested(request.code, request.message)), context)
+            if let address = request.redirectTo {
+                self.perform(self.machine.handle(.redirectRequested(to: address, message: request.message)), context)
+            } else {
+                self.perform(self.machine.handle(.closeRequested(request.code, request.message)), context)
+            }
         case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
             self.perform(self.machine.handle(.readIdle), context)
         case is ChannelShouldQuiesceEvent:

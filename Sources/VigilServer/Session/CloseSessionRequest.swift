@@ -4,4 +4,6 @@ import VigilProtocol
 struct CloseSessionRequest: Sendable {
     var code: ErrorCode
     var message: String
+    /// With code `redirect`: the member the client is sent to (`host:port`).
+    var redirectTo: String? = nil
 }

@@ -21,6 +21,9 @@ public final class SessionEnvironment: Sendable {
     public let registeredSessions = RegisteredSessions()
     /// The live members' agent addresses, for the register reply (`session.servers`); empty for a single server.
     let clusterServers: @Sendable () -> [String]
+    /// Where a cluster member at its capacity sends a new agent, given the agents registered here;
+    /// `nil` to take it (a single server, below capacity, or no member with room).
+    let redirectAgent: @Sendable (_ agentsHere: Int) -> ClusterRedirect?
     /// The server's figures: heartbeats, frames and protocol errors are counted there.
     public let serverMetrics: ServerMetrics
     private let connectionCount = Atomic<Int>(0)
@@ -30,9 +33,11 @@ public final class SessionEnvironment: Sendable {
     public init(
         settings: ServerSettings, serverID: String, tracker: LivenessTracker, authenticator: AgentAuthenticator, metrics: MetricsIngestor,
         messages: MessageService, files: FileService, serverMetrics: ServerMetrics = ServerMetrics(), logger: Logger, live: LiveSettings? = nil,
-        clusterServers: @escaping @Sendable () -> [String] = { [] }
+        clusterServers: @escaping @Sendable () -> [String] = { [] },
+        redirectAgent: @escaping @Sendable (_ agentsHere: Int) -> ClusterRedirect? = { _ in nil }
     ) {
         self.clusterServers = clusterServers
+        self.redirectAgent = redirectAgent
         self.settings = settings
         self.live = live ?? LiveSettings(settings)
         self.serverMetrics = serverMetrics

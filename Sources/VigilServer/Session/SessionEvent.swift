@@ -23,6 +23,9 @@ enum SessionEvent: Sendable {
     /// Someone else wants the session closed with this answer: a newer connection under the same
     /// name, a part of the session (mailbox, transfers) that met a fatal fault, a revoked key.
     case closeRequested(ErrorCode, String)
+    /// A cluster member sends the client to another (`redirect`, with `redirect_to`): it is at its
+    /// capacity as the client registers, or it sheds load to a member that has less.
+    case redirectRequested(to: String, message: String)
     /// A part of the session (mailbox, transfers) found a frame it was given unusable.
     case frameRefused(ProtocolViolation, inReplyTo: String?)
     /// The metrics ingestor refused a sample (stale, rate-limited, bad value): answered, not counted.

@@ -124,6 +124,11 @@ struct SessionStateMachine {
             return self.fail(.idleTimeout, "no frame for \(self.configuration.idleTimeout.compactDescription); closing", inReplyTo: nil)
         case .closeRequested(let code, let message):
             return self.fail(code, message, inReplyTo: nil)
+        case .redirectRequested(let address, let message):
+            // At registration the answer quotes the CLIENT_REGISTER, as any register reply does.
+            var inReplyTo: String?
+            if case .authenticating(_, let messageID) = self.phase { inReplyTo = messageID }
+            return self.fail(.redirect, message, inReplyTo: inReplyTo, redirectTo: address)
         case .frameRefused(let violation, let inReplyTo):
             return self.violation(violation, inReplyTo: inReplyTo)
         case .metricsRefused(let code, let detail, let inReplyTo):
@@ -243,12 +248,12 @@ struct SessionStateMachine {
     }
 
     /// Answers with a fatal error and closes once the answer is written; nothing more is read.
-    mutating func fail(_ code: ErrorCode, _ message: String, inReplyTo messageID: String?) -> SessionAction {
+    mutating func fail(_ code: ErrorCode, _ message: String, inReplyTo messageID: String?, redirectTo: String? = nil) -> SessionAction {
         guard !self.isClosing else { return .nothing }
         self.closeCause = "\(code.rawValue): \(message)"
         // A registered client is kept until the close, so the tracker hears the host was lost.
         self.enterClosing()
-        return .fail(ServerResponsePayload(success: false, message: message, code: code, inReplyTo: messageID, fatal: true))
+        return .fail(ServerResponsePayload(success: false, message: message, code: code, inReplyTo: messageID, fatal: true, redirectTo: redirectTo))
     }
 
     private mutating func enterClosing() {
