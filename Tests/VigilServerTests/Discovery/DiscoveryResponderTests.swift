@@ -71,20 +71,20 @@ struct DiscoveryResponderTests {
         }
     }
 
-    @Test("least loaded: lowest load/capacity ratio below capacity; ties to the lower load, then the lower id; no limit counts as ratio 0")
-    func leastLoaded() {
-        typealias M = ClusterMember
+    @Test("the target ranks as redirects do: agents per capacity when every member states one, else agent counts; then fewer agents, then the lower id; full members skipped")
+    func target() {
+        func target(_ members: [ClusterMember]) -> String? { ClusterBalance(members: members, me: "x", tolerance: 0).discoveryTarget?.id }
         // 5/10 = 0.5 beats 3/4 = 0.75 although its load is higher.
-        #expect(M.leastLoaded(of: [Self.member("a", load: 3, capacity: 4), Self.member("b", load: 5, capacity: 10)])?.id == "b")
+        #expect(target([Self.member("a", load: 3, capacity: 4), Self.member("b", load: 5, capacity: 10)]) == "b")
         // Equal ratios (0.5): the lower load.
-        #expect(M.leastLoaded(of: [Self.member("a", load: 4, capacity: 8), Self.member("b", load: 2, capacity: 4)])?.id == "b")
+        #expect(target([Self.member("a", load: 4, capacity: 8), Self.member("b", load: 2, capacity: 4)]) == "b")
         // Equal everything: the lower id, whatever the order.
-        #expect(M.leastLoaded(of: [Self.member("member-2", load: 1), Self.member("member-1", load: 1)])?.id == "member-1")
+        #expect(target([Self.member("member-2", load: 1), Self.member("member-1", load: 1)]) == "member-1")
         // Full members are skipped even when their ratio would be low.
-        #expect(M.leastLoaded(of: [Self.member("a", load: 1, capacity: 1), Self.member("b", load: 9, capacity: 10)])?.id == "b")
-        // No limit: ratio 0; among those the lower load.
-        #expect(M.leastLoaded(of: [Self.member("a", load: 1, capacity: 100), Self.member("b", load: 7), Self.member("c", load: 3)])?.id == "c")
-        #expect(M.leastLoaded(of: [Self.member("a", load: 0, capacity: 100), Self.member("b", load: 7)])?.id == "a")
-        #expect(M.leastLoaded(of: []) == nil)
+        #expect(target([Self.member("a", load: 1, capacity: 1), Self.member("b", load: 9, capacity: 10)]) == "b")
+        // A member without a limit: plain agent counts for all.
+        #expect(target([Self.member("a", load: 1, capacity: 100), Self.member("b", load: 7), Self.member("c", load: 3)]) == "a")
+        #expect(target([Self.member("a", load: 5, capacity: 100), Self.member("b", load: 3)]) == "b")
+        #expect(target([]) == nil)
     }
 }

@@ -57,7 +57,10 @@ struct DiscoveryResponder: Sendable {
             return .ignored(ProtocolViolation(.unexpectedType, "\(request.type.rawValue) is sent by servers, not to them"))
         }
         guard view.isLeader else { return .silent(.follower) }
-        guard let member = ClusterMember.leastLoaded(of: view.members) else { return .silent(.noMemberWithRoom) }
+        // Tolerance plays no part in choosing a target.
+        guard let member = ClusterBalance(members: view.members, me: view.memberID, tolerance: 0).discoveryTarget else {
+            return .silent(.noMemberWithRoom)
+        }
         guard let address = ServerAddress(parsing: member.agentAddress) else { return .silent(.unusableAddress(member.agentAddress)) }
         let announce = ServerAnnouncePayload(assignedHost: address.host, assignedTCPPort: address.port, serverID: member.id)
         return .answer(DiscoveryDatagram(.announce(announce), senderID: view.memberID, timestamp: now.timeIntervalSince1970, messageID: replyID))
