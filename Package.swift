@@ -360,7 +360,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilEndToEndTests",
-            dependencies: ["VigilProtocol", "VigilLocalPostgres"],
+            dependencies: ["VigilProtocol", "VigilLocalPostgres", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")],
             exclude: ["openapi_validate.py", "interop_chat_client.py", "dashboard_js_tests.mjs", "webhook_receiver.py"]
         ),
     ],

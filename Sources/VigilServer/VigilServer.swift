@@ -128,12 +128,31 @@ public struct VigilServer: Sendable {
             }
         }()
         self.history = history
+        // A cluster when servers share PostgreSQL; otherwise a cluster of one that always leads.
+        let memberID = settings.cluster.memberID ?? settings.serverID ?? UUID().uuidString.lowercased()
+        let clusterState = ClusterState(memberID: memberID, clustered: postgres != nil)
+        // In a cluster: the hosts other members hold, shown here and never judged here, and what
+        // this server publishes for them (``LiveRelay``).
+        let remote = postgres.map { _ in
+            RemoteHosts(memberID: memberID, liveMembers: {
+                let members = clusterState.snapshot.members
+                return members.isEmpty ? nil : Set(members.map(\.id))
+            })
+        }
+        let outbox = postgres.map { _ in LiveRelayOutbox(maxPending: settings.cluster.relay.maxPending) }
         let (updates, continuation) = AsyncStream<LivenessUpdate>.makeStream()
-        let tracker = LivenessTracker(policy: LivenessPolicy(settings: settings), updates: continuation, metrics: serverMetrics)
+        let tracker = LivenessTracker(policy: LivenessPolicy(settings: settings), updates: continuation, metrics: serverMetrics,
+                                      heldElsewhere: { remote?.isHeldElsewhere($0) ?? false })
         self.tracker = tracker
         let latest = LatestMetrics()
-        let live = LiveHub(settings: settings.stream, tracker: tracker, latest: latest, logger: logger)
+        let live = LiveHub(settings: settings.stream, tracker: tracker, latest: latest, logger: logger, remote: remote, outbox: outbox)
         self.live = live
+        var relay: LiveRelay?
+        if let postgres, let remote, let outbox {
+            relay = LiveRelay(store: postgres, settings: settings.cluster.relay, memberID: memberID, outbox: outbox, remote: remote,
+                              latest: latest, hub: live, tracker: tracker, memberTimeout: settings.cluster.memberTimeout, logger: logger)
+        }
+        let liveRelay = relay
         // Before the ingestor: it evaluates the rules on each sample. A bad alerting file stops the start here.
         let alerts = try await AlertService(store: store, settings: settings.alerting, live: live, factory: channels ?? NotifyChannelFactory(logger: logger), metrics: serverMetrics, leader: gate, logger: logger)
         self.alerts = alerts
@@ -171,9 +190,6 @@ public struct VigilServer: Sendable {
                 "files_directory": "\(settings.filesDirectory)",
             ])
         }
-        // A cluster when servers share PostgreSQL; otherwise a cluster of one that always leads.
-        let memberID = settings.cluster.memberID ?? settings.serverID ?? UUID().uuidString.lowercased()
-        let clusterState = ClusterState(memberID: memberID, clustered: postgres != nil)
         let loadSharing = postgres == nil ? nil : LoadSharing(settings: settings.cluster, memberID: memberID, state: clusterState, tracker: tracker, logger: logger)
         // Where a stored liveness transition goes, whoever stored it (this server's recorder, or
         // the leader declaring a dead server's hosts DOWN): notices, the live stream, alerting.
@@ -230,7 +246,10 @@ public struct VigilServer: Sendable {
             ClusterService(store: $0, settings: settings.cluster, memberID: memberID, agentAddress: agentAddress,
                            httpAddress: settings.cluster.advertiseHTTPAddress ?? "\(Self.advertisedHost(settings.httpHost)):\(settings.httpPort)",
                            sessions: environment.registeredSessions, tracker: tracker, restartGrace: settings.restartGrace,
-                           state: clusterState, gate: gate, loadSharing: loadSharing, logger: logger, publish: publishTransition)
+                           state: clusterState, gate: gate, loadSharing: loadSharing, logger: logger, publish: { event in
+                               publishTransition(event)
+                               liveRelay?.relay(event, holder: false)
+                           })
         }
         // Every member listens for envelope-only clients' SERVER_DISCOVERY; the leader answers (PROTOCOL.md §14).
         let discovery = settings.cluster.discovery.enabled && cluster != nil ? DiscoveryService(
@@ -259,7 +278,7 @@ public struct VigilServer: Sendable {
         KeyRoutes(store: store, sessions: environment.registeredSessions, logger: logger, enrollmentToken: enrollmentToken).register(on: router.group("api"))
         let startedAt = Date()
         APIRoutes(tracker: tracker, store: store, environment: environment, history: history, startedAt: startedAt, version: Self.version, live: live, storage: storage,
-                  backend: settings.storage.rawValue, cluster: clusterState, databaseTimeout: settings.postgres?.connectTimeout).register(on: router)
+                  backend: settings.storage.rawValue, cluster: clusterState, databaseTimeout: settings.postgres?.connectTimeout, remote: remote).register(on: router)
         let singleMember: @Sendable () -> ClusterStatus.Member = {
             ClusterStatus.Member(id: memberID, agentAddress: agentAddress, httpAddress: "\(Self.advertisedHost(settings.httpHost)):\(settings.httpPort)",
                                  load: environment.registeredSessions.agentCount, capacity: settings.cluster.capacity,
@@ -267,7 +286,7 @@ public struct VigilServer: Sendable {
         }
         ClusterRoutes(state: clusterState, gate: gate, backend: settings.storage, single: singleMember).register(on: router.group("api"))
         MetricsIngestRoute(store: store, ingestor: metrics, live: liveSettings).register(on: router.group("api"))
-        ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, live: liveSettings).register(on: router.group("api"))
+        ServerRoutes(tracker: tracker, ingestor: metrics, history: history, store: store, live: liveSettings, remote: remote).register(on: router.group("api"))
         MessageRoutes(messages: messages, settings: settings).register(on: router.group("api"))
         FileRoutes(files: files).register(on: router.group("api"))
         AlertRoutes(alerts: alerts).register(on: router.group("api"))
@@ -282,7 +301,7 @@ public struct VigilServer: Sendable {
                 httpConnections: httpConnections.current, streamClients: live.statistics.clients, ingestQueueDepth: metrics.pendingCount
             )
         }
-        MetricsRoutes(metrics: serverMetrics, tracker: tracker, latest: latest, figures: figures).register(on: router)
+        MetricsRoutes(metrics: serverMetrics, tracker: tracker, latest: latest, remote: remote, figures: figures).register(on: router)
         DashboardRoutes(directory: settings.dashboardDirectory).register(on: router)
         let http = Application(
             router: router,
@@ -303,15 +322,20 @@ public struct VigilServer: Sendable {
         )
         // First, so it stops last: the database outlives every service that writes to it.
         let closing: [any Service] = (postgres.map { [PostgresStoreService(store: $0)] } ?? []) + (cluster.map { [$0] } ?? []) + (discovery.map { [$0] } ?? [])
+        var recorder = LivenessRecorder(updates: updates, store: store, logger: logger, storage: storage) { event in
+            publishTransition(event)
+            liveRelay?.relay(event, holder: true)
+        }
+        if let liveRelay { recorder.onRegistration = { hostname, _ in liveRelay.relayRegistration(of: hostname) } }
         self.services = closing + (settings.storage.usesDataDirectory ? [storage] : []) + [
-            RecorderService(recorder: LivenessRecorder(updates: updates, store: store, logger: logger, storage: storage, onTransition: publishTransition),
-                            updates: continuation),
+            RecorderService(recorder: recorder, updates: continuation),
             alerts,
             LivenessMonitor(tracker: tracker, store: store, checkInterval: settings.checkInterval, persistInterval: settings.persistInterval, storage: storage, logger: logger),
             metricsService,
             messages,
             files,
             live,
+        ] + (liveRelay.map { [$0] } ?? []) + [
             users,
             RevocationWatcher(store: store, sessions: environment.registeredSessions, interval: settings.revocationCheckInterval, logger: logger),
             ReloadService(reloader: reloader, logger: logger),

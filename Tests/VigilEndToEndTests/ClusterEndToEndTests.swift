@@ -16,7 +16,7 @@ struct ClusterEndToEndTests {
 
     /// Starts a real PostgreSQL and `count` servers on it (member-0, member-1, …), runs `body`, and
     /// stops everything whether it passed or not. `environment` adds settings per server, given
-    /// its index and the servers started before it.
+    /// its index and the servers started before it. (Other cluster suites use it too.)
     func withCluster(_ count: Int, environment: (Int, [ToolServer]) -> [String: String] = { _, _ in [:] },
                              _ body: (LocalPostgres, inout [ToolServer]) async throws -> Void) async throws {
         let postgres = try await LocalPostgres.start()

@@ -26,6 +26,8 @@ public struct ClusterSettings: Sendable, Equatable {
     /// How long the leader's lease lasts without a renewal (`cluster.leader_lease`): a hung leader
     /// is replaced within about this long plus one election interval.
     public var leaderLease: Duration = .seconds(3)
+    /// How members share their live view (`cluster.relay_*`).
+    public var relay = LiveRelaySettings()
     /// UDP discovery for envelope-only clients (`cluster.discovery*`).
     public var discovery = DiscoverySettings()
 

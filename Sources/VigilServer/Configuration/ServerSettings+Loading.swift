@@ -128,6 +128,11 @@ extension ServerSettings {
         parser.duration("cluster.member_timeout") { settings.cluster.memberTimeout = $0 }
         parser.duration("cluster.election_interval") { settings.cluster.electionInterval = $0 }
         parser.duration("cluster.leader_lease") { settings.cluster.leaderLease = $0 }
+        parser.duration("cluster.relay_flush_interval") { settings.cluster.relay.flushInterval = $0 }
+        parser.int("cluster.relay_payload_bytes", 1024...7999) { settings.cluster.relay.payloadBytes = $0 }
+        parser.int("cluster.relay_max_pending", 1...10_000_000) { settings.cluster.relay.maxPending = $0 }
+        parser.int("cluster.relay_max_payloads_per_statement", 1...100_000) { settings.cluster.relay.maxPayloadsPerStatement = $0 }
+        parser.int("cluster.relay_receive_buffer", 1...10_000_000) { settings.cluster.relay.receiveBuffer = $0 }
         parser.bool("cluster.discovery") { settings.cluster.discovery.enabled = $0 }
         parser.int("cluster.discovery_port", 1...65535) { settings.cluster.discovery.port = $0 }
         parser.string("cluster.discovery_group") { settings.cluster.discovery.group = $0 }
@@ -269,6 +274,7 @@ extension ServerSettings {
             ("liveness.persist_interval", self.persistInterval, Duration.milliseconds(100)),
             ("liveness.reconnect_grace", self.reconnectGrace, Duration.zero),
             ("liveness.restart_grace", self.restartGrace, Duration.zero),
+            ("cluster.relay_flush_interval", self.cluster.relay.flushInterval, Duration.milliseconds(1)),
             ("metrics.flush_interval", self.metricsFlushInterval, Duration.milliseconds(10)),
             ("metrics.retention.check_interval", self.retentionCheckInterval, Duration.seconds(1)),
             ("metrics.retention.raw", self.retention.raw, Duration.seconds(3600)),

@@ -21,6 +21,8 @@ struct APIRoutes: Sendable {
     /// With PostgreSQL, how long the health answer waits for the database before it leaves the
     /// events out (`store.postgres.connect_timeout`): a query may otherwise wait indefinitely.
     var databaseTimeout: Duration? = nil
+    /// In a cluster, the hosts other members hold: `/api/agents` lists them with this server's own.
+    var remote: RemoteHosts? = nil
 
     /// `GET /api/health` body.
     struct Health: Encodable {
@@ -97,10 +99,14 @@ struct APIRoutes: Sendable {
     func register(on router: Router<VigilRequestContext>) {
         let api = router.group("api")
         api.get("health") { _, _ in try await self.health() }
-        api.get("agents") { _, _ in try JSONResponse.make(self.tracker.snapshot()) }
+        api.get("agents") { _, _ in
+            let local = self.tracker.snapshot()
+            return try JSONResponse.make(self.remote?.merged(local) ?? local)
+        }
         api.get("agents/:hostname") { _, context in
             let hostname = try context.parameters.require("hostname")
-            guard let agent = self.tracker.status(of: hostname) else {
+            let local = self.tracker.status(of: hostname)
+            guard let agent = self.remote.map({ $0.status(of: hostname, local: local) }) ?? local else {
                 throw APIError(.notFound, "not_found", "no agent named \(hostname)")
             }
             return try JSONResponse.make(agent)

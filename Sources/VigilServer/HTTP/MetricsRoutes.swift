@@ -14,6 +14,9 @@ final class MetricsRoutes: Sendable {
     let metrics: ServerMetrics
     let tracker: LivenessTracker
     let latest: LatestMetrics
+    /// In a cluster, the hosts other members hold: the fleet exposition covers them too (their
+    /// samples are in `latest` already, relayed).
+    let remote: RemoteHosts?
     /// Reads the counts that live elsewhere, at scrape time.
     let figures: @Sendable () -> ServerFigures
     /// The previous fleet render's buffer, written into again by the next one. It shares its
@@ -21,7 +24,8 @@ final class MetricsRoutes: Sendable {
     /// next one it is this route's alone again (if not, writing copies it: correct, only slower).
     private let spare = Mutex<ByteBuffer?>(nil)
 
-    init(metrics: ServerMetrics, tracker: LivenessTracker, latest: LatestMetrics, figures: @escaping @Sendable () -> ServerFigures) {
+    init(metrics: ServerMetrics, tracker: LivenessTracker, latest: LatestMetrics, remote: RemoteHosts? = nil, figures: @escaping @Sendable () -> ServerFigures) {
+        self.remote = remote
         self.metrics = metrics
         self.tracker = tracker
         self.latest = latest
@@ -40,7 +44,8 @@ final class MetricsRoutes: Sendable {
 
     func fleet() -> Response {
         let start = ContinuousClock.now
-        let exposition = FleetExposition(statuses: self.tracker.unsortedStatuses(), samples: self.latest.all())
+        let local = self.tracker.unsortedStatuses()
+        let exposition = FleetExposition(statuses: self.remote?.merged(local) ?? local, samples: self.latest.all())
         var body = self.spare.withLock { $0.take() } ?? ByteBuffer()
         exposition.render(into: &body)
         self.spare.withLock { $0 = body }

@@ -17,6 +17,8 @@ struct ServerRoutes: Sendable {
     /// The settings in force: `api.max_history_points` and `api.max_stats_metrics` are read per request.
     let live: LiveSettings
     var settings: ServerSettings { self.live.current }
+    /// In a cluster, the hosts other members hold: listed with this server's own.
+    var remote: RemoteHosts? = nil
 
     func register(on api: RouterGroup<VigilRequestContext>) {
         api.get("servers") { _, _ in try self.overview() }
@@ -34,7 +36,8 @@ struct ServerRoutes: Sendable {
     // MARK: Overview
 
     func overview() throws -> Response {
-        let statuses = self.tracker.snapshot()
+        let local = self.tracker.snapshot()
+        let statuses = self.remote?.merged(local) ?? local
         let samples = self.latest.all()
         var byName: [String: AgentStatus] = [:]
         byName.reserveCapacity(statuses.count)
@@ -259,7 +262,8 @@ struct ServerRoutes: Sendable {
     /// sample, or the history it has, which a restart finds before the latest document is saved).
     private func knownHost(_ context: VigilRequestContext) throws -> String {
         let hostname = try context.parameters.require("hostname")
-        guard self.latest.sample(for: hostname) != nil || self.tracker.status(of: hostname) != nil || self.ingestor.knows(host: hostname) else {
+        guard self.latest.sample(for: hostname) != nil || self.tracker.status(of: hostname) != nil || self.ingestor.knows(host: hostname)
+            || self.remote?.status(of: hostname, local: nil) != nil else {
             throw APIError(.notFound, "not_found", "no host named \(hostname.prefix(253).debugDescription)")
         }
         return hostname

@@ -12,6 +12,8 @@ struct ServerSummary: Encodable {
     /// The last frame or sample received from the host.
     var lastSeen: Date?
     var agentVersion: String?
+    /// In a cluster, the member holding the host's connection; `nil` when none does, and on a single server.
+    var member: String?
     /// The host's timestamp of its latest sample.
     var lastSample: Date?
     var cpuPercent: Double?
@@ -54,7 +56,7 @@ struct ServerSummary: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case hostname, state, connected, disk, os, uptime
+        case hostname, state, connected, disk, os, uptime, member
         case lastSeen = "last_seen"
         case agentVersion = "agent_version"
         case lastSample = "last_sample"
@@ -75,6 +77,7 @@ struct ServerSummary: Encodable {
         try c.encode(self.connected, forKey: .connected)
         try c.encode(self.lastSeen, forKey: .lastSeen)
         try c.encode(self.agentVersion, forKey: .agentVersion)
+        try c.encode(self.member, forKey: .member)
         try c.encode(self.lastSample, forKey: .lastSample)
         try c.encode(self.cpuPercent, forKey: .cpuPercent)
         try c.encode(self.cpuCount, forKey: .cpuCount)
@@ -93,6 +96,7 @@ struct ServerSummary: Encodable {
         self.state = status?.state
         self.connected = status?.connected ?? false
         self.agentVersion = status?.agentVersion
+        self.member = status?.member
         let document = latest?.document
         self.lastSeen = [status?.lastSeen, latest?.receivedAt].compactMap { $0 }.max()
         self.lastSample = document?.timestamp

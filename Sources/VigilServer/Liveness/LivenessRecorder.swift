@@ -17,6 +17,8 @@ public struct LivenessRecorder: Service {
     let logger: Logger
     /// Called with each transition after it is stored, in order (the message service turns some into notices).
     let onTransition: @Sendable (LivenessEvent) -> Void
+    /// Called with each registration after it is stored, in order (a cluster member tells the others it holds the host).
+    var onRegistration: @Sendable (_ hostname: String, _ at: Date) -> Void = { _, _ in }
     /// A full disk is reported there (logged once a minute), not once per failed write.
     var storage: StorageCondition? = nil
 
@@ -47,6 +49,7 @@ public struct LivenessRecorder: Service {
                 } catch {
                     self.logger.error("could not store registration", metadata: ["host": "\(hostname)", "error": "\(error)"])
                 }
+                self.onRegistration(hostname, at)
             }
         }
         await self.flush(&batch)

@@ -66,12 +66,19 @@ public final class LivenessTracker: Sendable {
     private let updates: AsyncStream<LivenessUpdate>.Continuation
     /// Where detection latencies go (`vigil_liveness_detection_seconds`).
     private let metrics: ServerMetrics?
+    /// Whether another member of the cluster holds a host now (``RemoteHosts``). A host that left
+    /// this server for another is not this server's to judge: its connection loss raises nothing
+    /// here, and a grace that runs out while another member holds it ends without DOWN.
+    private let heldElsewhere: @Sendable (String) -> Bool
 
     /// - Parameters:
     ///   - policy: The detector's numbers.
     ///   - updates: Where transitions and registrations are published, in order.
     ///   - metrics: The server's figures; told how long after its last heartbeat each host was declared DOWN.
-    public init(policy: LivenessPolicy, updates: AsyncStream<LivenessUpdate>.Continuation, metrics: ServerMetrics? = nil) {
+    ///   - heldElsewhere: Whether another cluster member holds a host now (always `false` for a single server).
+    public init(policy: LivenessPolicy, updates: AsyncStream<LivenessUpdate>.Continuation, metrics: ServerMetrics? = nil,
+                heldElsewhere: @escaping @Sendable (String) -> Bool = { _ in false }) {
+        self.heldElsewhere = heldElsewhere
         self.currentPolicy = Mutex(policy)
         self.updates = updates
         self.metrics = metrics
@@ -186,7 +193,7 @@ public final class LivenessTracker: Sendable {
         self.shard(hostname).state.withLock { state in
             guard !self.shuttingDown.load(ordering: .sequentiallyConsistent), var host = state.hosts[hostname], host.connection?.id == connectionID else { return }
             Self.detachConnection(&host)
-            if host.state.expectsHeartbeats {
+            if host.state.expectsHeartbeats, !self.heldElsewhere(hostname) {
                 let grace = host.policy.reconnectGrace
                 host.graceUntil = now + Self.amount(grace)
                 host.graceReason = "connection lost (\(cause)) and no reconnect within \(Self.format(grace))"
@@ -346,7 +353,7 @@ public final class LivenessTracker: Sendable {
     private func check(_ host: inout Host, _ hostname: String, now: NIODeadline, wallNow: Date) {
         if let grace = host.graceUntil, now >= grace {
             host.graceUntil = nil
-            if host.state != .down {
+            if host.state != .down, !self.heldElsewhere(hostname) {
                 if host.graceAfterLoss, let seen = host.lastSeen {
                     self.metrics?.downDetected(afterSilence: max(0, wallNow.timeIntervalSince(seen)))
                 }

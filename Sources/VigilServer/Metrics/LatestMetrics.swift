@@ -34,6 +34,15 @@ public final class LatestMetrics: Sendable {
         }
     }
 
+    /// A sample another member of the cluster accepted (its relay's copy): kept when newer than
+    /// what is cached, not marked as changed (the member that took it persists it).
+    func updateRemote(_ hostname: String, _ sample: LatestSample) {
+        self.state.withLock { state in
+            if let cached = state.entries[hostname], cached.receivedAt >= sample.receivedAt { return }
+            state.entries[hostname] = sample
+        }
+    }
+
     /// Puts back what the store kept, without marking it as changed.
     func restore(_ samples: [String: LatestSample]) {
         self.state.withLock { state in

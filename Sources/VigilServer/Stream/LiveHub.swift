@@ -15,10 +15,19 @@ import VigilStore
 /// ingest's event loops do neither. Its input is bounded (`stream.max_pending_items`): past it
 /// items are skipped and counted rather than slowing ingest. Each client's queue is bounded too
 /// (``LiveClient``): a client that does not keep up is dropped, never waited for.
+///
+/// In a cluster, what this server publishes also goes to the other members (``LiveRelayOutbox``:
+/// samples, messages and alerts here; liveness with the tracker's view, by the server's fan-out),
+/// and what they publish comes in through ``publishRemote(_:)``; hosts they hold are shown from
+/// ``RemoteHosts``.
 public final class LiveHub: Service, Sendable {
     let settings: StreamSettings
     let tracker: LivenessTracker
     let latest: LatestMetrics
+    /// Hosts other members hold (a cluster), shown beside the tracker's.
+    let remote: RemoteHosts?
+    /// Where this server's own items go for the other members (a cluster).
+    let outbox: LiveRelayOutbox?
     let logger: Logger
     private let items: AsyncStream<LiveItem>
     private let input: AsyncStream<LiveItem>.Continuation
@@ -64,10 +73,17 @@ public final class LiveHub: Service, Sendable {
         public var highWaterMessages = 0
     }
 
-    public init(settings: StreamSettings, tracker: LivenessTracker, latest: LatestMetrics, logger: Logger) {
+    public convenience init(settings: StreamSettings, tracker: LivenessTracker, latest: LatestMetrics, logger: Logger) {
+        self.init(settings: settings, tracker: tracker, latest: latest, logger: logger, remote: nil, outbox: nil)
+    }
+
+    /// A cluster member's hub: hosts other members hold shown from `remote`, its own items relayed through `outbox`.
+    init(settings: StreamSettings, tracker: LivenessTracker, latest: LatestMetrics, logger: Logger, remote: RemoteHosts?, outbox: LiveRelayOutbox?) {
         self.settings = settings
         self.tracker = tracker
         self.latest = latest
+        self.remote = remote
+        self.outbox = outbox
         self.logger = logger
         (self.items, self.input) = AsyncStream.makeStream(of: LiveItem.self, bufferingPolicy: .bufferingOldest(settings.maxPendingItems))
     }
@@ -76,28 +92,41 @@ public final class LiveHub: Service, Sendable {
 
     /// An accepted sample: to `host:<name>` subscribers at once, and into the next fleet message.
     public func publishSample(hostname: String, receivedAt: Date, document: MetricsDocument) {
+        self.outbox?.add(.sample(hostname: hostname, receivedAt: receivedAt, document: document))
         self.publish(.sample(hostname: hostname, receivedAt: receivedAt, document: document))
     }
 
-    /// A stored liveness transition: to `events` and `host:<name>` subscribers, and into the next fleet message.
+    /// A stored liveness transition: to `events` and `host:<name>` subscribers, and into the next
+    /// fleet message. (Not relayed from here: the server's fan-out relays it with the host's status.)
     public func publishTransition(_ event: LivenessEvent) {
         self.publish(.transition(event))
     }
 
     /// Stored messages; those to or from `server`, and broadcasts, go to `messages` subscribers.
     public func publishMessages(_ rows: [StoredMessage]) {
-        guard self.subscribed.load(ordering: .relaxed) > 0 else { return }
-        for row in rows where Self.isChatMessage(row) { self.publish(.message(row)) }
+        guard self.outbox != nil || self.subscribed.load(ordering: .relaxed) > 0 else { return }
+        for row in rows where Self.isChatMessage(row) {
+            self.outbox?.add(.message(row))
+            self.publish(.message(row))
+        }
     }
 
     /// A stored alert change: to `alerts` subscribers.
     public func publishAlert(_ alert: StoredAlert) {
+        self.outbox?.add(.alert(alert))
         self.publish(.alert(alert))
     }
 
     /// A notification queued or attempted: to `alerts` subscribers (the delivery log, live).
     public func publishNotification(_ entry: OutboxEntry) {
+        self.outbox?.add(.notification(entry))
         self.publish(.notification(entry))
+    }
+
+    /// Something another member of the cluster published (its relay's copy): to this server's
+    /// subscribers only, never relayed again.
+    func publishRemote(_ item: LiveItem) {
+        self.publish(item)
     }
 
     private func publish(_ item: LiveItem) {
@@ -266,7 +295,7 @@ public final class LiveHub: Service, Sendable {
                 return Array(targets.values)
             }
             guard !targets.isEmpty else { return }
-            let connected = self.tracker.status(of: event.hostname)?.connected ?? false
+            let connected = self.status(of: event.hostname)?.connected ?? false
             if let buffer = StreamOutbound.encode(StreamOutbound.Event(event: event)) { self.deliver(buffer, to: targets) }
             if let buffer = StreamOutbound.encode(StreamOutbound.State(hostname: event.hostname, state: event.to, connected: connected, at: event.at)) {
                 self.deliver(buffer, to: targets)
@@ -283,7 +312,17 @@ public final class LiveHub: Service, Sendable {
             let targets = self.routing.withLock { Array($0.alertWatchers.values) }
             guard !targets.isEmpty, let buffer = StreamOutbound.encode(StreamOutbound.Notification(notification: NotificationRoutes.LogEntry(entry))) else { return }
             self.deliver(buffer, to: targets)
+        case .hostChanged(let hostname):
+            self.routing.withLock { routing in
+                if !routing.fleetWatchers.isEmpty { routing.fleetChanged.insert(hostname) }
+            }
         }
+    }
+
+    /// A host's status as the API shows it: this server's, or the member's that holds it.
+    func status(of hostname: String) -> AgentStatus? {
+        let local = self.tracker.status(of: hostname)
+        return self.remote.map { $0.status(of: hostname, local: local) } ?? local
     }
 
     /// One fleet interval has passed: the changed hosts to those who had a fleet message before,
@@ -311,10 +350,11 @@ public final class LiveHub: Service, Sendable {
     /// Summaries as `GET /api/servers` gives them, sorted by host name; every host for `nil`.
     func summaries(of hostnames: Set<String>?) -> [ServerSummary] {
         if let hostnames {
-            return hostnames.sorted().map { ServerSummary(hostname: $0, status: self.tracker.status(of: $0), latest: self.latest.sample(for: $0)) }
+            return hostnames.sorted().map { ServerSummary(hostname: $0, status: self.status(of: $0), latest: self.latest.sample(for: $0)) }
         }
         var statuses: [String: AgentStatus] = [:]
-        for status in self.tracker.snapshot() { statuses[status.hostname] = status }
+        let local = self.tracker.snapshot()
+        for status in self.remote?.merged(local) ?? local { statuses[status.hostname] = status }
         let samples = self.latest.all()
         return Set(statuses.keys).union(samples.keys).sorted().map { ServerSummary(hostname: $0, status: statuses[$0], latest: samples[$0]) }
     }

@@ -14,4 +14,6 @@ enum LiveItem: Sendable {
     /// An alert that changed (stored), or a notification's delivery state.
     case alert(StoredAlert)
     case notification(OutboxEntry)
+    /// A host's summary changed without a transition (another member took it over): into the next fleet message.
+    case hostChanged(String)
 }
