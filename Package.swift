@@ -307,7 +307,7 @@ let package = Package(
         .testTarget(
             name: "VigilClientTests",
             dependencies: [
-                "VigilClient", "VigilProtocol", "VigilServer", "VigilStore", "VigilTransfer",
+                "VigilClient", "VigilProtocol", "VigilServer", "VigilStore", "VigilTransfer", "VigilPostgres",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -342,7 +342,7 @@ let package = Package(
         .testTarget(
             name: "VigilServerTests",
             dependencies: [
-                "VigilServer", "VigilStore", "VigilProtocol", "VigilAgent", "VigilMetrics", "VigilConnection",
+                "VigilServer", "VigilStore", "VigilProtocol", "VigilAgent", "VigilMetrics", "VigilConnection", "VigilPostgres",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

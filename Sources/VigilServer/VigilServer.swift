@@ -251,6 +251,11 @@ public struct VigilServer: Sendable {
                                liveRelay?.relay(event, holder: false)
                            })
         }
+        // Every member listens for envelope-only clients' SERVER_DISCOVERY; the leader answers (PROTOCOL.md §14).
+        let discovery = settings.cluster.discovery.enabled && cluster != nil ? DiscoveryService(
+            settings: settings.cluster.discovery,
+            view: { DiscoveryResponder.View(memberID: memberID, isLeader: gate.isLeader, members: clusterState.snapshot.members) },
+            group: group, logger: logger) : nil
 
         // HEAD on every GET route: the GET answer without its body (RFC 9110 §9.3.2).
         let router = Router(context: VigilRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -316,7 +321,7 @@ public struct VigilServer: Sendable {
             logger: logger
         )
         // First, so it stops last: the database outlives every service that writes to it.
-        let closing: [any Service] = (postgres.map { [PostgresStoreService(store: $0)] } ?? []) + (cluster.map { [$0] } ?? [])
+        let closing: [any Service] = (postgres.map { [PostgresStoreService(store: $0)] } ?? []) + (cluster.map { [$0] } ?? []) + (discovery.map { [$0] } ?? [])
         var recorder = LivenessRecorder(updates: updates, store: store, logger: logger, storage: storage) { event in
             publishTransition(event)
             liveRelay?.relay(event, holder: true)

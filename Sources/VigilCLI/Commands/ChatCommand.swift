@@ -36,7 +36,7 @@ struct ChatCommand: AsyncParsableCommand {
     var giveUpAfter: Double?
 
     func run() async throws {
-        var settings = try self.client.settings(
+        var settings = try await self.client.settings(
             clientVersion: "vigil-chat/\(ClientSettings.version)",
             capabilities: self.noNotices ? ["heartbeat"] : ["heartbeat", RegisterPayload.noticesCapability]
         )

@@ -35,7 +35,7 @@ struct SendCommand: AsyncParsableCommand {
         let content = self.text.isEmpty ? Self.readStandardInput() : self.text.joined(separator: " ")
         guard !content.isEmpty else { throw ValidationError("nothing to send: give TEXT or pipe it in") }
         let timeout = Duration.milliseconds(Int64(self.timeout * 1000))
-        var settings = try self.client.settings(clientVersion: "vigil-send/\(ClientSettings.version)", capabilities: ["heartbeat"])
+        var settings = try await self.client.settings(clientVersion: "vigil-send/\(ClientSettings.version)", capabilities: ["heartbeat"])
         settings.giveUpAfter = timeout
         // Only sends: the name's waiting mail stays for its chat, which this does not close.
         settings.sendOnly = true

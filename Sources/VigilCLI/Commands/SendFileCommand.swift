@@ -38,7 +38,7 @@ struct SendFileCommand: AsyncParsableCommand {
     func run() async throws {
         guard !self.paths.isEmpty else { throw ValidationError("no file given") }
         guard self.timeout > 0, self.timeout <= 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
-        var settings = try self.client.settings(clientVersion: "vigil-send-file/\(ClientSettings.version)", capabilities: ["heartbeat", "files"])
+        var settings = try await self.client.settings(clientVersion: "vigil-send-file/\(ClientSettings.version)", capabilities: ["heartbeat", "files"])
         settings.giveUpAfter = .milliseconds(Int64(self.timeout * 1000))
         // Only sends: the name's waiting mail stays for its chat, which this does not close.
         settings.sendOnly = true

@@ -36,8 +36,11 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "Diagnostics on standard error: trace, debug, info, notice, warning (default), error.")
     var logLevel: String?
 
-    /// The connection settings from the flags, then the environment, then the defaults.
-    func settings(clientVersion: String, capabilities: [String]) throws -> ClientSettings {
+    @OptionGroup var discovery: DiscoveryOptions
+
+    /// The connection settings from the flags, then the environment, then the defaults; with
+    /// `--discover`, the server is the one the cluster's discovery announces.
+    func settings(clientVersion: String, capabilities: [String]) async throws -> ClientSettings {
         let environment = ProcessInfo.processInfo.environment
         let token = try (self.token ?? environment["VIGIL_ENROLLMENT_TOKEN"]).map { text in
             do {
@@ -46,14 +49,21 @@ struct ClientOptions: ParsableArguments {
                 throw ValidationError("invalid --token: \(error)")
             }
         }
-        let serverText = self.server ?? environment["VIGIL_SERVER"] ?? token?.servers.first?.description ?? "127.0.0.1:5001"
-        guard let address = ServerAddress(parsing: serverText) else {
-            throw ValidationError("invalid --server \"\(serverText)\": expected host:port")
-        }
         let name = self.name ?? environment["VIGIL_NAME"] ?? environment["USER"] ?? ""
         guard !name.isEmpty else { throw ValidationError("no name: use --name NAME or VIGIL_NAME") }
         guard name.utf8.count <= 253, name.utf8.allSatisfy({ $0.isASCIIAlphanumeric || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }) else {
             throw ValidationError("--name must be 1-253 characters of letters, digits, '.', '-' and '_'")
+        }
+        let address: ServerAddress
+        if self.discovery.discover {
+            guard self.server == nil else { throw ValidationError("--discover and --server exclude each other") }
+            address = try await self.discovery.discoverServer(name: name)
+        } else {
+            let serverText = self.server ?? environment["VIGIL_SERVER"] ?? token?.servers.first?.description ?? "127.0.0.1:5001"
+            guard let parsed = ServerAddress(parsing: serverText) else {
+                throw ValidationError("invalid --server \"\(serverText)\": expected host:port")
+            }
+            address = parsed
         }
         var settings = ClientSettings(host: address.host, port: address.port, name: name, key: try self.resolveKey(environment))
         settings.tls = try self.tls(token: token, environment: environment)

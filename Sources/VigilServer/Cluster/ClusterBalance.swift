@@ -65,7 +65,7 @@ struct ClusterBalance: Sendable, Equatable {
     }
 
     /// Less loaded first (by utilisation or count), then fewer agents, then the lower id.
-    private func ranks(_ a: ClusterMember, _ aLoad: Int, before b: ClusterMember, _ bLoad: Int) -> Bool {
+    func ranks(_ a: ClusterMember, _ aLoad: Int, before b: ClusterMember, _ bLoad: Int) -> Bool {
         let (aWeight, bWeight) = self.weights(a, b)
         let (aShare, bShare) = (Double(aLoad) * bWeight, Double(bLoad) * aWeight)
         if aShare != bShare { return aShare < bShare }

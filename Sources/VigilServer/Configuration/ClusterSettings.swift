@@ -28,6 +28,8 @@ public struct ClusterSettings: Sendable, Equatable {
     public var leaderLease: Duration = .seconds(3)
     /// How members share their live view (`cluster.relay_*`).
     public var relay = LiveRelaySettings()
+    /// UDP discovery for envelope-only clients (`cluster.discovery*`).
+    public var discovery = DiscoverySettings()
 
     public init() {}
 }

@@ -133,6 +133,13 @@ extension ServerSettings {
         parser.int("cluster.relay_max_pending", 1...10_000_000) { settings.cluster.relay.maxPending = $0 }
         parser.int("cluster.relay_max_payloads_per_statement", 1...100_000) { settings.cluster.relay.maxPayloadsPerStatement = $0 }
         parser.int("cluster.relay_receive_buffer", 1...10_000_000) { settings.cluster.relay.receiveBuffer = $0 }
+        parser.bool("cluster.discovery") { settings.cluster.discovery.enabled = $0 }
+        parser.int("cluster.discovery_port", 1...65535) { settings.cluster.discovery.port = $0 }
+        parser.string("cluster.discovery_group") { settings.cluster.discovery.group = $0 }
+        parser.string("cluster.discovery_interface") { settings.cluster.discovery.interface = $0 }
+        parser.int("cluster.discovery_max_datagram_bytes", 64...65_507) { settings.cluster.discovery.maxDatagramBytes = $0 }
+        parser.int("cluster.discovery_max_replies_per_second", 1...1_000_000) { settings.cluster.discovery.maxRepliesPerSecond = $0 }
+        parser.duration("cluster.discovery_log_interval") { settings.cluster.discovery.logInterval = $0 }
         parser.duration("metrics.retention.raw") { settings.retention.raw = $0 }
         parser.duration("metrics.retention.minute") { settings.retention.minute = $0 }
         parser.duration("metrics.retention.hour") { settings.retention.hour = $0 }
@@ -253,6 +260,7 @@ extension ServerSettings {
         guard self.cluster.memberTimeout >= self.cluster.heartbeatInterval * 2 else {
             throw ConfigurationError(description: "cluster.member_timeout must be at least twice cluster.heartbeat_interval (got \(self.cluster.memberTimeout.compactDescription) and \(self.cluster.heartbeatInterval.compactDescription))")
         }
+        try self.cluster.discovery.validate(storage: self.storage)
         guard self.heartbeatInterval >= .milliseconds(100) else {
             throw ConfigurationError(description: "heartbeat.interval must be at least 100ms (got \(self.heartbeatInterval.compactDescription))")
         }
