@@ -112,6 +112,8 @@ struct ClusterBenchmark: AsyncParsableCommand {
     private struct AgentView: Decodable {
         var hostname: String
         var connected: Bool
+        /// The member holding the host: every member lists every member's hosts (the live view).
+        var member: String?
     }
 
     private struct EventView: Decodable {
@@ -224,8 +226,9 @@ struct ClusterBenchmark: AsyncParsableCommand {
             }
             guard let leaderIndex = (0..<self.servers).first(where: { "member-\($0)" == leaderID }), let leader = servers[leaderIndex],
                   let leaderClient = clients[leaderIndex] else { throw BenchmarkError("leader \(leaderID) is not one of ours") }
-            let held = Set(try await leaderClient.getJSON([AgentView].self, "/api/agents").filter(\.connected).map(\.hostname))
-            let survivors = (0..<self.servers).filter { $0 != leaderIndex }.compactMap { clients[$0] }
+            // Its own hosts: every member lists all of the cluster's, each with the member holding it.
+            let held = Set(try await leaderClient.getJSON([AgentView].self, "/api/agents").filter { $0.connected && ($0.member ?? leaderID) == leaderID }.map(\.hostname))
+            let survivors = (0..<self.servers).filter { $0 != leaderIndex }.compactMap { index in clients[index].map { (client: $0, id: "member-\(index)") } }
 
             let killed = ContinuousClock.now
             killAndReap(leader.pid)
@@ -238,13 +241,14 @@ struct ClusterBenchmark: AsyncParsableCommand {
             let deadline = killed + .seconds(60)
             while ContinuousClock.now < deadline, newLeaderMs == nil || seen.count < held.count {
                 let elapsed = Self.ms(ContinuousClock.now - killed)
-                for client in survivors {
+                for (client, memberID) in survivors {
                     if newLeaderMs == nil, let view = try? await client.getJSON(ClusterView.self, "/api/cluster", timeout: .seconds(2)),
                        view.leading, view.leader?.member_id != leaderID {
                         newLeaderMs = elapsed
                     }
                     if seen.count < held.count, let agents = try? await client.getJSON([AgentView].self, "/api/agents", timeout: .seconds(2)) {
-                        for agent in agents where agent.connected && held.contains(agent.hostname) && seen[agent.hostname] == nil {
+                        // Registered with this survivor itself (not another's relayed view of it).
+                        for agent in agents where agent.connected && (agent.member ?? memberID) == memberID && held.contains(agent.hostname) && seen[agent.hostname] == nil {
                             seen[agent.hostname] = elapsed
                         }
                     }

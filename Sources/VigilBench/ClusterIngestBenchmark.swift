@@ -36,6 +36,9 @@ struct ClusterIngestBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds measured per phase, once the fleet is connected and settled.")
     var hold = 20
 
+    @Option(help: "Seconds to wait after the fleet connected before measuring (the writers drain what connecting queued).")
+    var settle = 10
+
     @OptionGroup var common: CommonOptions
 
     private var heartbeatsPerSample: Int { Int((self.metricsEvery / self.heartbeat).rounded()) }
@@ -58,6 +61,8 @@ struct ClusterIngestBenchmark: AsyncParsableCommand {
         var serversCPUPercent: Double
         /// PostgreSQL's processes, in % of one core (0 on SQLite).
         var databaseCPUPercent: Double
+        /// Servers and database together, in cores, per 1,000 samples stored a second.
+        var coresPerThousandSamples: Double { self.samplesStoredPerSecond > 0 ? (self.serversCPUPercent + self.databaseCPUPercent) / 100 / (self.samplesStoredPerSecond / 1000) : 0 }
         var refused: Int
         var disconnects: Int
 
@@ -153,7 +158,7 @@ struct ClusterIngestBenchmark: AsyncParsableCommand {
                 let hosts = stride(from: index, to: self.fleet.agents, by: fleets.count).map { (index: $0, hostname: String(format: "ingest-%07d", $0), startMs: startMs) }
                 _ = try await fleet.connect(hosts, batch: self.fleet.connectBatch, timeout: .seconds(120))
             }
-            try await Task.sleep(for: .seconds(self.metricsEvery + self.heartbeat))
+            try await Task.sleep(for: .seconds(max(Double(self.settle), self.metricsEvery + self.heartbeat)))
             for server in servers { apis.append(VigilAPI(client: try await HTTPClient.connect(group: group, port: server.httpPort))) }
             let written = { (health: VigilAPI.Health) in health.metrics.accepted - health.metrics.pending }
             var before = 0
@@ -222,10 +227,10 @@ struct ClusterIngestBenchmark: AsyncParsableCommand {
     }
 
     static func table(_ report: Report) -> String {
-        var lines = ["store      servers  samples/s  values/s      expected/s  servers CPU  database CPU"]
+        var lines = ["store      servers  samples/s  values/s      expected/s  servers CPU  database CPU  cores per 1,000 samples/s"]
         for phase in report.phases {
-            lines.append(String(format: "%-9@  %7d  %9.0f  %12.0f  %10.0f  %9.0f %%  %10.0f %%", phase.store, phase.servers, phase.samplesStoredPerSecond,
-                                phase.valuesStoredPerSecond, phase.expectedSamplesPerSecond, phase.serversCPUPercent, phase.databaseCPUPercent))
+            lines.append(String(format: "%-9@  %7d  %9.0f  %12.0f  %10.0f  %9.0f %%  %10.0f %%  %8.2f", phase.store, phase.servers, phase.samplesStoredPerSecond,
+                                phase.valuesStoredPerSecond, phase.expectedSamplesPerSecond, phase.serversCPUPercent, phase.databaseCPUPercent, phase.coresPerThousandSamples))
         }
         lines.append(String(format: "%d agents, %d series per sample, %d s per phase: the PostgreSQL cluster stores %.2f× the SQLite server's values/s; load %.2f → %.2f",
                             report.agents, report.seriesPerSample, report.holdSeconds, report.ratio, report.loadAtStart.loadAverage1m, report.loadAtEnd.loadAverage1m))
