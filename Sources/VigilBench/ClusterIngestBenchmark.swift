@@ -152,6 +152,16 @@ struct ClusterIngestBenchmark: AsyncParsableCommand {
                        live: LiveMetrics(everyHeartbeats: self.heartbeatsPerSample, latency: latency), tls: $0.clientTLS)
         }
         var apis: [VigilAPI] = []
+        /// Closes the fleet and the servers, after the phase or after a failure.
+        func tearDown() async {
+            for api in apis { await api.client.close() }
+            for (fleet, server) in zip(fleets, servers) {
+                await fleet.closeAll()
+                _ = await server.stop()
+                server.removeDirectory()
+            }
+            try? await group.shutdownGracefully()
+        }
         do {
             let startMs = Int64(Date().timeIntervalSince1970 * 1000)
             for (index, fleet) in fleets.enumerated() {
@@ -187,22 +197,10 @@ struct ClusterIngestBenchmark: AsyncParsableCommand {
                 disconnects: fleets.map { $0.counters.snapshot.disconnects }.reduce(0, +))
             progress(String(format: "%@: %.0f samples/s stored (expected %.0f), servers %.0f %% and database %.0f %% of a core",
                             store, phase.samplesStoredPerSecond, phase.expectedSamplesPerSecond, phase.serversCPUPercent, phase.databaseCPUPercent))
-            for api in apis { await api.client.close() }
-            for (fleet, server) in zip(fleets, servers) {
-                await fleet.closeAll()
-                _ = await server.stop()
-                server.removeDirectory()
-            }
-            try? await group.shutdownGracefully()
+            await tearDown()
             return phase
         } catch {
-            for api in apis { await api.client.close() }
-            for (fleet, server) in zip(fleets, servers) {
-                await fleet.closeAll()
-                _ = await server.stop()
-                server.removeDirectory()
-            }
-            try? await group.shutdownGracefully()
+            await tearDown()
             throw error
         }
     }

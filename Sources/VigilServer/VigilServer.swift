@@ -154,7 +154,7 @@ public struct VigilServer: Sendable {
         }
         let liveRelay = relay
         // Before the ingestor: it evaluates the rules on each sample. A bad alerting file stops the start here.
-        let alerts = try await AlertService(store: store, settings: settings.alerting, live: live, factory: channels ?? NotifyChannelFactory(logger: logger), metrics: serverMetrics, leader: gate, logger: logger)
+        let alerts = try await AlertService(store: store, settings: settings.alerting, live: live, factory: channels ?? NotifyChannelFactory(logger: logger), metrics: serverMetrics, leader: gate, clustered: postgres != nil, logger: logger)
         self.alerts = alerts
         let metrics = MetricsIngestor(settings: settings, latest: latest, live: live, alerts: alerts.evaluation, storage: storage, serverMetrics: serverMetrics, logger: logger, liveSettings: liveSettings)
         self.metrics = metrics

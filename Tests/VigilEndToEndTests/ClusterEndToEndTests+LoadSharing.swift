@@ -18,9 +18,10 @@ extension ClusterEndToEndTests {
         }
     }
 
-    func agent(_ name: String, of server: ToolServer) throws -> Child {
+    /// An agent of `server`; `ca` is the CA every member presents (member 0's, with ``sharedTLS(_:)``).
+    func agent(_ name: String, of server: ToolServer, ca: String? = nil) throws -> Child {
         try Child(try Binaries.path("vigil-agent"), [
-            "--server", server.address, "--ca", server.caFile, "--hostname", name, "--metrics-interval", "1", "--log-level", "info",
+            "--server", server.address, "--ca", ca ?? server.caFile, "--hostname", name, "--metrics-interval", "1", "--log-level", "info",
         ], name: "agent-\(name)", directory: server.directory)
     }
 

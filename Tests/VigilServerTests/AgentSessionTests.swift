@@ -348,7 +348,7 @@ struct AgentSessionTests {
                     Issue.record("the first frame must be CLIENT_REGISTER, got \(register.envelope.type)")
                     return
                 }
-                #expect(payload.capabilities == ["heartbeat", "metrics", SessionParameters.updateCapability])
+                #expect(payload.capabilities == ["heartbeat", "metrics", SessionParameters.updateCapability, RegisterPayload.redirectCapability])
 
                 let metrics = try await waitFor("six METRICS") {
                     let metrics = server.metrics(on: 0)
@@ -432,7 +432,7 @@ struct AgentSessionTests {
                     Issue.record("the first frame must be CLIENT_REGISTER")
                     return
                 }
-                #expect(payload.capabilities == ["heartbeat", SessionParameters.updateCapability])
+                #expect(payload.capabilities == ["heartbeat", SessionParameters.updateCapability, RegisterPayload.redirectCapability])
                 #expect(server.metrics(on: 0).isEmpty)
                 #expect(sampler.callTimes.isEmpty, "the sampler was called \(sampler.callTimes.count) times")
                 agent.shutdown.request()

@@ -50,7 +50,7 @@ public struct PostgresStoreSettings: Sendable, Equatable {
             throw InvalidURL(description: "not a postgres:// URL")
         }
         guard components.password == nil else {
-            throw InvalidURL(description: "the URL holds a password: put it in store.postgres.password_file or VIGIL_POSTGRES_PASSWORD instead")
+            throw InvalidURL(description: "the URL holds a password: put it in store.postgres.password_file or VIGIL_STORE_POSTGRES_PASSWORD instead")
         }
         guard let host = components.host, !host.isEmpty else { throw InvalidURL(description: "the URL names no host") }
         guard let user = components.user, !user.isEmpty else { throw InvalidURL(description: "the URL names no user (postgres://USER@host/database)") }

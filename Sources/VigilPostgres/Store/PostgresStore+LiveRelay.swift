@@ -36,29 +36,10 @@ extension PostgresStore {
     public func listen(channel: String, buffer: Int) -> AsyncStream<LiveNotification> {
         let (stream, continuation) = AsyncStream<LiveNotification>.makeStream(bufferingPolicy: .bufferingNewest(buffer))
         let task = Task { [self] in
-            var failures = 0
-            while !Task.isCancelled {
-                do {
-                    let connection = try await self.dedicatedConnection(id: 3)
-                    do {
-                        try await connection.listen(on: channel) { notifications in
-                            continuation.yield(.listening)
-                            failures = 0
-                            for try await notification in notifications { continuation.yield(.payload(notification.payload)) }
-                        }
-                    } catch {
-                        try? await connection.close()
-                        throw error
-                    }
-                    try? await connection.close()
-                } catch {
-                    if Task.isCancelled { break }
-                    failures += 1
-                    if failures == 1 {
-                        self.logger.warning("live view from other servers interrupted; reconnecting", metadata: ["channel": "\(channel)", "error": "\(error)"])
-                    }
-                }
-                try? await Task.sleep(for: Self.listenRetryDelay(afterFailures: failures))
+            await self.listenUntilCancelled(channel: channel, connectionID: 3, what: "live view from other servers") {
+                continuation.yield(.listening)
+            } received: { payload in
+                continuation.yield(.payload(payload))
             }
             continuation.finish()
         }

@@ -46,32 +46,11 @@ extension PostgresStore {
     public func mailWakeups() -> AsyncStream<MailWakeup>? {
         let (stream, continuation) = AsyncStream<MailWakeup>.makeStream(bufferingPolicy: .bufferingNewest(Self.wakeupBuffer))
         let task = Task { [self] in
-            var failures = 0
-            while !Task.isCancelled {
-                do {
-                    let connection = try await self.dedicatedConnection(id: 2)
-                    do {
-                        try await connection.listen(on: Self.mailChannel) { notifications in
-                            // Listening now: anything stored before this point is swept up once.
-                            continuation.yield(.everyone(rowID: try await self.newestMessageID()))
-                            failures = 0
-                            for try await notification in notifications {
-                                if let wakeup = Self.wakeup(from: notification.payload) { continuation.yield(wakeup) }
-                            }
-                        }
-                    } catch {
-                        try? await connection.close()
-                        throw error
-                    }
-                    try? await connection.close()
-                } catch {
-                    if Task.isCancelled { break }
-                    failures += 1
-                    if failures == 1 {
-                        self.logger.warning("mail wake-ups from other servers interrupted; reconnecting", metadata: ["error": "\(error)"])
-                    }
-                }
-                try? await Task.sleep(for: Self.listenRetryDelay(afterFailures: failures))
+            await self.listenUntilCancelled(channel: Self.mailChannel, connectionID: 2, what: "mail wake-ups from other servers") {
+                // Listening now: anything stored before this point is swept up once.
+                continuation.yield(.everyone(rowID: try await self.newestMessageID()))
+            } received: { payload in
+                if let wakeup = Self.wakeup(from: payload) { continuation.yield(wakeup) }
             }
             continuation.finish()
         }

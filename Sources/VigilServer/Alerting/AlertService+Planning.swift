@@ -124,7 +124,7 @@ extension AlertService {
             self.openNotifications += 1
             let entry = OutboxEntry(notification: notification, nextAttemptAt: now, updatedAt: now)
             self.live?.publishNotification(entry)
-            await self.workers[notification.channel]?.submit(entry)
+            await self.hand(entry)
         }
     }
 

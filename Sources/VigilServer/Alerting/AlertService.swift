@@ -24,8 +24,14 @@ public actor AlertService: Service, ReloadParticipant {
     let live: LiveHub?
     let logger: Logger
     let factory: (any NotificationChannelFactory)?
-    /// Whether this server leads its cluster: pruning of alert history runs once per cluster.
+    /// Whether this server leads its cluster: pruning of alert history runs once per cluster, and
+    /// in a cluster only the leader delivers notifications (``adoptOpenNotifications(at:)``).
     let leader: LeaderGate
+    /// Several servers share the outbox (PostgreSQL): every member queues the notifications of the
+    /// alerts it raises, and only the leader hands them to its channel workers.
+    let clustered: Bool
+    /// Outbox entries handed to this server's channel workers and not yet seen closed.
+    var submitted: Set<String> = []
     /// `vigil_notifications_total` and `vigil_alerts_firing` on `GET /metrics`.
     let metrics: ServerMetrics?
 
@@ -60,8 +66,9 @@ public actor AlertService: Service, ReloadParticipant {
 
     /// Makes the service and checks the alerting file; a bad file stops the server from starting
     /// (a reload with one is refused instead, leaving the running configuration).
-    public init(store: any VigilStore, settings: AlertingSettings, live: LiveHub?, factory: (any NotificationChannelFactory)?, metrics: ServerMetrics? = nil, leader: LeaderGate = LeaderGate(), logger: Logger) async throws {
+    public init(store: any VigilStore, settings: AlertingSettings, live: LiveHub?, factory: (any NotificationChannelFactory)?, metrics: ServerMetrics? = nil, leader: LeaderGate = LeaderGate(), clustered: Bool = false, logger: Logger) async throws {
         self.leader = leader
+        self.clustered = clustered
         self.store = store
         self.metrics = metrics
         self.settings = settings
@@ -101,8 +108,8 @@ public actor AlertService: Service, ReloadParticipant {
         let open = try await self.store.openNotifications()
         self.openNotifications = open.count
         for entry in open {
-            if let worker = self.workers[entry.notification.channel] {
-                await worker.submit(entry)
+            if self.workers[entry.notification.channel] != nil {
+                await self.hand(entry)
             } else {
                 try await self.store.recordAttempt(id: entry.id, state: .dead, attempts: entry.attempts, nextAttemptAt: now,
                                                    error: "channel \(entry.notification.channel) is no longer configured", at: now)
@@ -248,12 +255,51 @@ public actor AlertService: Service, ReloadParticipant {
 
     func tick() async {
         let now = Date()
+        await self.adoptOpenNotifications(at: now)
         self.evaluation.tick(at: now)
         await self.flushDueGroups(at: now)
         self.reconcile(at: now)
         if now.timeIntervalSince(self.lastPrune) > 3600 {
             self.lastPrune = now
             await self.prune(at: now)
+        }
+    }
+
+    /// Hands an outbox entry to its channel's worker: on a single server always; in a cluster only
+    /// on the leader (the others leave it in the shared outbox for the leader to adopt), and once.
+    func hand(_ entry: OutboxEntry) async {
+        guard self.leader.isLeader, let worker = self.workers[entry.notification.channel] else { return }
+        if self.clustered {
+            guard self.submitted.insert(entry.id).inserted else { return }
+        }
+        await worker.submit(entry)
+    }
+
+    /// In a cluster, every tick: the leader reads the open entries of the shared outbox and takes
+    /// those no worker of its own has, whichever member queued them (a follower's alerts, or a
+    /// dead leader's entries: a notification is delivered by whoever leads, once per leader; one
+    /// in flight when its leader died may be sent again by the next). A follower forgets what it
+    /// handed over, so it adopts everything open should it lead later.
+    func adoptOpenNotifications(at now: Date) async {
+        guard self.clustered else { return }
+        guard self.leader.isLeader else {
+            self.submitted.removeAll()
+            // The limit on open notifications is the shared outbox's: the leader closes them.
+            if let count = try? await self.store.openNotificationCount() { self.openNotifications = count }
+            return
+        }
+        let open: [OutboxEntry]
+        do {
+            open = try await self.store.openNotifications()
+        } catch {
+            self.logger.warning("could not read the shared outbox; notifications wait for the next tick", metadata: ["error": "\(error)"])
+            return
+        }
+        // Entries no longer open were delivered or given up: forget them.
+        self.submitted.formIntersection(open.map(\.id))
+        self.openNotifications = open.count
+        for entry in open where !self.submitted.contains(entry.id) {
+            await self.hand(entry)
         }
     }
 
