@@ -171,7 +171,7 @@ public struct VigilAgent: Sendable {
                     // once, to the next server when there are several (a cluster takes over),
                     // and back off only if that fails too.
                     backoff.reset()
-                    if servers.count > 1 { index = Self.failoverIndex(after: server, in: servers) }
+                    if servers.count > 1 { index = ServerAddress.failoverIndex(after: server, in: servers) }
                     continue
                 }
                 // Accepted and dropped at once: try it again after the backoff, not in a loop.
@@ -191,14 +191,6 @@ public struct VigilAgent: Sendable {
     }
 }
 
-extension VigilAgent {
-    /// A server other than `current`, at random: the agents of a dead member spread over the rest.
-    static func failoverIndex(after current: ServerAddress, in servers: [ServerAddress]) -> Int {
-        let others = servers.indices.filter { servers[$0] != current }
-        return others.randomElement() ?? 0
-    }
-}
-
 /// The cluster members the last register reply named, as addresses to fail over to.
 private final class LearnedServers: Sendable {
     private let addresses = Mutex<[ServerAddress]>([])
@@ -210,7 +202,7 @@ private final class LearnedServers: Sendable {
 
     /// The configured servers first, then the learned ones not among them.
     func merged(with configured: [ServerAddress]) -> [ServerAddress] {
-        configured + self.addresses.withLock { $0 }.filter { !configured.contains($0) }
+        ServerAddress.candidates(configured: configured, learned: self.addresses.withLock { $0 })
     }
 }
 

@@ -14,9 +14,8 @@ extension ClientLoop {
     /// Where the client may connect: the configured server first, then the other configured ones,
     /// then the cluster members the last register reply named.
     var servers: [ServerAddress] {
-        var servers = [ServerAddress(host: self.settings.host, port: self.settings.port)]
-        for server in self.settings.otherServers + self.learnedServers where !servers.contains(server) { servers.append(server) }
-        return servers
+        ServerAddress.candidates(configured: [ServerAddress(host: self.settings.host, port: self.settings.port)] + self.settings.otherServers,
+                                 learned: self.learnedServers)
     }
 
     /// The server the current (or next) connection goes to.
@@ -180,7 +179,7 @@ extension ClientLoop {
         if servers.count > 1 {
             let current = self.currentServer
             if wasRegistered && lasted {
-                self.serverIndex = servers.indices.filter { servers[$0] != current }.randomElement() ?? 0
+                self.serverIndex = ServerAddress.failoverIndex(after: current, in: servers)
                 delay = .zero
             } else if !wasRegistered {
                 self.serverIndex += 1
